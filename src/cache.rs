@@ -1,0 +1,164 @@
+//! nixpy's cache folder: one entry per project (the warm-path file and the
+//! GC roots), generated flakes, shared pip layers.
+//!
+//! ```text
+//! $NIXPY_CACHE_DIR (or $XDG_CACHE_HOME/nixpy, or ~/.cache/nixpy)
+//!   v1/projects/<id>/entry.json     the cached environment and its fingerprint
+//!   v1/projects/<id>/lock           held while the entry is rebuilt
+//!   v1/projects/<id>/shell-profile  GC root of the shell environment
+//!   v1/projects/<id>/nixpkgs-source GC root of the pinned nixpkgs
+//!   v1/flakes/<key>/                generated flakes, content-addressed
+//!   v1/layers/<key>/                pip layers, content-addressed and shared
+//! ```
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic_write;
+use crate::dev_env::ShellEnv;
+use crate::error::{Error, Result};
+use crate::fingerprint::{key_of, Fingerprint};
+use crate::runtime_env::EnvSpec;
+use crate::ui;
+
+pub const ENTRY_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pub root: PathBuf,
+}
+
+impl Cache {
+    pub fn locate() -> Result<Cache> {
+        let base = if let Some(dir) = std::env::var_os("NIXPY_CACHE_DIR").filter(|d| !d.is_empty()) {
+            PathBuf::from(dir)
+        } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            PathBuf::from(dir).join("nixpy")
+        } else if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            PathBuf::from(home).join(".cache").join("nixpy")
+        } else {
+            return Err(Error::new("cannot find a cache folder: HOME is not set").with_hint("set NIXPY_CACHE_DIR"));
+        };
+        let base = if base.is_relative() { std::env::current_dir().unwrap_or_default().join(base) } else { base };
+        Ok(Cache { root: base.join("v1") })
+    }
+
+    pub fn project_dir(&self, project_root: &Path) -> PathBuf {
+        self.root.join("projects").join(key_of(&[project_root.as_os_str().as_encoded_bytes()]))
+    }
+
+    pub fn flakes_dir(&self) -> PathBuf {
+        self.root.join("flakes")
+    }
+
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
+    pub fn interpreters_dir(&self) -> PathBuf {
+        self.root.join("interpreters")
+    }
+
+    pub fn ensure(&self, dir: &Path) -> Result<()> {
+        atomic_write::create_private_dir(dir).map_err(|e| {
+            e.with_hint(format!("nixpy needs a writable cache folder; set NIXPY_CACHE_DIR or fix the permissions of {}", self.root.display()))
+        })
+    }
+}
+
+/// The layer an entry uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    pub key: String,
+    pub dir: PathBuf,
+}
+
+/// Everything the warm path needs, in one file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheEntry {
+    pub format: u32,
+    pub nixpy_version: String,
+    pub project_root: PathBuf,
+    pub fingerprint: Fingerprint,
+    /// Key of the generated flake and its pin: same key, same shell.
+    pub shell_key: String,
+    pub shell_env: ShellEnv,
+    /// Key of what the pip resolution depended on.
+    pub resolution_key: Option<String>,
+    pub layer: Option<LayerRef>,
+    /// Store paths that must still exist for the entry to be used.
+    pub store_paths: Vec<String>,
+    pub env: EnvSpec,
+}
+
+impl CacheEntry {
+    pub fn path_in(project_dir: &Path) -> PathBuf {
+        project_dir.join("entry.json")
+    }
+
+    /// Reads an entry; anything unreadable (truncated, garbage, another
+    /// format or nixpy version) is treated as absent and rebuilt.
+    pub fn read(path: &Path) -> Option<CacheEntry> {
+        let bytes = std::fs::read(path).ok()?;
+        let entry: CacheEntry = match serde_json::from_slice(&bytes) {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::debug!("ignoring unreadable cache entry {}: {e}", path.display());
+                return None;
+            }
+        };
+        (entry.format == ENTRY_FORMAT && entry.nixpy_version == env!("CARGO_PKG_VERSION")).then_some(entry)
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec(self).expect("entry serialises");
+        atomic_write::write_file(path, &bytes)
+    }
+
+    /// A store path or layer folder that has gone (garbage collected, deleted).
+    pub fn missing_path(&self) -> Option<String> {
+        self.store_paths
+            .iter()
+            .find(|p| std::fs::symlink_metadata(p).is_err())
+            .cloned()
+            .or_else(|| self.layer.as_ref().filter(|l| !l.dir.is_dir()).map(|l| l.dir.display().to_string()))
+    }
+}
+
+/// An exclusive lock on a file, held until dropped. Waiting runs say so.
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    pub fn acquire(path: &Path, what: &str) -> Result<FileLock> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("open lock file", path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                ui::status(&format!("waiting for another nixpy to finish {what}"));
+                file.lock().map_err(|e| Error::io("lock", path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+        Ok(FileLock { _file: file })
+    }
+
+    /// Takes the lock only if nobody holds it.
+    pub fn try_acquire(path: &Path) -> Option<FileLock> {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ok()?;
+        file.try_lock().ok()?;
+        Some(FileLock { _file: file })
+    }
+}

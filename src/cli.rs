@@ -1,0 +1,77 @@
+//! Command-line interface definitions.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "nixpy", version, about = "Nix for system packages, uv/pip for the rest: one cached Python environment", propagate_version = true)]
+pub struct Cli {
+    /// Look for the project (nixpy.toml or pyproject.toml) from DIR instead of the current folder.
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
+    /// Use this flake reference for nixpkgs instead of the manifest's (a local checkout or mirror).
+    #[arg(long, global = true, env = "NIXPY_NIXPKGS", value_name = "REF")]
+    pub nixpkgs: Option<String>,
+
+    /// Print nothing but errors and warnings.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// More detail (-vv for debug logs; NIXPY_LOG takes a tracing filter).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command inside the project's environment.
+    Run(RunArgs),
+    /// Resolve nixpkgs and the pip requirements and write nixpy.lock.
+    Lock(LockArgs),
+    /// Print one key covering both layers of the environment (for CI caches).
+    CacheKey(BuildFlags),
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct BuildFlags {
+    /// Rebuild the environment even if the cache is fresh.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Fail if nixpy.lock is missing or out of date instead of rewriting it.
+    #[arg(long)]
+    pub locked: bool,
+    /// Install exactly what nixpy.lock says, without resolving.
+    #[arg(long, conflicts_with = "locked")]
+    pub frozen: bool,
+    /// Install pip packages from the installer's cache only.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub build: BuildFlags,
+
+    /// The command and its arguments, passed on verbatim.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Move nixpkgs to the newest revision of its reference and resolve the pip requirements again.
+    #[arg(long)]
+    pub upgrade: bool,
+    /// Fail if the lock would change (for CI).
+    #[arg(long)]
+    pub check: bool,
+    #[arg(long)]
+    pub offline: bool,
+}

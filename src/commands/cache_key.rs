@@ -1,0 +1,26 @@
+//! `nixpy cache-key`: one key over every input of both layers, computed
+//! without Nix, for CI caches (`actions/cache` keys) that must be known
+//! before anything is built.
+
+use crate::cli::BuildFlags;
+use crate::environment::{self, Context};
+use crate::error::Result;
+use crate::fingerprint::key_of;
+
+pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
+    let location = ctx.locate()?;
+    let inputs = environment::input_files(ctx, &location)?;
+    let mut parts: Vec<Vec<u8>> = vec![
+        env!("CARGO_PKG_VERSION").into(),
+        crate::plan::current_system().into(),
+        ctx.nixpkgs_override.clone().unwrap_or_default().into(),
+    ];
+    for stamp in &inputs.files {
+        let relative = stamp.path.strip_prefix(&location.root).unwrap_or(&stamp.path);
+        parts.push(relative.as_os_str().as_encoded_bytes().to_vec());
+        parts.push(stamp.hash.clone().unwrap_or_else(|| "absent".into()).into_bytes());
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    println!("nixpy-{}-{}", crate::plan::current_system(), key_of(&refs));
+    Ok(0)
+}

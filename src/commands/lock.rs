@@ -1,0 +1,15 @@
+//! `nixpy lock`: bring nixpy.lock up to date with the inputs (building what
+//! resolution needs: the Nix Python decides what pip must not install).
+
+use crate::cli::LockArgs;
+use crate::environment::{self, BuildOptions, Context};
+use crate::error::Result;
+use crate::ui;
+
+pub fn run(ctx: &Context, args: LockArgs) -> Result<i32> {
+    let opts = BuildOptions { upgrade: args.upgrade, locked: args.check, offline: args.offline, ..BuildOptions::default() };
+    let location = ctx.locate()?;
+    environment::prepare(ctx, opts)?;
+    ui::status(&format!("{} is up to date", location.lock_path().display()));
+    Ok(0)
+}

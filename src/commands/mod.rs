@@ -1,0 +1,6 @@
+//! One module per subcommand; each takes parsed arguments and returns the
+//! process exit status.
+
+pub mod cache_key;
+pub mod lock;
+pub mod run;

@@ -1,0 +1,180 @@
+//! Reading `nix print-dev-env --json` and keeping what `nix develop` would
+//! apply: exported variables, minus Nix's ignore list and the builder's
+//! plumbing, so the user's HOME, TERM and TMPDIR stay theirs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Variables `nix develop` never copies from the build environment
+/// (`ignoreVars` in Nix's develop.cc).
+const NIX_IGNORED: &[&str] = &[
+    "BASHOPTS", "HOME", "NIX_BUILD_TOP", "NIX_ENFORCE_PURITY", "NIX_LOG_FD", "NIX_REMOTE", "PPID", "SHELLOPTS",
+    "SSL_CERT_FILE", "TEMP", "TEMPDIR", "TERM", "TMP", "TMPDIR", "TZ", "UID",
+];
+
+/// The builder's own plumbing, meaningless in a user's shell.
+const BUILDER_PLUMBING: &[&str] = &[
+    "SHELL", "builder", "out", "outputs", "PWD", "OLDPWD", "SHLVL", "HOSTNAME", "NIX_BUILD_CORES", "_",
+    "dontAddDisableDepTrack", "__structuredAttrs", "NIX_ATTRS_JSON_FILE", "NIX_ATTRS_SH_FILE", "shellHook",
+];
+
+/// What the template reports about the shell; read here, not exported.
+const FACTS: &[&str] =
+    &["NIXPY_PYTHON_VERSION", "NIXPY_SITE_PACKAGES", "NIXPY_LIBRARY_PATH", "NIXPY_BASH", "NIXPY_UV"];
+
+/// Nix puts this placeholder in PATH when a derivation sets none.
+const PATH_NOT_SET: &str = "/path-not-set";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShellEnv {
+    /// Exported variables to set, PATH and XDG_DATA_DIRS excepted.
+    pub vars: BTreeMap<String, String>,
+    /// The shell's PATH entries, to go before the caller's.
+    pub path: Vec<String>,
+    pub xdg_data_dirs: Vec<String>,
+    pub shell_hook: String,
+    pub python: String,
+    pub python_version: String,
+    pub site_packages: String,
+    pub library_path: Vec<String>,
+    pub bash: String,
+    pub uv: String,
+}
+
+#[derive(Deserialize)]
+struct PrintDevEnv {
+    variables: BTreeMap<String, Variable>,
+}
+
+#[derive(Deserialize)]
+struct Variable {
+    #[serde(rename = "type")]
+    kind: String,
+    value: serde_json::Value,
+}
+
+pub fn parse(json: &str) -> Result<ShellEnv> {
+    let dump: PrintDevEnv = serde_json::from_str(json)
+        .map_err(|e| Error::new(format!("cannot read the output of `nix print-dev-env --json`: {e}")))?;
+    let mut env = ShellEnv::default();
+    let mut facts = BTreeMap::new();
+    for (name, var) in dump.variables {
+        let serde_json::Value::String(value) = var.value else { continue };
+        if name == "shellHook" {
+            env.shell_hook = value;
+            continue;
+        }
+        if var.kind != "exported" || NIX_IGNORED.contains(&name.as_str()) || BUILDER_PLUMBING.contains(&name.as_str()) {
+            continue;
+        }
+        if FACTS.contains(&name.as_str()) {
+            facts.insert(name, value);
+            continue;
+        }
+        match name.as_str() {
+            "PATH" => env.path = split_path(&value),
+            "XDG_DATA_DIRS" => env.xdg_data_dirs = split_path(&value),
+            _ => {
+                if name == "NIXPY_PYTHON" {
+                    env.python = value.clone();
+                }
+                env.vars.insert(name, value);
+            }
+        }
+    }
+    let mut fact = |k: &str| facts.remove(k).unwrap_or_default();
+    env.python_version = fact("NIXPY_PYTHON_VERSION");
+    env.site_packages = fact("NIXPY_SITE_PACKAGES");
+    env.library_path = split_path(&fact("NIXPY_LIBRARY_PATH"));
+    env.bash = fact("NIXPY_BASH");
+    env.uv = fact("NIXPY_UV");
+    if env.python.is_empty() {
+        return Err(Error::new("the Nix shell did not report its Python interpreter (NIXPY_PYTHON)")
+            .with_hint("the generated shell was changed or the nixpkgs input lacks python.withPackages; run with --refresh"));
+    }
+    Ok(env)
+}
+
+fn split_path(value: &str) -> Vec<String> {
+    value.split(':').filter(|p| !p.is_empty() && *p != PATH_NOT_SET).map(str::to_owned).collect()
+}
+
+/// Store paths the environment cannot work without; if one disappeared
+/// (garbage collected), the cached environment is rebuilt.
+pub fn essential_store_paths(env: &ShellEnv) -> Vec<String> {
+    let mut paths: Vec<String> = [&env.python, &env.bash, &env.uv]
+        .into_iter()
+        .chain(env.path.iter().filter(|p| p.starts_with("/nix/store/")))
+        .filter(|p| !p.is_empty())
+        .map(|p| store_path_of(p).to_owned())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// `/nix/store/abc-name/bin/x` -> `/nix/store/abc-name`.
+pub fn store_path_of(path: &str) -> &str {
+    let Some(rest) = path.strip_prefix("/nix/store/") else { return path };
+    match rest.find('/') {
+        Some(i) => &path[.."/nix/store/".len() + i],
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{
+      "bashFunctions": {},
+      "variables": {
+        "BASH": {"type": "var", "value": "/usr/sbin/nologin"},
+        "FOO": {"type": "exported", "value": "bar"},
+        "HOME": {"type": "exported", "value": "/homeless-shelter"},
+        "TMPDIR": {"type": "exported", "value": "/tmp/nix-build-x"},
+        "TERM": {"type": "exported", "value": "dumb"},
+        "IN_NIX_SHELL": {"type": "exported", "value": "impure"},
+        "PATH": {"type": "exported", "value": "/nix/store/aaa-ffmpeg/bin:/nix/store/bbb-py/bin:/path-not-set"},
+        "SHELL": {"type": "exported", "value": "/bin/bash"},
+        "out": {"type": "exported", "value": "/nix/store/ccc-nix-shell"},
+        "shellHook": {"type": "exported", "value": "echo hi"},
+        "arr": {"type": "array", "value": ["a"]},
+        "NIXPY_PYTHON": {"type": "exported", "value": "/nix/store/bbb-py/bin/python3"},
+        "NIXPY_LIBRARY_PATH": {"type": "exported", "value": "/nix/store/ddd-gcc-lib/lib:/nix/store/eee-zlib/lib"},
+        "NIXPY_BASH": {"type": "exported", "value": "/nix/store/fff-bash/bin/bash"}
+      }
+    }"#;
+
+    #[test]
+    fn keeps_exported_variables_minus_ignore_list_and_plumbing() {
+        let env = parse(SAMPLE).unwrap();
+        assert_eq!(env.vars.get("FOO").map(String::as_str), Some("bar"));
+        assert_eq!(env.vars.get("IN_NIX_SHELL").map(String::as_str), Some("impure"));
+        for gone in ["HOME", "TMPDIR", "TERM", "SHELL", "out", "BASH", "arr", "shellHook", "NIXPY_LIBRARY_PATH"] {
+            assert!(!env.vars.contains_key(gone), "{gone} kept");
+        }
+        assert_eq!(env.path, ["/nix/store/aaa-ffmpeg/bin", "/nix/store/bbb-py/bin"]);
+        assert_eq!(env.shell_hook, "echo hi");
+        assert_eq!(env.library_path, ["/nix/store/ddd-gcc-lib/lib", "/nix/store/eee-zlib/lib"]);
+        assert_eq!(env.python, "/nix/store/bbb-py/bin/python3");
+    }
+
+    #[test]
+    fn essential_paths_are_store_roots() {
+        let env = parse(SAMPLE).unwrap();
+        assert_eq!(
+            essential_store_paths(&env),
+            ["/nix/store/aaa-ffmpeg", "/nix/store/bbb-py", "/nix/store/fff-bash"]
+        );
+    }
+
+    #[test]
+    fn garbage_input_is_an_error_not_a_panic() {
+        assert!(parse("not json").is_err());
+        assert!(parse("{\"variables\": {}}").is_err());
+    }
+}

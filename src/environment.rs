@@ -1,0 +1,389 @@
+//! Getting a project's environment: the warm path reads the cached entry
+//! when every input is unchanged; otherwise the cold path rebuilds exactly
+//! what changed (the Nix shell, the pip layer, or only the runtime parts)
+//! under a per-project lock, and publishes a new entry atomically.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::cache::{Cache, CacheEntry, FileLock, ENTRY_FORMAT};
+use crate::dev_env::{self, ShellEnv};
+use crate::error::{Error, Result};
+use crate::fingerprint::{key_of, Fingerprint, Freshness};
+use crate::lockfile::{self, LockFile, NixpkgsPin, LOCK_VERSION};
+use crate::manifest::{self, Manifest};
+use crate::nix::{self, Nix};
+use crate::pip_layer::{self, LockMode, PipInputs};
+use crate::plan::{self, ShellPlan};
+use crate::project::{self, ProjectLocation, PYPROJECT_FILE};
+use crate::requirements::{self, RequirementSet};
+use crate::runtime_env::{self, LayerPaths, SpecInputs};
+use crate::{atomic_write, nix_file, ui};
+
+/// Where and how nixpy was asked to work (global flags and variables).
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub start_dir: PathBuf,
+    pub nixpkgs_override: Option<String>,
+    /// `CI` is set: never rewrite the lock.
+    pub ci: bool,
+}
+
+impl Context {
+    pub fn locate(&self) -> Result<ProjectLocation> {
+        project::discover(&self.start_dir)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    pub refresh: bool,
+    pub locked: bool,
+    pub frozen: bool,
+    pub offline: bool,
+    pub upgrade: bool,
+}
+
+impl BuildOptions {
+    fn lock_mode(&self, ctx: &Context) -> LockMode {
+        if self.frozen {
+            LockMode::Frozen
+        } else if self.upgrade {
+            LockMode::Upgrade
+        } else if self.locked || ctx.ci {
+            LockMode::Locked
+        } else {
+            LockMode::Update
+        }
+    }
+}
+
+/// The non-file inputs of the fingerprint, cheap to compute.
+pub fn scalars(ctx: &Context) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("nixpy version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+        ("system".to_owned(), plan::current_system()),
+        ("nixpkgs override".to_owned(), ctx.nixpkgs_override.clone().unwrap_or_default()),
+        ("nix".to_owned(), nix::identity().unwrap_or_else(|| "missing".to_owned())),
+    ])
+}
+
+pub struct ProjectCache {
+    pub cache: Cache,
+    pub dir: PathBuf,
+}
+
+impl ProjectCache {
+    pub fn of(location: &ProjectLocation) -> Result<ProjectCache> {
+        let cache = Cache::locate()?;
+        let dir = cache.project_dir(&location.root);
+        Ok(ProjectCache { cache, dir })
+    }
+
+    pub fn entry_path(&self) -> PathBuf {
+        CacheEntry::path_in(&self.dir)
+    }
+}
+
+/// Why the cached entry cannot be used as it is.
+pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheEntry, String> {
+    let Some(entry) = CacheEntry::read(&pc.entry_path()) else { return Err("no cached environment".into()) };
+    match entry.fingerprint.check(&scalars(ctx)) {
+        Freshness::Stale(why) => Err(why),
+        _ => match entry.missing_path() {
+            Some(path) => Err(format!("{path} was garbage collected")),
+            None => Ok(entry),
+        },
+    }
+}
+
+/// The warm path: the cached entry, if every input is unchanged and every
+/// store path it needs is still there. No Nix, no Python, no bash.
+fn warm(pc: &ProjectCache, scalars: &BTreeMap<String, String>) -> Option<CacheEntry> {
+    let path = pc.entry_path();
+    let mut entry = CacheEntry::read(&path)?;
+    match entry.fingerprint.check(scalars) {
+        Freshness::Fresh => {}
+        Freshness::FreshWithNewStats(stamps) => {
+            // Record the new stats so the next run skips the hash; skipped
+            // when a rebuild holds the lock (it writes a newer entry).
+            if let Some(_lock) = FileLock::try_acquire(&pc.dir.join("lock")) {
+                entry.fingerprint.restamp(stamps);
+                let _ = entry.write(&path);
+            }
+        }
+        Freshness::Stale(why) => {
+            tracing::debug!("cached environment is stale: {why}");
+            return None;
+        }
+    }
+    if let Some(missing) = entry.missing_path() {
+        ui::note(&format!("{missing} is gone (garbage collected?); rebuilding"));
+        return None;
+    }
+    Some(entry)
+}
+
+/// The project's environment, from the cache or freshly built.
+pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
+    let location = ctx.locate()?;
+    let pc = ProjectCache::of(&location)?;
+    let scalars = scalars(ctx);
+    if !opts.refresh && !opts.upgrade {
+        if let Some(entry) = warm(&pc, &scalars) {
+            return Ok(entry);
+        }
+    }
+    pc.cache.ensure(&pc.dir)?;
+    let _lock = FileLock::acquire(&pc.dir.join("lock"), &format!("building the environment of {}", location.root.display()))?;
+    if !opts.refresh && !opts.upgrade {
+        // Another run may have built it while we waited.
+        if let Some(entry) = warm(&pc, &scalars) {
+            return Ok(entry);
+        }
+    }
+    build(ctx, opts, &location, &pc, scalars)
+}
+
+/// Reads every input, stamping each file before it is read.
+struct Inputs {
+    fingerprint: Fingerprint,
+    manifest: Manifest,
+    requirements: RequirementSet,
+}
+
+fn read_inputs(location: &ProjectLocation, scalars: BTreeMap<String, String>) -> Result<Inputs> {
+    let mut fingerprint = Fingerprint { scalars, files: Vec::new() };
+    let root = &location.root;
+    // Files whose appearance alone changes the project: stamped even absent.
+    for always in [&location.manifest, &root.join(project::MANIFEST_FILE), &root.join(PYPROJECT_FILE), &root.join("requirements.txt")] {
+        fingerprint.add_file(always);
+    }
+    let manifest = manifest::load(&location.manifest, location.kind)?;
+    if location.shadowed_pyproject {
+        ui::note("both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins");
+    }
+    for file in &manifest.nix_files {
+        fingerprint.add_file(file);
+        let text = manifest::read_manifest_text(file)?;
+        nix_file::check(file, &text)?;
+    }
+    let requirements = pip_sources(&manifest)?;
+    for file in &requirements.files {
+        fingerprint.add_file(file);
+    }
+    Ok(Inputs { fingerprint, manifest, requirements })
+}
+
+/// Every input file of the project, stamped (for `nixpy cache-key`).
+pub fn input_files(ctx: &Context, location: &ProjectLocation) -> Result<Fingerprint> {
+    let mut fingerprint = read_inputs(location, scalars(ctx))?.fingerprint;
+    fingerprint.add_file(&location.lock_path());
+    Ok(fingerprint)
+}
+
+/// `requirements = [...]`, else requirements.txt, else `[project]` of pyproject.toml.
+pub fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
+    if let Some(files) = &manifest.requirements {
+        return requirements::read_files(files);
+    }
+    let default = manifest.root.join("requirements.txt");
+    if default.is_file() {
+        return requirements::read_files(&[default]);
+    }
+    let pyproject = manifest.root.join(PYPROJECT_FILE);
+    let mut set = RequirementSet::default();
+    if pyproject.is_file() {
+        if let Some(deps) = manifest::load_pyproject_dependencies(&pyproject)? {
+            let mut lines = deps.dependencies.clone();
+            for extra in &manifest.pip_extras {
+                let group = deps.optional.get(extra).ok_or_else(|| {
+                    Error::new(format!("pip-extras names `{extra}`, which is not a group of [project.optional-dependencies] in {}", pyproject.display()))
+                        .with_hint(format!("groups there: {}", deps.optional.keys().cloned().collect::<Vec<_>>().join(", ")))
+                })?;
+                lines.extend(group.iter().cloned());
+            }
+            set.add_strings(&pyproject, &manifest.root, &lines)?;
+        }
+    }
+    Ok(set)
+}
+
+fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
+    match &ctx.nixpkgs_override {
+        Some(reference) => {
+            manifest::check_flake_ref(reference).map_err(|why| {
+                Error::new(format!("--nixpkgs / NIXPY_NIXPKGS: {why}")).with_hint("pass a flake reference such as path:/srv/nixpkgs")
+            })?;
+            Ok(reference.clone())
+        }
+        None => Ok(manifest.nixpkgs.clone()),
+    }
+}
+
+fn build(ctx: &Context, opts: BuildOptions, location: &ProjectLocation, pc: &ProjectCache, scalars: BTreeMap<String, String>) -> Result<CacheEntry> {
+    let Inputs { mut fingerprint, manifest, requirements } = read_inputs(location, scalars)?;
+    let nixpkgs = effective_nixpkgs(ctx, &manifest)?;
+    let plan = ShellPlan::new(&manifest, &nixpkgs, !requirements.is_empty());
+    let lock_path = location.lock_path();
+    let old_lock = lockfile::read(&lock_path)?;
+    let mut lock = old_lock.clone().unwrap_or(LockFile { version: LOCK_VERSION, ..LockFile::default() });
+    let mode = opts.lock_mode(ctx);
+    let nix = Nix::locate()?;
+
+    let pin = pin_nixpkgs(&nix, pc, &plan, lock.nixpkgs.as_ref(), mode)?;
+    let files = flake_files(&plan, &pin);
+    let shell_key = key_of(
+        &files.iter().map(|(_, text)| text.as_bytes()).chain([fingerprint.scalars["nix"].as_bytes()]).collect::<Vec<_>>(),
+    );
+    let previous = CacheEntry::read(&pc.entry_path());
+    let reusable = previous.as_ref().filter(|p| {
+        !opts.refresh && p.shell_key == shell_key && p.store_paths.iter().all(|s| Path::new(s).exists())
+    });
+    let shell_env = match reusable {
+        Some(prev) => prev.shell_env.clone(),
+        None => build_shell(&nix, pc, &plan, &shell_key, &files)?,
+    };
+
+    let pip = if requirements.is_empty() {
+        None
+    } else {
+        Some(pip_layer::ensure(&PipInputs {
+            cache: &pc.cache,
+            shell: &shell_env,
+            installer: manifest.installer,
+            requirements: &requirements,
+            lock: lock.pip.as_ref(),
+            mode,
+            offline: opts.offline,
+        })?)
+    };
+
+    lock.nixpkgs = Some(pin);
+    lock.pip = pip.as_ref().map(|p| p.lock.clone());
+    if Some(&lock) != old_lock.as_ref() {
+        match mode {
+            LockMode::Update | LockMode::Upgrade => {
+                if lockfile::write(&lock_path, &lock)? {
+                    ui::status(&format!("wrote {}", lock_path.display()));
+                }
+            }
+            // Frozen and locked runs use the lock as it is; what they
+            // needed from it was checked above.
+            LockMode::Locked | LockMode::Frozen => {}
+        }
+    }
+    fingerprint.add_file(&lock_path);
+
+    let layer_paths = pip.as_ref().map(|p| LayerPaths {
+        dir: p.layer.dir.display().to_string(),
+        bin: p.layer.dir.join("bin").display().to_string(),
+    });
+    let root = location.root.display().to_string();
+    let env = runtime_env::spec(SpecInputs {
+        shell: &shell_env,
+        layer: layer_paths.as_ref(),
+        project_root: &root,
+        manifest_env: &manifest.env,
+        manifest_hook: &manifest.shell_hook,
+    });
+    let entry = CacheEntry {
+        format: ENTRY_FORMAT,
+        nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),
+        project_root: location.root.clone(),
+        fingerprint,
+        shell_key,
+        store_paths: dev_env::essential_store_paths(&shell_env),
+        shell_env,
+        resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
+        layer: pip.map(|p| p.layer),
+        env,
+    };
+    atomic_write::write_file(&pc.dir.join("project-root"), root.as_bytes())?;
+    entry.write(&pc.entry_path())?;
+    Ok(entry)
+}
+
+/// The nixpkgs pin: from nixpy.lock when it pins this reference, else
+/// locked now (when the mode allows writing the lock).
+fn pin_nixpkgs(nix: &Nix, pc: &ProjectCache, plan: &ShellPlan, current: Option<&NixpkgsPin>, mode: LockMode) -> Result<NixpkgsPin> {
+    match current {
+        Some(pin) if pin.url == plan.nixpkgs && mode != LockMode::Upgrade => return Ok(pin.clone()),
+        _ => {}
+    }
+    if matches!(mode, LockMode::Locked | LockMode::Frozen) {
+        let why = match current {
+            Some(pin) => format!("nixpy.lock pins nixpkgs `{}`, but the project now uses `{}`", pin.url, plan.nixpkgs),
+            None => "nixpy.lock is missing or does not pin nixpkgs".to_owned(),
+        };
+        return Err(Error::new(format!("{why}, and the lock may not be rewritten here (--locked, --frozen or CI is set)"))
+            .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
+    }
+    ui::status(&format!("locking nixpkgs ({})", plan.nixpkgs));
+    let flakes = pc.cache.flakes_dir();
+    pc.cache.ensure(&flakes)?;
+    let scratch = tempfile::Builder::new().prefix(".locking-").tempdir_in(&flakes).map_err(|e| Error::io("create a folder in", &flakes, e))?;
+    for (name, text) in flake_source_files(plan) {
+        atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
+    }
+    let node = nix.lock_flake(scratch.path())?;
+    NixpkgsPin::from_flake_lock_node(&plan.nixpkgs, &node)
+}
+
+fn flake_source_files(plan: &ShellPlan) -> Vec<(&'static str, String)> {
+    vec![
+        ("flake.nix", plan.flake_nix()),
+        ("shell.nix", plan::SHELL_TEMPLATE.to_owned()),
+        ("plan.json", plan.plan_json()),
+    ]
+}
+
+fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, String)> {
+    let mut files = flake_source_files(plan);
+    files.push(("flake.lock", plan::flake_lock_json(&pin.flake_lock_node())));
+    files
+}
+
+/// Writes the generated flake (content-addressed by `key`) and builds it.
+fn build_shell(nix: &Nix, pc: &ProjectCache, plan: &ShellPlan, key: &str, files: &[(&str, String)]) -> Result<ShellEnv> {
+    let flakes = pc.cache.flakes_dir();
+    pc.cache.ensure(&flakes)?;
+    let dir = flakes.join(key);
+    if !dir.join("flake.lock").is_file() {
+        let staging = tempfile::Builder::new().prefix(".writing-").tempdir_in(&flakes).map_err(|e| Error::io("create a folder in", &flakes, e))?;
+        for (name, text) in files {
+            atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
+        }
+        let staged = staging.keep();
+        if let Err(e) = std::fs::rename(&staged, &dir) {
+            let _ = std::fs::remove_dir_all(&staged);
+            if !dir.join("flake.lock").is_file() {
+                return Err(Error::io("publish the generated flake at", &dir, e));
+            }
+        }
+    }
+    let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
+    ui::status(&format!("building the Nix shell ({count} package source(s), nixpkgs {})", plan.nixpkgs));
+    let profile = pc.dir.join("shell-profile");
+    let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
+    prune_profile_generations(&pc.dir, &profile);
+    let shell = dev_env::parse(&json)?;
+    if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
+        nix.add_root(&pc.dir.join("nixpkgs-source"), &source)?;
+    }
+    Ok(shell)
+}
+
+/// `--profile` keeps every generation as a GC root; only the current one
+/// should hold store paths alive.
+fn prune_profile_generations(dir: &Path, profile: &Path) {
+    let current = std::fs::read_link(profile).ok();
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("shell-profile-") && name.ends_with("-link") && current.as_deref() != Some(Path::new(&*name)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

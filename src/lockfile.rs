@@ -1,0 +1,149 @@
+//! `nixpy.lock`: the nixpkgs pin and the pip resolution, which users commit.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic_write;
+use crate::error::{Error, Result};
+
+pub const LOCK_VERSION: u32 = 1;
+
+const HEADER: &str = "# This file is written by nixpy: commit it, and change it with `nixpy lock`.\n";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    pub version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nixpkgs: Option<NixpkgsPin>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pip: Option<PipLock>,
+}
+
+/// The generated flake's `nixpkgs` lock node, and the reference it locks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NixpkgsPin {
+    pub url: String,
+    pub locked: toml::Table,
+    pub original: toml::Table,
+}
+
+impl NixpkgsPin {
+    pub fn from_flake_lock_node(url: &str, node: &serde_json::Value) -> Result<NixpkgsPin> {
+        let table = |key: &str| -> Result<toml::Table> {
+            let value = node.get(key).ok_or_else(|| Error::new(format!("Nix's flake.lock has no `{key}` for nixpkgs")))?;
+            toml::Table::try_from(value).map_err(|e| Error::new(format!("cannot record Nix's lock of nixpkgs: {e}")))
+        };
+        Ok(NixpkgsPin { url: url.to_owned(), locked: table("locked")?, original: table("original")? })
+    }
+
+    /// The node as flake.lock wants it.
+    pub fn flake_lock_node(&self) -> serde_json::Value {
+        serde_json::json!({
+            "locked": serde_json::to_value(&self.locked).expect("table converts"),
+            "original": serde_json::to_value(&self.original).expect("table converts"),
+        })
+    }
+
+    /// A short human description: the revision or the narHash.
+    pub fn describe(&self) -> String {
+        let field = |k: &str| self.locked.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        match (field("rev"), field("narHash")) {
+            (Some(rev), _) => format!("{} @ {}", self.url, &rev[..rev.len().min(12)]),
+            (None, Some(hash)) => format!("{} ({hash})", self.url),
+            _ => self.url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipLock {
+    /// Hash of everything the resolution depended on (requirements, index
+    /// options, the Nix-provided distributions, the interpreter).
+    pub inputs: String,
+    pub installer: String,
+    #[serde(default, rename = "package")]
+    pub packages: Vec<LockedPackage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedPackage {
+    pub name: String,
+    pub version: String,
+    /// The line handed to the installer (`name==version`, a URL or a path).
+    pub requirement: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<String>,
+}
+
+pub fn read(path: &Path) -> Result<Option<LockFile>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let lock: LockFile = toml::from_str(&text).map_err(|e| {
+        Error::new(crate::source_pos::render(path, &text, e.span().unwrap_or(0..0), e.message().trim_end()))
+            .with_hint("the lock is written by nixpy; restore it from version control or delete it and run `nixpy lock`")
+    })?;
+    if lock.version != LOCK_VERSION {
+        return Err(Error::new(format!("{} has lock format version {}, this nixpy reads version {LOCK_VERSION}", path.display(), lock.version))
+            .with_hint("use the nixpy version that wrote it, or delete the lock and run `nixpy lock`"));
+    }
+    Ok(Some(lock))
+}
+
+pub fn render(lock: &LockFile) -> String {
+    let body = toml::to_string_pretty(lock).expect("lock serialises");
+    format!("{HEADER}{body}")
+}
+
+/// Writes the lock atomically, and only when its text changes.
+pub fn write(path: &Path, lock: &LockFile) -> Result<bool> {
+    let text = render(lock);
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    atomic_write::write_file(path, text.as_bytes())?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_toml() {
+        let node = serde_json::json!({
+            "locked": {"type": "github", "owner": "NixOS", "repo": "nixpkgs", "rev": "0123456789abcdef", "narHash": "sha256-x", "lastModified": 1700000000},
+            "original": {"type": "github", "owner": "NixOS", "repo": "nixpkgs", "ref": "nixpkgs-unstable"}
+        });
+        let lock = LockFile {
+            version: LOCK_VERSION,
+            nixpkgs: Some(NixpkgsPin::from_flake_lock_node("github:NixOS/nixpkgs/nixpkgs-unstable", &node).unwrap()),
+            pip: Some(PipLock {
+                inputs: "abc".into(),
+                installer: "uv".into(),
+                packages: vec![LockedPackage { name: "rich".into(), version: "13.7.0".into(), requirement: "rich==13.7.0".into(), hashes: vec!["sha256:00".into()] }],
+            }),
+        };
+        let text = render(&lock);
+        assert!(text.starts_with(HEADER));
+        let back: LockFile = toml::from_str(&text).unwrap();
+        assert_eq!(back, lock);
+        assert_eq!(back.nixpkgs.unwrap().flake_lock_node(), node);
+    }
+
+    #[test]
+    fn future_versions_are_refused_with_a_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("nixpy.lock");
+        std::fs::write(&p, "version = 9\n").unwrap();
+        let err = read(&p).unwrap_err();
+        assert!(err.message.contains("version 9"), "{}", err.message);
+    }
+}

@@ -1,0 +1,81 @@
+//! nixpy: a Nix-aware Python dev-shell launcher.
+
+mod atomic_write;
+mod attr_path;
+mod cache;
+mod cli;
+mod commands;
+mod dev_env;
+mod environment;
+mod error;
+mod exec;
+mod fingerprint;
+mod lockfile;
+mod manifest;
+mod nix;
+mod nix_file;
+mod pip_layer;
+mod plan;
+mod project;
+mod requirements;
+mod runtime_env;
+mod source_pos;
+mod ui;
+mod wheel_stub;
+
+use clap::Parser;
+
+use crate::cli::{BuildFlags, Cli, Command};
+use crate::environment::{BuildOptions, Context};
+use crate::error::Error;
+
+impl From<BuildFlags> for BuildOptions {
+    fn from(f: BuildFlags) -> Self {
+        BuildOptions { refresh: f.refresh, locked: f.locked, frozen: f.frozen, offline: f.offline, upgrade: false }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    ui::set_verbosity(if cli.quiet { 0 } else { 1 + cli.verbose });
+    init_tracing(cli.verbose);
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{err}");
+            err.exit_code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(cli: Cli) -> Result<i32, Error> {
+    let start_dir = match cli.project {
+        Some(dir) => dir,
+        None => std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?,
+    };
+    let ctx = Context {
+        start_dir,
+        nixpkgs_override: cli.nixpkgs.filter(|r| !r.is_empty()),
+        ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0"),
+    };
+    match cli.command {
+        Command::Run(args) => commands::run::run(&ctx, args),
+        Command::Lock(args) => commands::lock::run(&ctx, args),
+        Command::CacheKey(flags) => commands::cache_key::run(&ctx, flags),
+    }
+}
+
+/// Logging costs start-up time, so it is set up only when asked for.
+fn init_tracing(verbose: u8) {
+    let filter = std::env::var("NIXPY_LOG").ok();
+    if verbose < 2 && filter.is_none() {
+        return;
+    }
+    let filter = filter.unwrap_or_else(|| "nixpy=debug".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

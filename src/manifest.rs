@@ -1,0 +1,419 @@
+//! The project's manifest: `nixpy.toml`, or `[tool.nixpy]` in `pyproject.toml`.
+//!
+//! Parsing is strict (unknown keys and wrong types are errors) and every
+//! error names the file, line and column with a caret under the value.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::attr_path::{printable, AttrPath};
+use crate::error::{Error, Result};
+use crate::source_pos;
+
+pub const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
+pub const DEFAULT_PYTHON: &str = "python3";
+pub const DEFAULT_LIBRARIES: [&str; 2] = ["stdenv.cc.cc.lib", "zlib"];
+
+/// The keys of a manifest, as written. `deny_unknown_fields` turns a typo
+/// into an error that lists the valid keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawManifest {
+    nixpkgs: Option<Spanned<String>>,
+    python: Option<Spanned<String>>,
+    packages: Option<Vec<Spanned<String>>>,
+    python_packages: Option<Vec<Spanned<String>>>,
+    nix_files: Option<Vec<Spanned<String>>>,
+    env: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    shell_hook: Option<Spanned<String>>,
+    requirements: Option<Vec<Spanned<String>>>,
+    pip_extras: Option<Vec<Spanned<String>>>,
+    installer: Option<Spanned<Installer>>,
+    libraries: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPyproject {
+    project: Option<RawProjectTable>,
+    tool: Option<RawToolTable>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawToolTable {
+    nixpy: Option<RawManifest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct RawProjectTable {
+    dependencies: Option<Vec<String>>,
+    optional_dependencies: Option<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Installer {
+    Auto,
+    Uv,
+    Pip,
+}
+
+impl Installer {
+    /// The installer actually used: `auto` means uv.
+    pub fn effective(self) -> Installer {
+        match self {
+            Installer::Auto | Installer::Uv => Installer::Uv,
+            Installer::Pip => Installer::Pip,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Installer::Auto => "auto",
+            Installer::Uv => "uv",
+            Installer::Pip => "pip",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestKind {
+    NixpyToml,
+    Pyproject,
+}
+
+/// A validated manifest: every value checked, every path absolute.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    pub kind: ManifestKind,
+    pub root: PathBuf,
+    pub nixpkgs: String,
+    pub python: AttrPath,
+    pub packages: Vec<AttrPath>,
+    pub python_packages: Vec<AttrPath>,
+    pub nix_files: Vec<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub shell_hook: String,
+    /// `requirements = [...]` when given; `None` means "use the default".
+    pub requirements: Option<Vec<PathBuf>>,
+    pub pip_extras: Vec<String>,
+    pub installer: Installer,
+    pub libraries: Vec<AttrPath>,
+}
+
+/// `[project]` of pyproject.toml, the default source of pip requirements.
+#[derive(Debug, Clone, Default)]
+pub struct PyprojectDependencies {
+    pub dependencies: Vec<String>,
+    pub optional: BTreeMap<String, Vec<String>>,
+}
+
+/// Reads `nixpy.toml` (or `pyproject.toml` when `kind` says so).
+pub fn load(path: &Path, kind: ManifestKind) -> Result<Manifest> {
+    let text = read_manifest_text(path)?;
+    parse(path, kind, &text)
+}
+
+pub fn read_manifest_text(path: &Path) -> Result<String> {
+    if path.is_dir() {
+        return Err(Error::new(format!("{} is a folder, not a manifest file", path.display()))
+            .with_hint("remove or rename that folder; nixpy.toml must be a TOML file"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, col) = source_pos::line_col(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
+        Error::new(format!("{}:{line}:{col}: the file is not valid UTF-8", path.display()))
+            .with_hint("TOML files must be UTF-8; re-save the file as UTF-8")
+    })
+}
+
+pub fn parse(path: &Path, kind: ManifestKind, text: &str) -> Result<Manifest> {
+    let toml_error = |e: toml::de::Error| {
+        let span = e.span().unwrap_or(0..0);
+        Error::new(source_pos::render(path, text, span, e.message().trim_end()))
+            .with_hint("see the list of manifest keys in README.md (`nixpy init` writes a starting nixpy.toml)")
+    };
+    let raw = match kind {
+        ManifestKind::NixpyToml => toml::from_str::<RawManifest>(text).map_err(toml_error)?,
+        ManifestKind::Pyproject => {
+            let pyproject: RawPyproject = toml::from_str(text).map_err(toml_error)?;
+            pyproject.tool.and_then(|t| t.nixpy).ok_or_else(|| {
+                Error::new(format!("{} has no [tool.nixpy] table", path.display()))
+                    .with_hint("add a [tool.nixpy] table, or create nixpy.toml with `nixpy init`")
+            })?
+        }
+    };
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Validator { path, text, root: &root }.validate(raw, kind)
+}
+
+/// Reads `[project].dependencies` and optional groups of a pyproject.toml.
+pub fn load_pyproject_dependencies(path: &Path) -> Result<Option<PyprojectDependencies>> {
+    let text = read_manifest_text(path)?;
+    let pyproject: RawPyproject = toml::from_str(&text).map_err(|e| {
+        Error::new(source_pos::render(path, &text, e.span().unwrap_or(0..0), e.message().trim_end()))
+    })?;
+    Ok(pyproject.project.map(|p| PyprojectDependencies {
+        dependencies: p.dependencies.unwrap_or_default(),
+        optional: p.optional_dependencies.unwrap_or_default(),
+    }))
+}
+
+/// True when `text` (a pyproject.toml) has a `[tool.nixpy]` table.
+pub fn pyproject_has_nixpy_table(text: &str) -> bool {
+    // Cheap pre-check first: most pyproject files never mention nixpy.
+    text.contains("nixpy")
+        && toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|t| t.get("tool")?.get("nixpy").cloned())
+            .is_some()
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+    root: &'a Path,
+}
+
+impl Validator<'_> {
+    fn error_at<T>(&self, spanned: &Spanned<T>, message: &str, hint: &str) -> Error {
+        // toml's spans are relative to the whole file, for nixpy.toml and
+        // pyproject.toml alike.
+        Error::new(source_pos::render(self.path, self.text, spanned.span(), message)).with_hint(hint)
+    }
+
+    fn validate(&self, raw: RawManifest, kind: ManifestKind) -> Result<Manifest> {
+        let nixpkgs = match raw.nixpkgs {
+            Some(r) => {
+                check_flake_ref(r.get_ref()).map_err(|why| {
+                    self.error_at(&r, &why, "use a flake reference such as github:NixOS/nixpkgs/nixos-24.05")
+                })?;
+                r.into_inner()
+            }
+            None => DEFAULT_NIXPKGS.to_owned(),
+        };
+        let python = match raw.python {
+            Some(p) => self.attr_path(&p, "use a nixpkgs Python attribute such as python3 or python312")?,
+            None => AttrPath::parse(DEFAULT_PYTHON).expect("default is valid"),
+        };
+        let packages = self.attr_paths(raw.packages, "use nixpkgs attribute names such as ffmpeg or nodePackages.pnpm")?;
+        let python_packages =
+            self.attr_paths(raw.python_packages, "use attributes of the interpreter's package set, such as numpy")?;
+        let libraries = match raw.libraries {
+            Some(list) => self.attr_paths(Some(list), "use nixpkgs attribute paths such as zlib or stdenv.cc.cc.lib")?,
+            None => DEFAULT_LIBRARIES.iter().map(|l| AttrPath::parse(l).expect("default is valid")).collect(),
+        };
+        let nix_files = raw
+            .nix_files
+            .unwrap_or_default()
+            .iter()
+            .map(|f| self.project_file(f, "nix-files"))
+            .collect::<Result<Vec<_>>>()?;
+        let requirements = raw
+            .requirements
+            .map(|list| list.iter().map(|f| self.project_file(f, "requirements")).collect::<Result<Vec<_>>>())
+            .transpose()?;
+        let mut env = Vec::new();
+        for (name, value) in raw.env.unwrap_or_default() {
+            check_env_name(name.get_ref()).map_err(|why| {
+                self.error_at(&name, &why, "variable names are letters, digits and _, not starting with a digit")
+            })?;
+            if value.get_ref().contains('\0') {
+                return Err(self.error_at(&value, "an environment value cannot contain a NUL character", "remove the \\u0000 from the value"));
+            }
+            env.push((name.into_inner(), value.into_inner()));
+        }
+        let shell_hook = match raw.shell_hook {
+            Some(h) if h.get_ref().contains('\0') => {
+                return Err(self.error_at(&h, "shell-hook cannot contain a NUL character", "remove the \\u0000"))
+            }
+            Some(h) => h.into_inner(),
+            None => String::new(),
+        };
+        let pip_extras = raw
+            .pip_extras
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| {
+                if is_extra_name(e.get_ref()) {
+                    Ok(e.into_inner())
+                } else {
+                    Err(self.error_at(&e, "not a valid extra name", "use the name of a [project.optional-dependencies] group"))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Manifest {
+            path: self.path.to_path_buf(),
+            kind,
+            root: self.root.to_path_buf(),
+            nixpkgs,
+            python,
+            packages: dedup(packages),
+            python_packages: dedup(python_packages),
+            nix_files,
+            env,
+            shell_hook,
+            requirements,
+            pip_extras,
+            installer: raw.installer.map(Spanned::into_inner).unwrap_or(Installer::Auto),
+            libraries: dedup(libraries),
+        })
+    }
+
+    fn attr_path(&self, value: &Spanned<String>, hint: &str) -> Result<AttrPath> {
+        AttrPath::parse(value.get_ref()).map_err(|why| self.error_at(value, &why, hint))
+    }
+
+    fn attr_paths(&self, list: Option<Vec<Spanned<String>>>, hint: &str) -> Result<Vec<AttrPath>> {
+        list.unwrap_or_default().iter().map(|v| self.attr_path(v, hint)).collect()
+    }
+
+    /// A file named in the manifest: relative to the project, inside it, and
+    /// present. Symlinks are resolved before the containment check.
+    fn project_file(&self, value: &Spanned<String>, key: &str) -> Result<PathBuf> {
+        let name = value.get_ref();
+        if name.contains('\0') || name.is_empty() {
+            return Err(self.error_at(value, &format!("{key} entries must be non-empty file names"), "name a file relative to the project folder"));
+        }
+        let joined = self.root.join(name);
+        let resolved = joined.canonicalize().map_err(|e| {
+            self.error_at(
+                value,
+                &format!("cannot open {key} entry `{}`: {e}", printable(name)),
+                "create the file, or fix the path (relative to the folder of the manifest)",
+            )
+        })?;
+        let root = self.root.canonicalize().map_err(|e| Error::io("resolve", self.root, e))?;
+        if !resolved.starts_with(&root) {
+            return Err(self.error_at(
+                value,
+                &format!("{key} entry `{}` is outside the project ({})", printable(name), resolved.display()),
+                "keep the files nixpy reads inside the project folder (copy it in, or move the manifest up)",
+            ));
+        }
+        if !resolved.is_file() {
+            return Err(self.error_at(value, &format!("{key} entry `{}` is not a file", printable(name)), "name a file, not a folder"));
+        }
+        Ok(resolved)
+    }
+}
+
+fn dedup(list: Vec<AttrPath>) -> Vec<AttrPath> {
+    let mut seen = std::collections::HashSet::new();
+    list.into_iter().filter(|p| seen.insert(p.clone())).collect()
+}
+
+/// Flake references go into the generated flake.nix as a string literal, so
+/// anything that could end or interpolate that literal is refused outright.
+pub fn check_flake_ref(reference: &str) -> std::result::Result<(), String> {
+    if reference.is_empty() {
+        return Err("the nixpkgs flake reference is empty".into());
+    }
+    if let Some(c) = reference
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._~:/?#[]@!&'()*+,;=%".contains(*c)))
+    {
+        return Err(format!("{c:?} is not allowed in a flake reference `{}`", printable(reference)));
+    }
+    if !reference.contains(':') {
+        return Err(format!("`{reference}` is not a flake reference (no scheme, such as github: or path:)"));
+    }
+    Ok(())
+}
+
+pub fn check_env_name(name: &str) -> std::result::Result<(), String> {
+    let mut chars = name.chars();
+    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("`{}` is not a valid environment variable name", printable(name)));
+    }
+    if name.starts_with("NIXPY_") {
+        return Err(format!("`{name}` is reserved: nixpy sets the NIXPY_ variables itself"));
+    }
+    Ok(())
+}
+
+fn is_extra_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Manifest> {
+        parse(Path::new("/nonexistent/nixpy.toml"), ManifestKind::NixpyToml, text)
+    }
+
+    #[test]
+    fn defaults_apply_to_an_empty_manifest() {
+        let m = parse_str("").unwrap();
+        assert_eq!(m.nixpkgs, DEFAULT_NIXPKGS);
+        assert_eq!(m.python.to_string(), "python3");
+        assert_eq!(m.libraries.len(), 2);
+        assert_eq!(m.installer, Installer::Auto);
+        assert!(m.requirements.is_none());
+    }
+
+    #[test]
+    fn keys_are_read() {
+        let m = parse_str(
+            "python = \"python312\"\npackages = [\"ffmpeg\", \"nodePackages.pnpm\", \"ffmpeg\"]\npython-packages = [\"numpy\"]\nshell-hook = \"echo hi\"\ninstaller = \"pip\"\n[env]\nMODEL_DIR = \"models\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.python.to_string(), "python312");
+        assert_eq!(m.packages.iter().map(ToString::to_string).collect::<Vec<_>>(), ["ffmpeg", "nodePackages.pnpm"]);
+        assert_eq!(m.env, [("MODEL_DIR".to_owned(), "models".to_owned())]);
+        assert_eq!(m.installer, Installer::Pip);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_column() {
+        let err = parse_str("python = \"python3\"\npakages = []\n").unwrap_err();
+        assert!(err.message.starts_with("/nonexistent/nixpy.toml:2:1: unknown field `pakages`"), "{}", err.message);
+    }
+
+    #[test]
+    fn wrong_type_names_the_value() {
+        let err = parse_str("packages = \"ffmpeg\"\n").unwrap_err();
+        assert!(err.message.contains(":1:12: invalid type: string \"ffmpeg\", expected a sequence"), "{}", err.message);
+    }
+
+    #[test]
+    fn bad_attribute_path_points_at_the_entry() {
+        let err = parse_str("packages = [\"ok\",\n  \"ffmpeg; rm -rf /\"]\n").unwrap_err();
+        assert!(err.message.contains("nixpy.toml:2:3: `ffmpeg; rm -rf /` is not a nixpkgs attribute path"), "{}", err.message);
+        assert!(err.message.contains("^^^^^^^^^^^^^^^^^^"), "{}", err.message);
+    }
+
+    #[test]
+    fn env_names_are_checked_and_values_kept_verbatim() {
+        assert!(parse_str("[env]\n\"1BAD\" = \"x\"\n").unwrap_err().message.contains("not a valid environment variable name"));
+        assert!(parse_str("[env]\nNIXPY_X = \"x\"\n").unwrap_err().message.contains("reserved"));
+        assert!(parse_str("[env]\nA = \"a\\u0000b\"\n").unwrap_err().message.contains("NUL"));
+        let m = parse_str("[env]\nA = \"it's ${x} ''\\\\ \\\"q\\\"\"\n").unwrap();
+        assert_eq!(m.env[0].1, "it's ${x} ''\\ \"q\"");
+    }
+
+    #[test]
+    fn flake_refs_cannot_break_out_of_a_string() {
+        assert!(check_flake_ref("github:NixOS/nixpkgs/nixos-24.05").is_ok());
+        assert!(check_flake_ref("path:/srv/nixpkgs").is_ok());
+        assert!(check_flake_ref("git+https://example.org/n.git?ref=main&rev=abc").is_ok());
+        for bad in ["", "nixpkgs", "github:a\"b", "path:/x${y}", "path:/a b", "path:/a\\b", "path:/a\nb"] {
+            assert!(check_flake_ref(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pyproject_table_is_found() {
+        assert!(pyproject_has_nixpy_table("[tool.nixpy]\npackages = []\n"));
+        assert!(!pyproject_has_nixpy_table("[tool.black]\n# nixpy someday\n"));
+        assert!(!pyproject_has_nixpy_table("[project]\nname = 'x'\n"));
+    }
+}

@@ -1,0 +1,197 @@
+//! Running the `nix` CLI: locking the generated flake, building its shell,
+//! rooting store paths. Flags are the ones Nix 2.8 and 2.3x both accept.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::ui;
+
+const FEATURES: [&str; 2] = ["--extra-experimental-features", "nix-command flakes"];
+
+pub struct Nix {
+    pub program: PathBuf,
+}
+
+/// What identifies the Nix in use for the fingerprint, without running it:
+/// its resolved path (a versioned store path on NixOS) and file stat.
+pub fn identity() -> Option<String> {
+    let program = which::which("nix").ok()?;
+    let real = program.canonicalize().unwrap_or(program);
+    let stat = crate::fingerprint::Stat::of(&real)?;
+    Some(format!("{}:{}:{}", real.display(), stat.size, stat.mtime_ns))
+}
+
+pub fn not_installed() -> Error {
+    Error::new("Nix is not installed (no `nix` on PATH)").with_hint(
+        "install it with your distribution's package (Debian/Ubuntu: `sudo apt-get install nix-bin`) \
+         or the upstream installer from https://nixos.org/download, then open a new shell",
+    )
+}
+
+/// Output of one Nix command.
+struct Captured {
+    stdout: String,
+    stderr: String,
+}
+
+impl Nix {
+    pub fn locate() -> Result<Nix> {
+        which::which("nix").map(|program| Nix { program }).map_err(|_| not_installed())
+    }
+
+    fn run(&self, what: &str, args: &[OsString]) -> Result<std::result::Result<Captured, Captured>> {
+        let mut full: Vec<OsString> = FEATURES.iter().map(OsString::from).collect();
+        full.extend(args.iter().cloned());
+        tracing::debug!(?full, "running nix");
+        let output = duct::cmd(&self.program, &full)
+            .stdin_null()
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|e| Error::new(format!("cannot run {} to {what}: {e}", self.program.display())))?;
+        let captured = Captured {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        Ok(if output.status.success() { Ok(captured) } else { Err(captured) })
+    }
+
+    /// Locks the flake in `dir` (writing its flake.lock) and returns the
+    /// `nixpkgs` lock node.
+    pub fn lock_flake(&self, dir: &Path) -> Result<serde_json::Value> {
+        let flake_ref = path_ref(dir);
+        let args = vec!["flake".into(), "lock".into(), flake_ref];
+        if let Err(out) = self.run("lock nixpkgs", &args)? {
+            return Err(explain_failure("resolving the nixpkgs input", &out.stderr));
+        }
+        let lock_path = dir.join("flake.lock");
+        let text = std::fs::read_to_string(&lock_path).map_err(|e| Error::io("read", &lock_path, e))?;
+        let lock: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::new(format!("Nix wrote an unreadable {}: {e}", lock_path.display())))?;
+        lock.pointer("/nodes/nixpkgs")
+            .cloned()
+            .ok_or_else(|| Error::new(format!("{} has no nixpkgs node", lock_path.display())))
+    }
+
+    /// Builds the shell and returns `print-dev-env --json`. `profile` becomes
+    /// a GC root for the environment (Nix registers profiles as roots).
+    pub fn print_dev_env(&self, dir: &Path, fragment: &str, profile: &Path) -> Result<String> {
+        let mut installable = path_ref(dir);
+        installable.push(format!("#{fragment}"));
+        let args: Vec<OsString> = vec![
+            "print-dev-env".into(),
+            "--json".into(),
+            // nix-files are imported by absolute path; nixpy fingerprints them.
+            "--impure".into(),
+            "--no-write-lock-file".into(),
+            "--profile".into(),
+            profile.into(),
+            installable,
+        ];
+        match self.run("build the shell", &args)? {
+            Ok(out) => Ok(out.stdout),
+            Err(out) => Err(explain_failure("building the Nix shell", &out.stderr)),
+        }
+    }
+
+    /// The store path of the flake's nixpkgs input (already fetched).
+    pub fn nixpkgs_source(&self, dir: &Path) -> Result<Option<String>> {
+        let args = vec!["flake".into(), "archive".into(), "--json".into(), "--dry-run".into(), path_ref(dir)];
+        let Ok(out) = self.run("find the nixpkgs source", &args)? else { return Ok(None) };
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+        Ok(json.pointer("/inputs/nixpkgs/path").and_then(|p| p.as_str()).map(str::to_owned))
+    }
+
+    /// Makes `link` an indirect GC root for `store_path`.
+    pub fn add_root(&self, link: &Path, store_path: &str) -> Result<()> {
+        let nix_store = self.program.with_file_name("nix-store");
+        let program = if nix_store.exists() { nix_store } else { PathBuf::from("nix-store") };
+        let output = duct::cmd(&program, ["--realise".as_ref(), store_path.as_ref(), "--add-root".as_ref(), link.as_os_str()])
+            .stdin_null()
+            .stdout_null()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|e| Error::new(format!("cannot run {}: {e}", program.display())))?;
+        if !output.status.success() {
+            ui::warn(&format!(
+                "could not protect {store_path} from garbage collection: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `path:` references copy the folder as it is (a `git+file:` flake would
+/// ignore untracked files).
+fn path_ref(dir: &Path) -> OsString {
+    let mut r = OsString::from("path:");
+    r.push(dir);
+    r
+}
+
+/// Turns Nix's stderr into one error about the user's mistake where we can
+/// recognise it, and otherwise Nix's last lines.
+pub fn explain_failure(phase: &str, stderr: &str) -> Error {
+    if let Some(rest) = find_marker(stderr, "nixpy-unknown-attribute: ") {
+        let (attr, source) = rest.split_once(" (listed in ").unwrap_or((rest, "the manifest)"));
+        let source = source.trim_end_matches(')');
+        return Error::new(format!("`{attr}` is not a package in this nixpkgs (listed in {source})"))
+            .with_hint(format!("check the attribute name (search.nixos.org/packages), then fix `{attr}` in {source}"));
+    }
+    if let Some(rest) = find_marker(stderr, "nixpy-nix-file-shape: ") {
+        return Error::new(rest.to_owned())
+            .with_hint("a nix-file must give a list of packages, a function returning one, or a module setting home.packages");
+    }
+    let failed_build = stderr.lines().find_map(|line| {
+        let start = line.find("builder for '")? + "builder for '".len();
+        let drv = &line[start..start + line[start..].find('\'')?];
+        Some(drv_name(drv).to_owned())
+    });
+    let tail = last_lines(stderr, 25);
+    match failed_build {
+        Some(name) => Error::new(format!("Nix failed to build `{name}` while {phase}:\n{tail}"))
+            .with_hint(format!("the package `{name}` does not build with this nixpkgs; fix or remove it, or pin another nixpkgs")),
+        None => Error::new(format!("Nix failed while {phase}:\n{tail}"))
+            .with_hint("run with -v for the full Nix command; `nixpy doctor` checks the Nix set-up"),
+    }
+}
+
+fn find_marker<'a>(stderr: &'a str, marker: &str) -> Option<&'a str> {
+    stderr.lines().find_map(|line| line.split_once(marker).map(|(_, rest)| rest.trim()))
+}
+
+/// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.
+fn drv_name(drv: &str) -> &str {
+    let file = drv.rsplit('/').next().unwrap_or(drv);
+    let file = file.strip_suffix(".drv").unwrap_or(file);
+    file.split_once('-').map_or(file, |(_, name)| name)
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty() && !l.contains("experimental and its interface")).collect();
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_attributes_become_one_line() {
+        let stderr = "error: nixpy-unknown-attribute: nosuchpkg (listed in nixpy.toml)\n\n       … while evaluating\n";
+        let err = explain_failure("building", stderr);
+        assert_eq!(err.message, "`nosuchpkg` is not a package in this nixpkgs (listed in nixpy.toml)");
+    }
+
+    #[test]
+    fn build_failures_name_the_package_and_keep_the_log_tail() {
+        let stderr = "building '/nix/store/abc-broken-1.0.drv'...\nbroken.c:3: error: fails on purpose\nerror: builder for '/nix/store/abc-broken-1.0.drv' failed with exit code 1\n";
+        let err = explain_failure("building the Nix shell", stderr);
+        assert!(err.message.starts_with("Nix failed to build `broken-1.0`"), "{}", err.message);
+        assert!(err.message.contains("fails on purpose"));
+    }
+}

@@ -1,0 +1,459 @@
+//! pip requirement files: `-r`/`-c` includes, comments, line continuations,
+//! markers, `--hash`, index options, URL and path requirements.
+//!
+//! nixpy reads them itself (to fingerprint every included file, to report a
+//! syntax error by file and line, and to check requirements against what Nix
+//! provides) and hands the installer one normalised file with absolute paths.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The requirement as the installer should read it (paths made absolute,
+    /// per-requirement options such as `--hash` kept).
+    pub line: String,
+    /// Normalised distribution name, when the requirement names one.
+    pub name: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexOptions {
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub find_links: Vec<String>,
+    pub no_index: bool,
+    pub pre: bool,
+}
+
+impl IndexOptions {
+    /// As command-line arguments, understood by both `uv pip` and `pip`.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(url) = &self.index_url {
+            args.extend(["--index-url".to_owned(), url.clone()]);
+        }
+        for url in &self.extra_index_urls {
+            args.extend(["--extra-index-url".to_owned(), url.clone()]);
+        }
+        for link in &self.find_links {
+            args.extend(["--find-links".to_owned(), link.clone()]);
+        }
+        if self.no_index {
+            args.push("--no-index".to_owned());
+        }
+        if self.pre {
+            args.push("--pre".to_owned());
+        }
+        args
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RequirementSet {
+    /// Every file read, includes first-seen order, for the fingerprint.
+    pub files: Vec<PathBuf>,
+    pub requirements: Vec<Requirement>,
+    pub constraints: Vec<Requirement>,
+    pub index: IndexOptions,
+}
+
+impl RequirementSet {
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
+    /// The normalised requirements file given to the installer.
+    pub fn requirements_text(&self) -> String {
+        self.requirements.iter().map(|r| format!("{}\n", r.line)).collect()
+    }
+
+    pub fn constraints_text(&self) -> String {
+        self.constraints.iter().map(|r| format!("{}\n", r.line)).collect()
+    }
+
+    /// Requirements given as plain strings (pyproject dependencies).
+    pub fn add_strings(&mut self, origin_file: &Path, base: &Path, lines: &[String]) -> Result<()> {
+        for (i, text) in lines.iter().enumerate() {
+            let origin = Origin { file: origin_file.to_path_buf(), line: i + 1 };
+            let req = parse_requirement(text, base, &origin)?;
+            self.requirements.push(req);
+        }
+        Ok(())
+    }
+}
+
+/// Reads `files` and everything they include.
+pub fn read_files(files: &[PathBuf]) -> Result<RequirementSet> {
+    let mut set = RequirementSet::default();
+    let mut stack = Vec::new();
+    for file in files {
+        read_file(file, Kind::Requirements, &mut set, &mut stack, None)?;
+    }
+    Ok(set)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Requirements,
+    Constraints,
+}
+
+fn read_file(path: &Path, kind: Kind, set: &mut RequirementSet, stack: &mut Vec<PathBuf>, from: Option<&Origin>) -> Result<()> {
+    let canonical = path.canonicalize().map_err(|e| {
+        let place = from.map(|o| format!("{o}: ")).unwrap_or_default();
+        Error::new(format!("{place}cannot open requirements file {}: {e}", path.display()))
+            .with_hint("create the file or fix the include path (relative to the including file)")
+    })?;
+    if stack.contains(&canonical) {
+        let cycle: Vec<String> = stack.iter().chain([&canonical]).map(|p| p.display().to_string()).collect();
+        return Err(Error::new(format!("requirement files include each other in a cycle: {}", cycle.join(" -> ")))
+            .with_hint("remove one of the -r/-c lines"));
+    }
+    if !set.files.contains(&canonical) {
+        set.files.push(canonical.clone());
+    }
+    let bytes = std::fs::read(&canonical).map_err(|e| Error::io("read requirements file", &canonical, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::new(format!("{}:{line}: the file is not valid UTF-8", canonical.display()))
+            .with_hint("requirement files must be UTF-8 text; re-save the file as UTF-8")
+    })?;
+    let base = canonical.parent().unwrap_or(Path::new("/")).to_path_buf();
+    stack.push(canonical.clone());
+    for (line_no, line) in logical_lines(&text) {
+        let origin = Origin { file: canonical.clone(), line: line_no };
+        parse_line(&line, &base, kind, &origin, set, stack)?;
+    }
+    stack.pop();
+    Ok(())
+}
+
+/// Joins `\` continuations and drops comments; yields (first line number, text).
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut start = 0;
+    for (i, raw) in text.lines().enumerate() {
+        if current.is_empty() {
+            start = i + 1;
+        }
+        let line = strip_comment(raw);
+        if let Some(stripped) = line.strip_suffix('\\') {
+            current.push_str(stripped);
+            current.push(' ');
+            continue;
+        }
+        current.push_str(line);
+        let trimmed = current.trim();
+        if !trimmed.is_empty() {
+            out.push((start, trimmed.to_owned()));
+        }
+        current.clear();
+    }
+    if !current.trim().is_empty() {
+        out.push((start, current.trim().to_owned()));
+    }
+    out
+}
+
+/// pip's rule: `#` starts a comment at the line start or after white space.
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            return line[..i].trim_end();
+        }
+    }
+    line.trim_end()
+}
+
+fn syntax_error(origin: &Origin, message: impl std::fmt::Display) -> Error {
+    Error::new(format!("{origin}: {message}"))
+        .with_hint("see https://pip.pypa.io/en/stable/reference/requirements-file-format/")
+}
+
+/// Splits `--opt=value` or `--opt value` forms.
+fn option_value<'a>(tokens: &[&'a str]) -> (&'a str, Option<&'a str>, usize) {
+    let first = tokens[0];
+    if let Some((opt, value)) = first.split_once('=') {
+        if opt.starts_with("--") {
+            return (opt, Some(value), 1);
+        }
+    }
+    // Short options may be glued to their value: -rreqs.txt
+    for short in ["-r", "-c", "-e", "-i", "-f"] {
+        if first.len() > 2 && first.starts_with(short) && !first.starts_with("--") {
+            return (short, Some(&first[2..]), 1);
+        }
+    }
+    (first, tokens.get(1).copied(), 2)
+}
+
+fn parse_line<'a>(line: &'a str, base: &Path, kind: Kind, origin: &Origin, set: &mut RequirementSet, stack: &mut Vec<PathBuf>) -> Result<()> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    if !tokens[0].starts_with('-') {
+        let req = parse_requirement(line, base, origin)?;
+        match kind {
+            Kind::Requirements => set.requirements.push(req),
+            Kind::Constraints => set.constraints.push(req),
+        }
+        return Ok(());
+    }
+    let (opt, value, used) = option_value(&tokens);
+    let needs_value = |v: Option<&'a str>| v.ok_or_else(|| syntax_error(origin, format!("`{opt}` needs a value")));
+    let no_extra = |used: usize| {
+        if tokens.len() > used && !matches!(opt, "-e" | "--editable") {
+            Err(syntax_error(origin, format!("unexpected `{}` after `{opt}`", tokens[used])))
+        } else {
+            Ok(())
+        }
+    };
+    match opt {
+        "-r" | "--requirement" | "-c" | "--constraint" => {
+            let target = base.join(needs_value(value)?);
+            no_extra(used)?;
+            let inner = if matches!(opt, "-c" | "--constraint") { Kind::Constraints } else { kind };
+            read_file(&target, inner, set, stack, Some(origin))
+        }
+        "-e" | "--editable" => {
+            let target = needs_value(value)?;
+            let rest = tokens[used.min(tokens.len())..].join(" ");
+            let location = absolutize_location(target, base);
+            let name = editable_name(&location);
+            let line = if rest.is_empty() { format!("-e {location}") } else { format!("-e {location} {rest}") };
+            set.requirements.push(Requirement { line, name, origin: origin.clone() });
+            Ok(())
+        }
+        "-i" | "--index-url" => {
+            set.index.index_url = Some(needs_value(value)?.to_owned());
+            no_extra(used)
+        }
+        "--extra-index-url" => {
+            set.index.extra_index_urls.push(needs_value(value)?.to_owned());
+            no_extra(used)
+        }
+        "-f" | "--find-links" => {
+            set.index.find_links.push(absolutize_location(needs_value(value)?, base));
+            no_extra(used)
+        }
+        "--no-index" => {
+            set.index.no_index = true;
+            no_extra(1)
+        }
+        "--pre" => {
+            set.index.pre = true;
+            no_extra(1)
+        }
+        // Accepted for compatibility; they do not change what gets installed.
+        "--prefer-binary" | "--trusted-host" | "--only-binary" | "--no-binary" | "--use-feature" => Ok(()),
+        other => Err(syntax_error(origin, format!("unknown option `{other}`"))),
+    }
+}
+
+fn parse_requirement(text: &str, base: &Path, origin: &Origin) -> Result<Requirement> {
+    // Per-requirement options (--hash=...) follow the requirement itself.
+    let (spec, options) = match text.find(" --") {
+        Some(i) => (text[..i].trim(), text[i..].trim()),
+        None => (text.trim(), ""),
+    };
+    for option in options.split_whitespace() {
+        if !(option.starts_with("--hash=") || option.starts_with("--config-settings") || option.starts_with("--global-option")) {
+            return Err(syntax_error(origin, format!("unknown option `{option}` after a requirement")));
+        }
+        if let Some(hash) = option.strip_prefix("--hash=") {
+            if !hash.split_once(':').is_some_and(|(alg, hex)| !alg.is_empty() && !hex.is_empty() && hex.chars().all(|c| c.is_ascii_alphanumeric())) {
+                return Err(syntax_error(origin, format!("`{option}` is not of the form --hash=sha256:<hex>")));
+            }
+        }
+    }
+    let (line_spec, name) = if is_location(spec) {
+        let location = absolutize_location(spec, base);
+        let name = editable_name(&location);
+        (location, name)
+    } else {
+        let parsed = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec)
+            .map_err(|e| syntax_error(origin, format!("invalid requirement `{spec}`: {}", first_line(&e.to_string()))))?;
+        (spec.to_owned(), Some(normalize_name(parsed.name.as_ref())))
+    };
+    let line = if options.is_empty() { line_spec } else { format!("{line_spec} {options}") };
+    Ok(Requirement { line, name, origin: origin.clone() })
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+/// A path or URL given instead of a name: `./pkg`, `/abs/x.whl`, `file:...`, `https://...`.
+fn is_location(spec: &str) -> bool {
+    spec.starts_with('.') || spec.starts_with('/') || spec.contains("://") || spec.starts_with("file:")
+}
+
+/// Relative paths become absolute so the installer can run from anywhere.
+fn absolutize_location(location: &str, base: &Path) -> String {
+    if location.contains("://") || location.starts_with("file:") || location.starts_with('/') {
+        location.to_owned()
+    } else {
+        base.join(location).display().to_string()
+    }
+}
+
+/// The distribution name of a local project or wheel, when the path says it.
+fn editable_name(location: &str) -> Option<String> {
+    let file = location.trim_end_matches('/').rsplit('/').next()?;
+    if let Some(stem) = file.strip_suffix(".whl") {
+        return stem.split('-').next().map(normalize_name);
+    }
+    if let Some(fragment) = location.split("#egg=").nth(1) {
+        return Some(normalize_name(fragment));
+    }
+    None
+}
+
+/// PEP 503 normalisation: lowercase, runs of -_. become one -.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last_dash = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !last_dash {
+                out.push('-');
+            }
+            last_dash = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            last_dash = false;
+        }
+    }
+    out
+}
+
+/// A direct requirement that Nix already provides at a version it refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NixConflict {
+    pub requirement: String,
+    pub origin: Origin,
+    pub name: String,
+    pub nix_version: String,
+}
+
+/// Finds direct requirements whose version specifier excludes the version
+/// Nix provides. (Transitive conflicts are reported by the resolver.)
+pub fn conflicts_with_nix(set: &RequirementSet, nix_provided: &[(String, String)]) -> Vec<NixConflict> {
+    let mut conflicts = Vec::new();
+    for req in set.requirements.iter().chain(&set.constraints) {
+        let Some(name) = &req.name else { continue };
+        let Some((_, nix_version)) = nix_provided.iter().find(|(n, _)| n == name) else { continue };
+        let spec = req.line.split(" --").next().unwrap_or(&req.line);
+        let Ok(parsed) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec) else { continue };
+        let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) = parsed.version_or_url else { continue };
+        let Ok(version) = pep440_rs::Version::from_str(nix_version) else { continue };
+        if !specifiers.contains(&version) {
+            conflicts.push(NixConflict {
+                requirement: spec.to_owned(),
+                origin: req.origin.clone(),
+                name: name.clone(),
+                nix_version: nix_version.clone(),
+            });
+        }
+    }
+    conflicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn reads_includes_comments_continuations_and_options() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().canonicalize().unwrap();
+        write(&d, "dev.txt", "pytest>=7  # tests\n-c constraints.txt\n");
+        write(&d, "constraints.txt", "urllib3<3\n");
+        let main = write(
+            &d,
+            "requirements.txt",
+            "# top\n--index-url https://pypi.example/simple\n-f ./wheels\nrequests>=2.31 \\\n    --hash=sha256:abc123\nrich ; python_version >= \"3.8\"\n-r dev.txt\n./localpkg\n-e ./editable\nfoo @ https://example.org/foo-1.0.tar.gz\n",
+        );
+        let set = read_files(&[main]).unwrap();
+        assert_eq!(set.files.len(), 3);
+        let lines: Vec<&str> = set.requirements.iter().map(|r| r.line.as_str()).collect();
+        assert_eq!(lines[0], "requests>=2.31 --hash=sha256:abc123");
+        assert_eq!(lines[1], "rich ; python_version >= \"3.8\"");
+        assert_eq!(lines[2], "pytest>=7");
+        assert_eq!(lines[3], format!("{}/localpkg", d.display()));
+        assert_eq!(lines[4], format!("-e {}/editable", d.display()));
+        assert_eq!(set.requirements[0].origin.line, 4);
+        assert_eq!(set.requirements[0].name.as_deref(), Some("requests"));
+        assert_eq!(set.constraints[0].line, "urllib3<3");
+        assert_eq!(set.index.index_url.as_deref(), Some("https://pypi.example/simple"));
+        assert_eq!(set.index.find_links, [format!("{}/wheels", d.display())]);
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = write(tmp.path(), "requirements.txt", "ok\nrequests>=>2\n");
+        let err = read_files(&[f]).unwrap_err();
+        assert!(err.message.contains("requirements.txt:2: invalid requirement `requests>=>2`"), "{}", err.message);
+        let f = write(tmp.path(), "r2.txt", "--frobnicate\n");
+        assert!(read_files(&[f]).unwrap_err().message.contains("r2.txt:1: unknown option `--frobnicate`"));
+    }
+
+    #[test]
+    fn include_cycles_and_missing_includes_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = write(tmp.path(), "a.txt", "-r b.txt\n");
+        write(tmp.path(), "b.txt", "-r a.txt\n");
+        assert!(read_files(&[a]).unwrap_err().message.contains("cycle"));
+        let c = write(tmp.path(), "c.txt", "-r missing.txt\n");
+        let err = read_files(&[c]).unwrap_err();
+        assert!(err.message.contains("c.txt:1: cannot open requirements file"), "{}", err.message);
+    }
+
+    #[test]
+    fn non_utf8_is_reported_with_its_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("r.txt");
+        std::fs::write(&p, b"ok\nbad\xff\n").unwrap();
+        assert!(read_files(&[p]).unwrap_err().message.contains("r.txt:2: the file is not valid UTF-8"));
+    }
+
+    #[test]
+    fn names_are_normalised() {
+        assert_eq!(normalize_name("Foo__Bar.baz"), "foo-bar-baz");
+    }
+
+    #[test]
+    fn conflicts_with_nix_name_both_sides() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = write(tmp.path(), "r.txt", "six>=2\nattrs>=20\n");
+        let set = read_files(&[f]).unwrap();
+        let nix = vec![("six".to_owned(), "1.16.0".to_owned()), ("attrs".to_owned(), "23.2.0".to_owned())];
+        let c = conflicts_with_nix(&set, &nix);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].requirement, "six>=2");
+        assert_eq!(c[0].nix_version, "1.16.0");
+    }
+}

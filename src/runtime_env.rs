@@ -1,0 +1,185 @@
+//! The environment a command runs in: the caller's environment with the
+//! shell's variables applied the way `nix develop` applies them, the pip
+//! layer folded in, and the project's `[env]` on top. Pure, so the warm path
+//! only reads a cached [`EnvSpec`] and calls [`compose`].
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dev_env::ShellEnv;
+
+/// Everything needed to build the command's environment, cached on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvSpec {
+    /// Set, replacing the caller's value.
+    pub set: BTreeMap<String, String>,
+    /// Put before the caller's entries, without duplicates.
+    pub prepend: BTreeMap<String, Vec<String>>,
+    /// Put after the existing entries (nix or caller), without duplicates.
+    pub append: BTreeMap<String, Vec<String>>,
+    /// The project's `[env]` and NIXPY_ variables, applied last.
+    pub project: Vec<(String, String)>,
+    /// Bash run before the command (the shell's shellHook, then the manifest's).
+    pub shell_hook: String,
+    /// The bash that runs the hook.
+    pub bash: String,
+}
+
+/// What the pip layer adds, when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerPaths {
+    pub dir: String,
+    pub bin: String,
+}
+
+pub struct SpecInputs<'a> {
+    pub shell: &'a ShellEnv,
+    pub layer: Option<&'a LayerPaths>,
+    pub project_root: &'a str,
+    pub manifest_env: &'a [(String, String)],
+    pub manifest_hook: &'a str,
+}
+
+pub fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
+    let shell = inputs.shell;
+    let mut spec = EnvSpec { set: shell.vars.clone(), bash: shell.bash.clone(), ..EnvSpec::default() };
+    let mut path = Vec::new();
+    if let Some(layer) = inputs.layer {
+        path.push(layer.bin.clone());
+    }
+    path.extend(shell.path.iter().cloned());
+    spec.prepend.insert("PATH".into(), path);
+    if !shell.xdg_data_dirs.is_empty() {
+        spec.prepend.insert("XDG_DATA_DIRS".into(), shell.xdg_data_dirs.clone());
+    }
+    if let Some(layer) = inputs.layer {
+        spec.prepend.insert("PYTHONPATH".into(), vec![layer.dir.clone()]);
+        spec.set.insert("PYTHONNOUSERSITE".into(), "1".into());
+        spec.set.insert("NIXPY_LAYER".into(), layer.dir.clone());
+        // Native wheels find libstdc++/libz here; appended so nothing the
+        // user or the shell chose is shadowed.
+        if !shell.library_path.is_empty() {
+            spec.append.insert("LD_LIBRARY_PATH".into(), shell.library_path.clone());
+        }
+    }
+    spec.project.extend(inputs.manifest_env.iter().cloned());
+    spec.project.push(("NIXPY_PROJECT".into(), inputs.project_root.to_owned()));
+    spec.shell_hook = [shell.shell_hook.trim(), inputs.manifest_hook.trim()]
+        .iter()
+        .filter(|h| !h.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    spec
+}
+
+/// The final environment for the command, from the caller's.
+pub fn compose(caller: impl IntoIterator<Item = (OsString, OsString)>, spec: &EnvSpec) -> Vec<(OsString, OsString)> {
+    let mut env: BTreeMap<OsString, OsString> = caller.into_iter().collect();
+    for (name, value) in &spec.set {
+        env.insert(name.into(), value.into());
+    }
+    for (name, entries) in &spec.prepend {
+        let existing = env.get(OsStr::new(name)).cloned().unwrap_or_default();
+        let mut merged: Vec<&[u8]> = entries.iter().map(|e| e.as_bytes()).collect();
+        merged.extend(existing.as_bytes().split(|&b| b == b':'));
+        env.insert(name.into(), join_unique(merged));
+    }
+    for (name, entries) in &spec.append {
+        let existing = env.get(OsStr::new(name)).cloned().unwrap_or_default();
+        let mut merged: Vec<&[u8]> = existing.as_bytes().split(|&b| b == b':').collect();
+        merged.extend(entries.iter().map(|e| e.as_bytes()));
+        env.insert(name.into(), join_unique(merged));
+    }
+    for (name, value) in &spec.project {
+        env.insert(name.into(), value.into());
+    }
+    env.into_iter().collect()
+}
+
+/// Joins with `:`, dropping empty entries and later duplicates.
+fn join_unique(entries: Vec<&[u8]>) -> OsString {
+    let mut seen = std::collections::HashSet::new();
+    let kept: Vec<&[u8]> = entries.into_iter().filter(|e| !e.is_empty() && seen.insert(*e)).collect();
+    OsString::from_vec(kept.join(&b':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell() -> ShellEnv {
+        ShellEnv {
+            vars: [("FOO".to_owned(), "nix".to_owned())].into(),
+            path: vec!["/nix/store/a/bin".into(), "/usr/bin".into()],
+            xdg_data_dirs: vec!["/nix/store/a/share".into()],
+            library_path: vec!["/nix/store/gcc/lib".into()],
+            bash: "/nix/store/bash/bin/bash".into(),
+            shell_hook: "echo nix".into(),
+            ..ShellEnv::default()
+        }
+    }
+
+    fn get<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a str> {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_str().unwrap())
+    }
+
+    #[test]
+    fn shell_path_goes_first_without_duplicates() {
+        let layer = LayerPaths { dir: "/c/layer".into(), bin: "/c/layer/bin".into() };
+        let s = spec(SpecInputs { shell: &shell(), layer: Some(&layer), project_root: "/p", manifest_env: &[], manifest_hook: "" });
+        let caller = vec![
+            (OsString::from("PATH"), OsString::from("/usr/bin:/home/u/bin")),
+            (OsString::from("HOME"), OsString::from("/home/u")),
+            (OsString::from("PYTHONPATH"), OsString::from("/mine")),
+            (OsString::from("FOO"), OsString::from("caller")),
+        ];
+        let env = compose(caller, &s);
+        assert_eq!(get(&env, "PATH"), Some("/c/layer/bin:/nix/store/a/bin:/usr/bin:/home/u/bin"));
+        assert_eq!(get(&env, "HOME"), Some("/home/u"));
+        assert_eq!(get(&env, "FOO"), Some("nix"));
+        assert_eq!(get(&env, "PYTHONPATH"), Some("/c/layer:/mine"));
+        assert_eq!(get(&env, "PYTHONNOUSERSITE"), Some("1"));
+        assert_eq!(get(&env, "NIXPY_LAYER"), Some("/c/layer"));
+        assert_eq!(get(&env, "LD_LIBRARY_PATH"), Some("/nix/store/gcc/lib"));
+        assert_eq!(get(&env, "XDG_DATA_DIRS"), Some("/nix/store/a/share"));
+        assert_eq!(get(&env, "NIXPY_PROJECT"), Some("/p"));
+    }
+
+    #[test]
+    fn library_path_is_appended_after_the_callers() {
+        let layer = LayerPaths { dir: "/l".into(), bin: "/l/bin".into() };
+        let s = spec(SpecInputs { shell: &shell(), layer: Some(&layer), project_root: "/p", manifest_env: &[], manifest_hook: "" });
+        let env = compose([(OsString::from("LD_LIBRARY_PATH"), OsString::from("/opt/cuda/lib"))], &s);
+        assert_eq!(get(&env, "LD_LIBRARY_PATH"), Some("/opt/cuda/lib:/nix/store/gcc/lib"));
+    }
+
+    #[test]
+    fn no_layer_means_no_python_variables() {
+        let s = spec(SpecInputs { shell: &shell(), layer: None, project_root: "/p", manifest_env: &[], manifest_hook: "" });
+        let env = compose(Vec::new(), &s);
+        for absent in ["PYTHONPATH", "PYTHONNOUSERSITE", "NIXPY_LAYER", "LD_LIBRARY_PATH"] {
+            assert_eq!(get(&env, absent), None, "{absent}");
+        }
+    }
+
+    #[test]
+    fn manifest_env_wins_and_hooks_join_in_order() {
+        let menv = vec![("FOO".to_owned(), "it's ${x} ''".to_owned())];
+        let s = spec(SpecInputs { shell: &shell(), layer: None, project_root: "/p", manifest_env: &menv, manifest_hook: "echo mine\n" });
+        assert_eq!(s.shell_hook, "echo nix\necho mine");
+        let env = compose(Vec::new(), &s);
+        assert_eq!(get(&env, "FOO"), Some("it's ${x} ''"));
+    }
+
+    #[test]
+    fn non_utf8_caller_values_survive() {
+        let s = spec(SpecInputs { shell: &shell(), layer: None, project_root: "/p", manifest_env: &[], manifest_hook: "" });
+        let weird = OsString::from_vec(vec![b'a', 0xff, b'b']);
+        let env = compose([(OsString::from("WEIRD"), weird.clone())], &s);
+        assert!(env.contains(&(OsString::from("WEIRD"), weird)));
+    }
+}
