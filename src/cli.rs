@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "nixpy", version, about = "Nix for system packages, uv/pip for the rest: one cached Python environment", propagate_version = true)]
 pub struct Cli {
-    /// Look for the project (nixpy.toml or pyproject.toml) from DIR instead of the current folder.
+    /// Work in DIR: find the project from there and run commands there (as `git -C`).
     #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
 

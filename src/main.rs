@@ -50,10 +50,13 @@ fn main() {
 }
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
-    let start_dir = match cli.project {
-        Some(dir) => dir,
-        None => std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?,
-    };
+    // -C works as in git, make and cargo: the command runs there too.
+    if let Some(dir) = &cli.project {
+        std::env::set_current_dir(dir).map_err(|e| {
+            Error::new(format!("cannot enter the project folder {}: {e}", dir.display())).with_hint("pass an existing folder to -C/--project")
+        })?;
+    }
+    let start_dir = std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let ctx = Context {
         start_dir,
         nixpkgs_override: cli.nixpkgs.filter(|r| !r.is_empty()),

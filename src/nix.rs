@@ -90,9 +90,19 @@ impl Nix {
             profile.into(),
             installable,
         ];
-        match self.run("build the shell", &args)? {
-            Ok(out) => Ok(out.stdout),
-            Err(out) => Err(explain_failure("building the Nix shell", &out.stderr)),
+        let mut attempt = 1;
+        loop {
+            match self.run("build the shell", &args)? {
+                Ok(out) => return Ok(out.stdout),
+                // A builder killed from outside (seen with concurrent
+                // daemon-less Nix processes, and with the OOM killer) is
+                // worth another try; a build that failed by itself is not.
+                Err(out) if attempt < MAX_ATTEMPTS && was_killed(&out.stderr) => {
+                    ui::status(&format!("a Nix builder was killed from outside; trying again ({attempt}/{})", MAX_ATTEMPTS - 1));
+                    attempt += 1;
+                }
+                Err(out) => return Err(explain_failure("building the Nix shell", &out.stderr)),
+            }
         }
     }
 
@@ -123,6 +133,12 @@ impl Nix {
         }
         Ok(())
     }
+}
+
+const MAX_ATTEMPTS: u32 = 3;
+
+fn was_killed(stderr: &str) -> bool {
+    stderr.contains("failed due to signal 9")
 }
 
 /// `path:` references copy the folder as it is (a `git+file:` flake would
