@@ -15,7 +15,12 @@ impl AttrPath {
         }
         let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
         for segment in &segments {
-            check_identifier(segment).map_err(|why| format!("`{}` is not a nixpkgs attribute path: {why}", printable(text)))?;
+            check_identifier(segment).map_err(|why| {
+                format!(
+                    "`{}` is not a nixpkgs attribute path: {why}",
+                    printable(text)
+                )
+            })?;
         }
         Ok(AttrPath(segments))
     }
@@ -38,15 +43,26 @@ fn check_identifier(segment: &str) -> Result<(), String> {
         Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
         Some(c) => return Err(format!("a segment cannot start with {c:?}")),
     }
-    if let Some(c) = chars.find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''))) {
-        return Err(format!("{c:?} is not allowed (letters, digits, _, - and ' only)"));
+    if let Some(c) = chars.find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\'')))
+    {
+        return Err(format!(
+            "{c:?} is not allowed (letters, digits, _, - and ' only)"
+        ));
     }
     Ok(())
 }
 
 /// The text with control characters escaped, safe to print in a message.
 pub fn printable(text: &str) -> String {
-    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -66,8 +82,24 @@ mod tests {
     #[test]
     fn metacharacters_and_empty_segments_are_refused() {
         for bad in [
-            "", ".", "a.", ".a", "a..b", "ffmpeg; rm -rf /", "${builtins.abort \"x\"}", "a b", "a\"b", "a\\b",
-            "a}", "a\nb", "1abc", "a/b", "''", "a$b", "a#b", "ümlaut",
+            "",
+            ".",
+            "a.",
+            ".a",
+            "a..b",
+            "ffmpeg; rm -rf /",
+            "${builtins.abort \"x\"}",
+            "a b",
+            "a\"b",
+            "a\\b",
+            "a}",
+            "a\nb",
+            "1abc",
+            "a/b",
+            "''",
+            "a$b",
+            "a#b",
+            "ümlaut",
         ] {
             assert!(AttrPath::parse(bad).is_err(), "{bad:?} accepted");
         }

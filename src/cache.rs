@@ -32,21 +32,31 @@ pub struct Cache {
 
 impl Cache {
     pub fn locate() -> Result<Cache> {
-        let base = if let Some(dir) = std::env::var_os("NIXPY_CACHE_DIR").filter(|d| !d.is_empty()) {
+        let base = if let Some(dir) = std::env::var_os("NIXPY_CACHE_DIR").filter(|d| !d.is_empty())
+        {
             PathBuf::from(dir)
         } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
             PathBuf::from(dir).join("nixpy")
         } else if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
             PathBuf::from(home).join(".cache").join("nixpy")
         } else {
-            return Err(Error::new("cannot find a cache folder: HOME is not set").with_hint("set NIXPY_CACHE_DIR"));
+            return Err(Error::new("cannot find a cache folder: HOME is not set")
+                .with_hint("set NIXPY_CACHE_DIR"));
         };
-        let base = if base.is_relative() { std::env::current_dir().unwrap_or_default().join(base) } else { base };
-        Ok(Cache { root: base.join("v1") })
+        let base = if base.is_relative() {
+            std::env::current_dir().unwrap_or_default().join(base)
+        } else {
+            base
+        };
+        Ok(Cache {
+            root: base.join("v1"),
+        })
     }
 
     pub fn project_dir(&self, project_root: &Path) -> PathBuf {
-        self.root.join("projects").join(key_of(&[project_root.as_os_str().as_encoded_bytes()]))
+        self.root
+            .join("projects")
+            .join(key_of(&[project_root.as_os_str().as_encoded_bytes()]))
     }
 
     pub fn flakes_dir(&self) -> PathBuf {
@@ -113,7 +123,8 @@ impl CacheEntry {
                 return None;
             }
         };
-        (entry.format == ENTRY_FORMAT && entry.nixpy_version == env!("CARGO_PKG_VERSION")).then_some(entry)
+        (entry.format == ENTRY_FORMAT && entry.nixpy_version == env!("CARGO_PKG_VERSION"))
+            .then_some(entry)
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
@@ -127,7 +138,12 @@ impl CacheEntry {
             .iter()
             .find(|p| std::fs::symlink_metadata(p).is_err())
             .cloned()
-            .or_else(|| self.layer.as_ref().filter(|l| !l.dir.is_dir()).map(|l| l.dir.display().to_string()))
+            .or_else(|| {
+                self.layer
+                    .as_ref()
+                    .filter(|l| !l.dir.is_dir())
+                    .map(|l| l.dir.display().to_string())
+            })
     }
 }
 
@@ -157,7 +173,12 @@ impl FileLock {
 
     /// Takes the lock only if nobody holds it.
     pub fn try_acquire(path: &Path) -> Option<FileLock> {
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ok()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .ok()?;
         file.try_lock().ok()?;
         Some(FileLock { _file: file })
     }

@@ -6,7 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "nixpy", version, about = "Nix for system packages, uv/pip for the rest: one cached Python environment", propagate_version = true)]
+#[command(
+    name = "nixpy",
+    version,
+    about = "Nix for system packages, uv/pip for the rest: one cached Python environment",
+    propagate_version = true
+)]
 pub struct Cli {
     /// Work in DIR: find the project from there and run commands there (as `git -C`).
     #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
@@ -36,6 +41,37 @@ pub enum Command {
     Lock(LockArgs),
     /// Print one key covering both layers of the environment (for CI caches).
     CacheKey(BuildFlags),
+    /// Show where each part of the environment comes from, and whether the cache is fresh.
+    Show(ShowArgs),
+    /// Remove cache entries of projects that are gone or unused, and what only they used.
+    Gc(GcArgs),
+    /// Print shell completions for bash, zsh or fish.
+    Completions(CompletionsArgs),
+    /// Print nixpy's man page (roff).
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Also remove entries of projects not used for this long (30d, 12h, 90m).
+    #[arg(long, default_value = "30d", value_name = "AGE")]
+    pub older_than: String,
+    /// List what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -60,7 +96,12 @@ pub struct RunArgs {
     pub build: BuildFlags,
 
     /// The command and its arguments, passed on verbatim.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 

@@ -11,19 +11,51 @@ use crate::error::{Error, Result};
 /// Variables `nix develop` never copies from the build environment
 /// (`ignoreVars` in Nix's develop.cc).
 const NIX_IGNORED: &[&str] = &[
-    "BASHOPTS", "HOME", "NIX_BUILD_TOP", "NIX_ENFORCE_PURITY", "NIX_LOG_FD", "NIX_REMOTE", "PPID", "SHELLOPTS",
-    "SSL_CERT_FILE", "TEMP", "TEMPDIR", "TERM", "TMP", "TMPDIR", "TZ", "UID",
+    "BASHOPTS",
+    "HOME",
+    "NIX_BUILD_TOP",
+    "NIX_ENFORCE_PURITY",
+    "NIX_LOG_FD",
+    "NIX_REMOTE",
+    "PPID",
+    "SHELLOPTS",
+    "SSL_CERT_FILE",
+    "TEMP",
+    "TEMPDIR",
+    "TERM",
+    "TMP",
+    "TMPDIR",
+    "TZ",
+    "UID",
 ];
 
 /// The builder's own plumbing, meaningless in a user's shell.
 const BUILDER_PLUMBING: &[&str] = &[
-    "SHELL", "builder", "out", "outputs", "PWD", "OLDPWD", "SHLVL", "HOSTNAME", "NIX_BUILD_CORES", "_",
-    "dontAddDisableDepTrack", "__structuredAttrs", "NIX_ATTRS_JSON_FILE", "NIX_ATTRS_SH_FILE", "shellHook",
+    "SHELL",
+    "builder",
+    "out",
+    "outputs",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "HOSTNAME",
+    "NIX_BUILD_CORES",
+    "_",
+    "dontAddDisableDepTrack",
+    "__structuredAttrs",
+    "NIX_ATTRS_JSON_FILE",
+    "NIX_ATTRS_SH_FILE",
+    "shellHook",
 ];
 
 /// What the template reports about the shell; read here, not exported.
-const FACTS: &[&str] =
-    &["NIXPY_PYTHON_VERSION", "NIXPY_SITE_PACKAGES", "NIXPY_LIBRARY_PATH", "NIXPY_BASH", "NIXPY_UV"];
+const FACTS: &[&str] = &[
+    "NIXPY_PYTHON_VERSION",
+    "NIXPY_SITE_PACKAGES",
+    "NIXPY_LIBRARY_PATH",
+    "NIXPY_BASH",
+    "NIXPY_UV",
+];
 
 /// Nix puts this placeholder in PATH when a derivation sets none.
 const PATH_NOT_SET: &str = "/path-not-set";
@@ -57,17 +89,25 @@ struct Variable {
 }
 
 pub fn parse(json: &str) -> Result<ShellEnv> {
-    let dump: PrintDevEnv = serde_json::from_str(json)
-        .map_err(|e| Error::new(format!("cannot read the output of `nix print-dev-env --json`: {e}")))?;
+    let dump: PrintDevEnv = serde_json::from_str(json).map_err(|e| {
+        Error::new(format!(
+            "cannot read the output of `nix print-dev-env --json`: {e}"
+        ))
+    })?;
     let mut env = ShellEnv::default();
     let mut facts = BTreeMap::new();
     for (name, var) in dump.variables {
-        let serde_json::Value::String(value) = var.value else { continue };
+        let serde_json::Value::String(value) = var.value else {
+            continue;
+        };
         if name == "shellHook" {
             env.shell_hook = value;
             continue;
         }
-        if var.kind != "exported" || NIX_IGNORED.contains(&name.as_str()) || BUILDER_PLUMBING.contains(&name.as_str()) {
+        if var.kind != "exported"
+            || NIX_IGNORED.contains(&name.as_str())
+            || BUILDER_PLUMBING.contains(&name.as_str())
+        {
             continue;
         }
         if FACTS.contains(&name.as_str()) {
@@ -99,7 +139,11 @@ pub fn parse(json: &str) -> Result<ShellEnv> {
 }
 
 fn split_path(value: &str) -> Vec<String> {
-    value.split(':').filter(|p| !p.is_empty() && *p != PATH_NOT_SET).map(str::to_owned).collect()
+    value
+        .split(':')
+        .filter(|p| !p.is_empty() && *p != PATH_NOT_SET)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Store paths the environment cannot work without; if one disappeared
@@ -118,7 +162,9 @@ pub fn essential_store_paths(env: &ShellEnv) -> Vec<String> {
 
 /// `/nix/store/abc-name/bin/x` -> `/nix/store/abc-name`.
 pub fn store_path_of(path: &str) -> &str {
-    let Some(rest) = path.strip_prefix("/nix/store/") else { return path };
+    let Some(rest) = path.strip_prefix("/nix/store/") else {
+        return path;
+    };
     match rest.find('/') {
         Some(i) => &path[.."/nix/store/".len() + i],
         None => path,
@@ -153,13 +199,32 @@ mod tests {
     fn keeps_exported_variables_minus_ignore_list_and_plumbing() {
         let env = parse(SAMPLE).unwrap();
         assert_eq!(env.vars.get("FOO").map(String::as_str), Some("bar"));
-        assert_eq!(env.vars.get("IN_NIX_SHELL").map(String::as_str), Some("impure"));
-        for gone in ["HOME", "TMPDIR", "TERM", "SHELL", "out", "BASH", "arr", "shellHook", "NIXPY_LIBRARY_PATH"] {
+        assert_eq!(
+            env.vars.get("IN_NIX_SHELL").map(String::as_str),
+            Some("impure")
+        );
+        for gone in [
+            "HOME",
+            "TMPDIR",
+            "TERM",
+            "SHELL",
+            "out",
+            "BASH",
+            "arr",
+            "shellHook",
+            "NIXPY_LIBRARY_PATH",
+        ] {
             assert!(!env.vars.contains_key(gone), "{gone} kept");
         }
-        assert_eq!(env.path, ["/nix/store/aaa-ffmpeg/bin", "/nix/store/bbb-py/bin"]);
+        assert_eq!(
+            env.path,
+            ["/nix/store/aaa-ffmpeg/bin", "/nix/store/bbb-py/bin"]
+        );
         assert_eq!(env.shell_hook, "echo hi");
-        assert_eq!(env.library_path, ["/nix/store/ddd-gcc-lib/lib", "/nix/store/eee-zlib/lib"]);
+        assert_eq!(
+            env.library_path,
+            ["/nix/store/ddd-gcc-lib/lib", "/nix/store/eee-zlib/lib"]
+        );
         assert_eq!(env.python, "/nix/store/bbb-py/bin/python3");
     }
 
@@ -168,7 +233,11 @@ mod tests {
         let env = parse(SAMPLE).unwrap();
         assert_eq!(
             essential_store_paths(&env),
-            ["/nix/store/aaa-ffmpeg", "/nix/store/bbb-py", "/nix/store/fff-bash"]
+            [
+                "/nix/store/aaa-ffmpeg",
+                "/nix/store/bbb-py",
+                "/nix/store/fff-bash"
+            ]
         );
     }
 

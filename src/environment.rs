@@ -61,10 +61,19 @@ impl BuildOptions {
 /// The non-file inputs of the fingerprint, cheap to compute.
 pub fn scalars(ctx: &Context) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("nixpy version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+        (
+            "nixpy version".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
         ("system".to_owned(), plan::current_system()),
-        ("nixpkgs override".to_owned(), ctx.nixpkgs_override.clone().unwrap_or_default()),
-        ("nix".to_owned(), nix::identity().unwrap_or_else(|| "missing".to_owned())),
+        (
+            "nixpkgs override".to_owned(),
+            ctx.nixpkgs_override.clone().unwrap_or_default(),
+        ),
+        (
+            "nix".to_owned(),
+            nix::identity().unwrap_or_else(|| "missing".to_owned()),
+        ),
     ])
 }
 
@@ -87,7 +96,9 @@ impl ProjectCache {
 
 /// Why the cached entry cannot be used as it is.
 pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheEntry, String> {
-    let Some(entry) = CacheEntry::read(&pc.entry_path()) else { return Err("no cached environment".into()) };
+    let Some(entry) = CacheEntry::read(&pc.entry_path()) else {
+        return Err("no cached environment".into());
+    };
     match entry.fingerprint.check(&scalars(ctx)) {
         Freshness::Stale(why) => Err(why),
         _ => match entry.missing_path() {
@@ -118,10 +129,21 @@ fn warm(pc: &ProjectCache, scalars: &BTreeMap<String, String>) -> Option<CacheEn
         }
     }
     if let Some(missing) = entry.missing_path() {
-        ui::note(&format!("{missing} is gone (garbage collected?); rebuilding"));
+        ui::note(&format!(
+            "{missing} is gone (garbage collected?); rebuilding"
+        ));
         return None;
     }
+    mark_used(&path);
     Some(entry)
+}
+
+/// Sets the entry's mtime to now: `nixpy gc --older-than` reads it. One
+/// syscall, no write of the contents.
+fn mark_used(entry_path: &Path) {
+    if let Ok(file) = std::fs::File::options().append(true).open(entry_path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
 }
 
 /// The project's environment, from the cache or freshly built.
@@ -135,7 +157,10 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
         }
     }
     pc.cache.ensure(&pc.dir)?;
-    let _lock = FileLock::acquire(&pc.dir.join("lock"), &format!("building the environment of {}", location.root.display()))?;
+    let _lock = FileLock::acquire(
+        &pc.dir.join("lock"),
+        &format!("building the environment of {}", location.root.display()),
+    )?;
     if !opts.refresh && !opts.upgrade {
         // Another run may have built it while we waited.
         if let Some(entry) = warm(&pc, &scalars) {
@@ -143,6 +168,33 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
         }
     }
     build(ctx, opts, &location, &pc, scalars)
+}
+
+/// For shell entry (direnv, `nixpy env`): when a rebuild fails, keep the
+/// last good environment with a warning instead of leaving the user with
+/// none. Never under CI, where a stale environment must not pass as fresh.
+#[allow(dead_code)] // wired up by `nixpy env` and direnv, in progress
+pub fn prepare_or_last_good(ctx: &Context, opts: BuildOptions) -> Result<(CacheEntry, bool)> {
+    match prepare(ctx, opts) {
+        Ok(entry) => Ok((entry, false)),
+        Err(err) if !ctx.ci => {
+            let last = ctx
+                .locate()
+                .and_then(|location| ProjectCache::of(&location))
+                .ok()
+                .and_then(|pc| CacheEntry::read(&pc.entry_path()))
+                .filter(|entry| entry.missing_path().is_none());
+            match last {
+                Some(entry) => {
+                    eprintln!("{err}");
+                    ui::warn("the environment could not be rebuilt; using the last good one (NIXPY_DID_FALLBACK=1)");
+                    Ok((entry, true))
+                }
+                None => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Reads every input, stamping each file before it is read.
@@ -153,15 +205,25 @@ struct Inputs {
 }
 
 fn read_inputs(location: &ProjectLocation, scalars: BTreeMap<String, String>) -> Result<Inputs> {
-    let mut fingerprint = Fingerprint { scalars, files: Vec::new() };
+    let mut fingerprint = Fingerprint {
+        scalars,
+        files: Vec::new(),
+    };
     let root = &location.root;
     // Files whose appearance alone changes the project: stamped even absent.
-    for always in [&location.manifest, &root.join(project::MANIFEST_FILE), &root.join(PYPROJECT_FILE), &root.join("requirements.txt")] {
+    for always in [
+        &location.manifest,
+        &root.join(project::MANIFEST_FILE),
+        &root.join(PYPROJECT_FILE),
+        &root.join("requirements.txt"),
+    ] {
         fingerprint.add_file(always);
     }
     let manifest = manifest::load(&location.manifest, location.kind)?;
     if location.shadowed_pyproject {
-        ui::note("both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins");
+        ui::note(
+            "both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins",
+        );
     }
     for file in &manifest.nix_files {
         fingerprint.add_file(file);
@@ -172,7 +234,11 @@ fn read_inputs(location: &ProjectLocation, scalars: BTreeMap<String, String>) ->
     for file in &requirements.files {
         fingerprint.add_file(file);
     }
-    Ok(Inputs { fingerprint, manifest, requirements })
+    Ok(Inputs {
+        fingerprint,
+        manifest,
+        requirements,
+    })
 }
 
 /// Every input file of the project, stamped (for `nixpy cache-key`).
@@ -213,7 +279,8 @@ fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
     match &ctx.nixpkgs_override {
         Some(reference) => {
             manifest::check_flake_ref(reference).map_err(|why| {
-                Error::new(format!("--nixpkgs / NIXPY_NIXPKGS: {why}")).with_hint("pass a flake reference such as path:/srv/nixpkgs")
+                Error::new(format!("--nixpkgs / NIXPY_NIXPKGS: {why}"))
+                    .with_hint("pass a flake reference such as path:/srv/nixpkgs")
             })?;
             Ok(reference.clone())
         }
@@ -221,24 +288,43 @@ fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
     }
 }
 
-fn build(ctx: &Context, opts: BuildOptions, location: &ProjectLocation, pc: &ProjectCache, scalars: BTreeMap<String, String>) -> Result<CacheEntry> {
-    let Inputs { mut fingerprint, manifest, requirements } = read_inputs(location, scalars)?;
+fn build(
+    ctx: &Context,
+    opts: BuildOptions,
+    location: &ProjectLocation,
+    pc: &ProjectCache,
+    scalars: BTreeMap<String, String>,
+) -> Result<CacheEntry> {
+    let Inputs {
+        mut fingerprint,
+        manifest,
+        requirements,
+    } = read_inputs(location, scalars)?;
     let nixpkgs = effective_nixpkgs(ctx, &manifest)?;
     let plan = ShellPlan::new(&manifest, &nixpkgs, !requirements.is_empty());
     let lock_path = location.lock_path();
     let old_lock = lockfile::read(&lock_path)?;
-    let mut lock = old_lock.clone().unwrap_or(LockFile { version: LOCK_VERSION, ..LockFile::default() });
+    let mut lock = old_lock.clone().unwrap_or(LockFile {
+        version: LOCK_VERSION,
+        ..LockFile::default()
+    });
     let mode = opts.lock_mode(ctx);
     let nix = Nix::locate()?;
 
     let pin = pin_nixpkgs(&nix, pc, &plan, lock.nixpkgs.as_ref(), mode)?;
     let files = flake_files(&plan, &pin);
     let shell_key = key_of(
-        &files.iter().map(|(_, text)| text.as_bytes()).chain([fingerprint.scalars["nix"].as_bytes()]).collect::<Vec<_>>(),
+        &files
+            .iter()
+            .map(|(_, text)| text.as_bytes())
+            .chain([fingerprint.scalars["nix"].as_bytes()])
+            .collect::<Vec<_>>(),
     );
     let previous = CacheEntry::read(&pc.entry_path());
     let reusable = previous.as_ref().filter(|p| {
-        !opts.refresh && p.shell_key == shell_key && p.store_paths.iter().all(|s| Path::new(s).exists())
+        !opts.refresh
+            && p.shell_key == shell_key
+            && p.store_paths.iter().all(|s| Path::new(s).exists())
     });
     let shell_env = match reusable {
         Some(prev) => prev.shell_env.clone(),
@@ -306,23 +392,37 @@ fn build(ctx: &Context, opts: BuildOptions, location: &ProjectLocation, pc: &Pro
 
 /// The nixpkgs pin: from nixpy.lock when it pins this reference, else
 /// locked now (when the mode allows writing the lock).
-fn pin_nixpkgs(nix: &Nix, pc: &ProjectCache, plan: &ShellPlan, current: Option<&NixpkgsPin>, mode: LockMode) -> Result<NixpkgsPin> {
+fn pin_nixpkgs(
+    nix: &Nix,
+    pc: &ProjectCache,
+    plan: &ShellPlan,
+    current: Option<&NixpkgsPin>,
+    mode: LockMode,
+) -> Result<NixpkgsPin> {
     match current {
         Some(pin) if pin.url == plan.nixpkgs && mode != LockMode::Upgrade => return Ok(pin.clone()),
         _ => {}
     }
     if matches!(mode, LockMode::Locked | LockMode::Frozen) {
         let why = match current {
-            Some(pin) => format!("nixpy.lock pins nixpkgs `{}`, but the project now uses `{}`", pin.url, plan.nixpkgs),
+            Some(pin) => format!(
+                "nixpy.lock pins nixpkgs `{}`, but the project now uses `{}`",
+                pin.url, plan.nixpkgs
+            ),
             None => "nixpy.lock is missing or does not pin nixpkgs".to_owned(),
         };
-        return Err(Error::new(format!("{why}, and the lock may not be rewritten here (--locked, --frozen or CI is set)"))
-            .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
+        return Err(Error::new(format!(
+            "{why}, and the lock may not be rewritten here (--locked, --frozen or CI is set)"
+        ))
+        .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
     }
     ui::status(&format!("locking nixpkgs ({})", plan.nixpkgs));
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
-    let scratch = tempfile::Builder::new().prefix(".locking-").tempdir_in(&flakes).map_err(|e| Error::io("create a folder in", &flakes, e))?;
+    let scratch = tempfile::Builder::new()
+        .prefix(".locking-")
+        .tempdir_in(&flakes)
+        .map_err(|e| Error::io("create a folder in", &flakes, e))?;
     for (name, text) in flake_source_files(plan) {
         atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
     }
@@ -345,12 +445,21 @@ fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, String)
 }
 
 /// Writes the generated flake (content-addressed by `key`) and builds it.
-fn build_shell(nix: &Nix, pc: &ProjectCache, plan: &ShellPlan, key: &str, files: &[(&str, String)]) -> Result<ShellEnv> {
+fn build_shell(
+    nix: &Nix,
+    pc: &ProjectCache,
+    plan: &ShellPlan,
+    key: &str,
+    files: &[(&str, String)],
+) -> Result<ShellEnv> {
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
     let dir = flakes.join(key);
     if !dir.join("flake.lock").is_file() {
-        let staging = tempfile::Builder::new().prefix(".writing-").tempdir_in(&flakes).map_err(|e| Error::io("create a folder in", &flakes, e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".writing-")
+            .tempdir_in(&flakes)
+            .map_err(|e| Error::io("create a folder in", &flakes, e))?;
         for (name, text) in files {
             atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
         }
@@ -363,7 +472,10 @@ fn build_shell(nix: &Nix, pc: &ProjectCache, plan: &ShellPlan, key: &str, files:
         }
     }
     let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
-    ui::status(&format!("building the Nix shell ({count} package source(s), nixpkgs {})", plan.nixpkgs));
+    ui::status(&format!(
+        "building the Nix shell ({count} package source(s), nixpkgs {})",
+        plan.nixpkgs
+    ));
     let profile = pc.dir.join("shell-profile");
     let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
     prune_profile_generations(&pc.dir, &profile);
@@ -378,11 +490,16 @@ fn build_shell(nix: &Nix, pc: &ProjectCache, plan: &ShellPlan, key: &str, files:
 /// should hold store paths alive.
 fn prune_profile_generations(dir: &Path, profile: &Path) {
     let current = std::fs::read_link(profile).ok();
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with("shell-profile-") && name.ends_with("-link") && current.as_deref() != Some(Path::new(&*name)) {
+        if name.starts_with("shell-profile-")
+            && name.ends_with("-link")
+            && current.as_deref() != Some(Path::new(&*name))
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }

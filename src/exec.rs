@@ -17,10 +17,28 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
 
 /// Never returns on success; the error says why the command did not start.
-pub fn exec(argv: &[OsString], mut env: Vec<(OsString, OsString)>, hook: &str, bash: &str) -> Error {
-    let Some(program) = argv.first() else { return Error::new("no command given").with_hint("nixpy run -- COMMAND [ARGS...]") };
-    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
-    if !has_slash(program) && which::which_in(program, Some(&path), std::env::current_dir().unwrap_or_default()).is_err() {
+pub fn exec(
+    argv: &[OsString],
+    mut env: Vec<(OsString, OsString)>,
+    hook: &str,
+    bash: &str,
+) -> Error {
+    let Some(program) = argv.first() else {
+        return Error::new("no command given").with_hint("nixpy run -- COMMAND [ARGS...]");
+    };
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if !has_slash(program)
+        && which::which_in(
+            program,
+            Some(&path),
+            std::env::current_dir().unwrap_or_default(),
+        )
+        .is_err()
+    {
         return not_found(program);
     }
     let mut command = if hook.is_empty() || bash.is_empty() {
@@ -30,16 +48,19 @@ pub fn exec(argv: &[OsString], mut env: Vec<(OsString, OsString)>, hook: &str, b
     } else {
         env.push(("__NIXPY_SHELL_HOOK".into(), hook.into()));
         let mut c = Command::new(bash);
-        c.args(["--noprofile", "--norc", "-c", HOOK_RUNNER, "nixpy"]).args(argv);
+        c.args(["--noprofile", "--norc", "-c", HOOK_RUNNER, "nixpy"])
+            .args(argv);
         c
     };
     command.env_clear().envs(env);
     let err = command.exec();
     match err.kind() {
         std::io::ErrorKind::NotFound => not_found(program),
-        std::io::ErrorKind::PermissionDenied => {
-            Error::new(format!("`{}` is not executable: {err}", program.to_string_lossy())).with_exit_code(EXIT_NOT_EXECUTABLE)
-        }
+        std::io::ErrorKind::PermissionDenied => Error::new(format!(
+            "`{}` is not executable: {err}",
+            program.to_string_lossy()
+        ))
+        .with_exit_code(EXIT_NOT_EXECUTABLE),
         _ => Error::new(format!("cannot run `{}`: {err}", program.to_string_lossy())),
     }
 }
@@ -49,7 +70,12 @@ fn has_slash(program: &OsStr) -> bool {
 }
 
 fn not_found(program: &OsStr) -> Error {
-    Error::new(format!("command not found: `{}` is not on the shell's PATH", program.to_string_lossy()))
-        .with_hint("add the package that provides it to `packages` in the manifest, or check the spelling")
-        .with_exit_code(EXIT_NOT_FOUND)
+    Error::new(format!(
+        "command not found: `{}` is not on the shell's PATH",
+        program.to_string_lossy()
+    ))
+    .with_hint(
+        "add the package that provides it to `packages` in the manifest, or check the spelling",
+    )
+    .with_exit_code(EXIT_NOT_FOUND)
 }

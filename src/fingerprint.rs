@@ -45,8 +45,14 @@ impl FileStamp {
     /// write racing with us shows up as a changed stat next time.
     pub fn take(path: &Path) -> FileStamp {
         let stat = Stat::of(path);
-        let hash = stat.and_then(|_| std::fs::read(path).ok()).map(|bytes| hash_bytes(&bytes));
-        FileStamp { path: path.to_path_buf(), stat, hash }
+        let hash = stat
+            .and_then(|_| std::fs::read(path).ok())
+            .map(|bytes| hash_bytes(&bytes));
+        FileStamp {
+            path: path.to_path_buf(),
+            stat,
+            hash,
+        }
     }
 }
 
@@ -79,7 +85,12 @@ impl Fingerprint {
                 .iter()
                 .find(|(k, v)| self.scalars.get(*k) != Some(*v))
                 .map(|(k, _)| k.clone())
-                .or_else(|| self.scalars.keys().find(|k| !scalars.contains_key(*k)).cloned())
+                .or_else(|| {
+                    self.scalars
+                        .keys()
+                        .find(|k| !scalars.contains_key(*k))
+                        .cloned()
+                })
                 .unwrap_or_default();
             return Freshness::Stale(format!("{changed} changed"));
         }
@@ -90,8 +101,12 @@ impl Fingerprint {
                 continue;
             }
             match (now, stamp.stat) {
-                (None, _) => return Freshness::Stale(format!("{} was removed", stamp.path.display())),
-                (Some(_), None) => return Freshness::Stale(format!("{} was created", stamp.path.display())),
+                (None, _) => {
+                    return Freshness::Stale(format!("{} was removed", stamp.path.display()))
+                }
+                (Some(_), None) => {
+                    return Freshness::Stale(format!("{} was created", stamp.path.display()))
+                }
                 (Some(_), Some(_)) => {
                     let fresh = FileStamp::take(&stamp.path);
                     if fresh.hash != stamp.hash {
@@ -145,14 +160,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("nixpy.toml");
         std::fs::write(&f, "a").unwrap();
-        let mut fp = Fingerprint { scalars: scalars(), files: vec![] };
+        let mut fp = Fingerprint {
+            scalars: scalars(),
+            files: vec![],
+        };
         fp.add_file(&f);
         assert_eq!(fp.check(&scalars()), Freshness::Fresh);
 
         // Same content, new inode and mtime.
         std::fs::remove_file(&f).unwrap();
         std::fs::write(&f, "a").unwrap();
-        let Freshness::FreshWithNewStats(new) = fp.check(&scalars()) else { panic!("expected fresh") };
+        let Freshness::FreshWithNewStats(new) = fp.check(&scalars()) else {
+            panic!("expected fresh")
+        };
         fp.restamp(new);
         assert_eq!(fp.check(&scalars()), Freshness::Fresh);
 
@@ -164,11 +184,17 @@ mod tests {
     fn appearing_and_disappearing_files_are_changes() {
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("requirements.txt");
-        let mut fp = Fingerprint { scalars: scalars(), files: vec![] };
+        let mut fp = Fingerprint {
+            scalars: scalars(),
+            files: vec![],
+        };
         fp.add_file(&f);
         std::fs::write(&f, "rich").unwrap();
         assert!(matches!(fp.check(&scalars()), Freshness::Stale(why) if why.contains("created")));
-        let mut fp = Fingerprint { scalars: scalars(), files: vec![] };
+        let mut fp = Fingerprint {
+            scalars: scalars(),
+            files: vec![],
+        };
         fp.add_file(&f);
         std::fs::remove_file(&f).unwrap();
         assert!(matches!(fp.check(&scalars()), Freshness::Stale(why) if why.contains("removed")));
@@ -176,7 +202,10 @@ mod tests {
 
     #[test]
     fn scalar_changes_are_named() {
-        let fp = Fingerprint { scalars: scalars(), files: vec![] };
+        let fp = Fingerprint {
+            scalars: scalars(),
+            files: vec![],
+        };
         let mut other = scalars();
         other.insert("nixpy".into(), "2".into());
         assert_eq!(fp.check(&other), Freshness::Stale("nixpy changed".into()));

@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 
 pub const LOCK_VERSION: u32 = 1;
 
-const HEADER: &str = "# This file is written by nixpy: commit it, and change it with `nixpy lock`.\n";
+const HEADER: &str =
+    "# This file is written by nixpy: commit it, and change it with `nixpy lock`.\n";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,10 +34,17 @@ pub struct NixpkgsPin {
 impl NixpkgsPin {
     pub fn from_flake_lock_node(url: &str, node: &serde_json::Value) -> Result<NixpkgsPin> {
         let table = |key: &str| -> Result<toml::Table> {
-            let value = node.get(key).ok_or_else(|| Error::new(format!("Nix's flake.lock has no `{key}` for nixpkgs")))?;
-            toml::Table::try_from(value).map_err(|e| Error::new(format!("cannot record Nix's lock of nixpkgs: {e}")))
+            let value = node.get(key).ok_or_else(|| {
+                Error::new(format!("Nix's flake.lock has no `{key}` for nixpkgs"))
+            })?;
+            toml::Table::try_from(value)
+                .map_err(|e| Error::new(format!("cannot record Nix's lock of nixpkgs: {e}")))
         };
-        Ok(NixpkgsPin { url: url.to_owned(), locked: table("locked")?, original: table("original")? })
+        Ok(NixpkgsPin {
+            url: url.to_owned(),
+            locked: table("locked")?,
+            original: table("original")?,
+        })
     }
 
     /// The node as flake.lock wants it.
@@ -49,7 +57,12 @@ impl NixpkgsPin {
 
     /// A short human description: the revision or the narHash.
     pub fn describe(&self) -> String {
-        let field = |k: &str| self.locked.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let field = |k: &str| {
+            self.locked
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
         match (field("rev"), field("narHash")) {
             (Some(rev), _) => format!("{} @ {}", self.url, &rev[..rev.len().min(12)]),
             (None, Some(hash)) => format!("{} ({hash})", self.url),
@@ -91,8 +104,14 @@ pub fn read(path: &Path) -> Result<Option<LockFile>> {
             .with_hint("the lock is written by nixpy; restore it from version control or delete it and run `nixpy lock`")
     })?;
     if lock.version != LOCK_VERSION {
-        return Err(Error::new(format!("{} has lock format version {}, this nixpy reads version {LOCK_VERSION}", path.display(), lock.version))
-            .with_hint("use the nixpy version that wrote it, or delete the lock and run `nixpy lock`"));
+        return Err(Error::new(format!(
+            "{} has lock format version {}, this nixpy reads version {LOCK_VERSION}",
+            path.display(),
+            lock.version
+        ))
+        .with_hint(
+            "use the nixpy version that wrote it, or delete the lock and run `nixpy lock`",
+        ));
     }
     Ok(Some(lock))
 }
@@ -124,11 +143,19 @@ mod tests {
         });
         let lock = LockFile {
             version: LOCK_VERSION,
-            nixpkgs: Some(NixpkgsPin::from_flake_lock_node("github:NixOS/nixpkgs/nixpkgs-unstable", &node).unwrap()),
+            nixpkgs: Some(
+                NixpkgsPin::from_flake_lock_node("github:NixOS/nixpkgs/nixpkgs-unstable", &node)
+                    .unwrap(),
+            ),
             pip: Some(PipLock {
                 inputs: "abc".into(),
                 installer: "uv".into(),
-                packages: vec![LockedPackage { name: "rich".into(), version: "13.7.0".into(), requirement: "rich==13.7.0".into(), hashes: vec!["sha256:00".into()] }],
+                packages: vec![LockedPackage {
+                    name: "rich".into(),
+                    version: "13.7.0".into(),
+                    requirement: "rich==13.7.0".into(),
+                    hashes: vec!["sha256:00".into()],
+                }],
             }),
         };
         let text = render(&lock);

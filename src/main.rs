@@ -31,7 +31,13 @@ use crate::error::Error;
 
 impl From<BuildFlags> for BuildOptions {
     fn from(f: BuildFlags) -> Self {
-        BuildOptions { refresh: f.refresh, locked: f.locked, frozen: f.frozen, offline: f.offline, upgrade: false }
+        BuildOptions {
+            refresh: f.refresh,
+            locked: f.locked,
+            frozen: f.frozen,
+            offline: f.offline,
+            upgrade: false,
+        }
     }
 }
 
@@ -53,10 +59,15 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
     // -C works as in git, make and cargo: the command runs there too.
     if let Some(dir) = &cli.project {
         std::env::set_current_dir(dir).map_err(|e| {
-            Error::new(format!("cannot enter the project folder {}: {e}", dir.display())).with_hint("pass an existing folder to -C/--project")
+            Error::new(format!(
+                "cannot enter the project folder {}: {e}",
+                dir.display()
+            ))
+            .with_hint("pass an existing folder to -C/--project")
         })?;
     }
-    let start_dir = std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
+    let start_dir = std::env::current_dir()
+        .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
     let ctx = Context {
         start_dir,
         nixpkgs_override: cli.nixpkgs.filter(|r| !r.is_empty()),
@@ -66,6 +77,30 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Run(args) => commands::run::run(&ctx, args),
         Command::Lock(args) => commands::lock::run(&ctx, args),
         Command::CacheKey(flags) => commands::cache_key::run(&ctx, flags),
+        Command::Show(args) => commands::show::run(&ctx, args),
+        Command::Gc(args) => {
+            let older_than = commands::gc::parse_age(&args.older_than)
+                .map_err(|why| Error::new(format!("--older-than: {why}")))?;
+            commands::gc::run(commands::gc::GcArgs {
+                older_than,
+                dry_run: args.dry_run,
+            })
+        }
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "nixpy",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| Error::new(format!("cannot write the man page: {e}")))?;
+            Ok(0)
+        }
     }
 }
 

@@ -89,7 +89,6 @@ pub enum ManifestKind {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub path: PathBuf,
-    pub kind: ManifestKind,
     pub root: PathBuf,
     pub nixpkgs: String,
     pub python: AttrPath,
@@ -120,14 +119,23 @@ pub fn load(path: &Path, kind: ManifestKind) -> Result<Manifest> {
 
 pub fn read_manifest_text(path: &Path) -> Result<String> {
     if path.is_dir() {
-        return Err(Error::new(format!("{} is a folder, not a manifest file", path.display()))
-            .with_hint("remove or rename that folder; nixpy.toml must be a TOML file"));
+        return Err(Error::new(format!(
+            "{} is a folder, not a manifest file",
+            path.display()
+        ))
+        .with_hint("remove or rename that folder; nixpy.toml must be a TOML file"));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
     String::from_utf8(bytes).map_err(|e| {
-        let (line, col) = source_pos::line_col(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
-        Error::new(format!("{}:{line}:{col}: the file is not valid UTF-8", path.display()))
-            .with_hint("TOML files must be UTF-8; re-save the file as UTF-8")
+        let (line, col) = source_pos::line_col(
+            &String::from_utf8_lossy(e.as_bytes()),
+            e.utf8_error().valid_up_to(),
+        );
+        Error::new(format!(
+            "{}:{line}:{col}: the file is not valid UTF-8",
+            path.display()
+        ))
+        .with_hint("TOML files must be UTF-8; re-save the file as UTF-8")
     })
 }
 
@@ -148,14 +156,24 @@ pub fn parse(path: &Path, kind: ManifestKind, text: &str) -> Result<Manifest> {
         }
     };
     let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    Validator { path, text, root: &root }.validate(raw, kind)
+    Validator {
+        path,
+        text,
+        root: &root,
+    }
+    .validate(raw)
 }
 
 /// Reads `[project].dependencies` and optional groups of a pyproject.toml.
 pub fn load_pyproject_dependencies(path: &Path) -> Result<Option<PyprojectDependencies>> {
     let text = read_manifest_text(path)?;
     let pyproject: RawPyproject = toml::from_str(&text).map_err(|e| {
-        Error::new(source_pos::render(path, &text, e.span().unwrap_or(0..0), e.message().trim_end()))
+        Error::new(source_pos::render(
+            path,
+            &text,
+            e.span().unwrap_or(0..0),
+            e.message().trim_end(),
+        ))
     })?;
     Ok(pyproject.project.map(|p| PyprojectDependencies {
         dependencies: p.dependencies.unwrap_or_default(),
@@ -183,29 +201,53 @@ impl Validator<'_> {
     fn error_at<T>(&self, spanned: &Spanned<T>, message: &str, hint: &str) -> Error {
         // toml's spans are relative to the whole file, for nixpy.toml and
         // pyproject.toml alike.
-        Error::new(source_pos::render(self.path, self.text, spanned.span(), message)).with_hint(hint)
+        Error::new(source_pos::render(
+            self.path,
+            self.text,
+            spanned.span(),
+            message,
+        ))
+        .with_hint(hint)
     }
 
-    fn validate(&self, raw: RawManifest, kind: ManifestKind) -> Result<Manifest> {
+    fn validate(&self, raw: RawManifest) -> Result<Manifest> {
         let nixpkgs = match raw.nixpkgs {
             Some(r) => {
                 check_flake_ref(r.get_ref()).map_err(|why| {
-                    self.error_at(&r, &why, "use a flake reference such as github:NixOS/nixpkgs/nixos-24.05")
+                    self.error_at(
+                        &r,
+                        &why,
+                        "use a flake reference such as github:NixOS/nixpkgs/nixos-24.05",
+                    )
                 })?;
                 r.into_inner()
             }
             None => DEFAULT_NIXPKGS.to_owned(),
         };
         let python = match raw.python {
-            Some(p) => self.attr_path(&p, "use a nixpkgs Python attribute such as python3 or python312")?,
+            Some(p) => self.attr_path(
+                &p,
+                "use a nixpkgs Python attribute such as python3 or python312",
+            )?,
             None => AttrPath::parse(DEFAULT_PYTHON).expect("default is valid"),
         };
-        let packages = self.attr_paths(raw.packages, "use nixpkgs attribute names such as ffmpeg or nodePackages.pnpm")?;
-        let python_packages =
-            self.attr_paths(raw.python_packages, "use attributes of the interpreter's package set, such as numpy")?;
+        let packages = self.attr_paths(
+            raw.packages,
+            "use nixpkgs attribute names such as ffmpeg or nodePackages.pnpm",
+        )?;
+        let python_packages = self.attr_paths(
+            raw.python_packages,
+            "use attributes of the interpreter's package set, such as numpy",
+        )?;
         let libraries = match raw.libraries {
-            Some(list) => self.attr_paths(Some(list), "use nixpkgs attribute paths such as zlib or stdenv.cc.cc.lib")?,
-            None => DEFAULT_LIBRARIES.iter().map(|l| AttrPath::parse(l).expect("default is valid")).collect(),
+            Some(list) => self.attr_paths(
+                Some(list),
+                "use nixpkgs attribute paths such as zlib or stdenv.cc.cc.lib",
+            )?,
+            None => DEFAULT_LIBRARIES
+                .iter()
+                .map(|l| AttrPath::parse(l).expect("default is valid"))
+                .collect(),
         };
         let nix_files = raw
             .nix_files
@@ -215,21 +257,37 @@ impl Validator<'_> {
             .collect::<Result<Vec<_>>>()?;
         let requirements = raw
             .requirements
-            .map(|list| list.iter().map(|f| self.project_file(f, "requirements")).collect::<Result<Vec<_>>>())
+            .map(|list| {
+                list.iter()
+                    .map(|f| self.project_file(f, "requirements"))
+                    .collect::<Result<Vec<_>>>()
+            })
             .transpose()?;
         let mut env = Vec::new();
         for (name, value) in raw.env.unwrap_or_default() {
             check_env_name(name.get_ref()).map_err(|why| {
-                self.error_at(&name, &why, "variable names are letters, digits and _, not starting with a digit")
+                self.error_at(
+                    &name,
+                    &why,
+                    "variable names are letters, digits and _, not starting with a digit",
+                )
             })?;
             if value.get_ref().contains('\0') {
-                return Err(self.error_at(&value, "an environment value cannot contain a NUL character", "remove the \\u0000 from the value"));
+                return Err(self.error_at(
+                    &value,
+                    "an environment value cannot contain a NUL character",
+                    "remove the \\u0000 from the value",
+                ));
             }
             env.push((name.into_inner(), value.into_inner()));
         }
         let shell_hook = match raw.shell_hook {
             Some(h) if h.get_ref().contains('\0') => {
-                return Err(self.error_at(&h, "shell-hook cannot contain a NUL character", "remove the \\u0000"))
+                return Err(self.error_at(
+                    &h,
+                    "shell-hook cannot contain a NUL character",
+                    "remove the \\u0000",
+                ))
             }
             Some(h) => h.into_inner(),
             None => String::new(),
@@ -242,13 +300,16 @@ impl Validator<'_> {
                 if is_extra_name(e.get_ref()) {
                     Ok(e.into_inner())
                 } else {
-                    Err(self.error_at(&e, "not a valid extra name", "use the name of a [project.optional-dependencies] group"))
+                    Err(self.error_at(
+                        &e,
+                        "not a valid extra name",
+                        "use the name of a [project.optional-dependencies] group",
+                    ))
                 }
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Manifest {
             path: self.path.to_path_buf(),
-            kind,
             root: self.root.to_path_buf(),
             nixpkgs,
             python,
@@ -259,7 +320,10 @@ impl Validator<'_> {
             shell_hook,
             requirements,
             pip_extras,
-            installer: raw.installer.map(Spanned::into_inner).unwrap_or(Installer::Auto),
+            installer: raw
+                .installer
+                .map(Spanned::into_inner)
+                .unwrap_or(Installer::Auto),
             libraries: dedup(libraries),
         })
     }
@@ -269,7 +333,10 @@ impl Validator<'_> {
     }
 
     fn attr_paths(&self, list: Option<Vec<Spanned<String>>>, hint: &str) -> Result<Vec<AttrPath>> {
-        list.unwrap_or_default().iter().map(|v| self.attr_path(v, hint)).collect()
+        list.unwrap_or_default()
+            .iter()
+            .map(|v| self.attr_path(v, hint))
+            .collect()
     }
 
     /// A file named in the manifest: relative to the project, inside it, and
@@ -277,7 +344,11 @@ impl Validator<'_> {
     fn project_file(&self, value: &Spanned<String>, key: &str) -> Result<PathBuf> {
         let name = value.get_ref();
         if name.contains('\0') || name.is_empty() {
-            return Err(self.error_at(value, &format!("{key} entries must be non-empty file names"), "name a file relative to the project folder"));
+            return Err(self.error_at(
+                value,
+                &format!("{key} entries must be non-empty file names"),
+                "name a file relative to the project folder",
+            ));
         }
         let joined = self.root.join(name);
         let resolved = joined.canonicalize().map_err(|e| {
@@ -287,7 +358,10 @@ impl Validator<'_> {
                 "create the file, or fix the path (relative to the folder of the manifest)",
             )
         })?;
-        let root = self.root.canonicalize().map_err(|e| Error::io("resolve", self.root, e))?;
+        let root = self
+            .root
+            .canonicalize()
+            .map_err(|e| Error::io("resolve", self.root, e))?;
         if !resolved.starts_with(&root) {
             return Err(self.error_at(
                 value,
@@ -296,7 +370,11 @@ impl Validator<'_> {
             ));
         }
         if !resolved.is_file() {
-            return Err(self.error_at(value, &format!("{key} entry `{}` is not a file", printable(name)), "name a file, not a folder"));
+            return Err(self.error_at(
+                value,
+                &format!("{key} entry `{}` is not a file", printable(name)),
+                "name a file, not a folder",
+            ));
         }
         Ok(resolved)
     }
@@ -304,7 +382,9 @@ impl Validator<'_> {
 
 fn dedup(list: Vec<AttrPath>) -> Vec<AttrPath> {
     let mut seen = std::collections::HashSet::new();
-    list.into_iter().filter(|p| seen.insert(p.clone())).collect()
+    list.into_iter()
+        .filter(|p| seen.insert(p.clone()))
+        .collect()
 }
 
 /// Flake references go into the generated flake.nix as a string literal, so
@@ -317,10 +397,15 @@ pub fn check_flake_ref(reference: &str) -> std::result::Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "-._~:/?#[]@!&'()*+,;=%".contains(*c)))
     {
-        return Err(format!("{c:?} is not allowed in a flake reference `{}`", printable(reference)));
+        return Err(format!(
+            "{c:?} is not allowed in a flake reference `{}`",
+            printable(reference)
+        ));
     }
     if !reference.contains(':') {
-        return Err(format!("`{reference}` is not a flake reference (no scheme, such as github: or path:)"));
+        return Err(format!(
+            "`{reference}` is not a flake reference (no scheme, such as github: or path:)"
+        ));
     }
     Ok(())
 }
@@ -330,16 +415,24 @@ pub fn check_env_name(name: &str) -> std::result::Result<(), String> {
     let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
-        return Err(format!("`{}` is not a valid environment variable name", printable(name)));
+        return Err(format!(
+            "`{}` is not a valid environment variable name",
+            printable(name)
+        ));
     }
     if name.starts_with("NIXPY_") {
-        return Err(format!("`{name}` is reserved: nixpy sets the NIXPY_ variables itself"));
+        return Err(format!(
+            "`{name}` is reserved: nixpy sets the NIXPY_ variables itself"
+        ));
     }
     Ok(())
 }
 
 fn is_extra_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 #[cfg(test)]
@@ -347,7 +440,11 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Manifest> {
-        parse(Path::new("/nonexistent/nixpy.toml"), ManifestKind::NixpyToml, text)
+        parse(
+            Path::new("/nonexistent/nixpy.toml"),
+            ManifestKind::NixpyToml,
+            text,
+        )
     }
 
     #[test]
@@ -367,7 +464,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.python.to_string(), "python312");
-        assert_eq!(m.packages.iter().map(ToString::to_string).collect::<Vec<_>>(), ["ffmpeg", "nodePackages.pnpm"]);
+        assert_eq!(
+            m.packages
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["ffmpeg", "nodePackages.pnpm"]
+        );
         assert_eq!(m.env, [("MODEL_DIR".to_owned(), "models".to_owned())]);
         assert_eq!(m.installer, Installer::Pip);
     }
@@ -375,27 +478,55 @@ mod tests {
     #[test]
     fn unknown_key_names_line_and_column() {
         let err = parse_str("python = \"python3\"\npakages = []\n").unwrap_err();
-        assert!(err.message.starts_with("/nonexistent/nixpy.toml:2:1: unknown field `pakages`"), "{}", err.message);
+        assert!(
+            err.message
+                .starts_with("/nonexistent/nixpy.toml:2:1: unknown field `pakages`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn wrong_type_names_the_value() {
         let err = parse_str("packages = \"ffmpeg\"\n").unwrap_err();
-        assert!(err.message.contains(":1:12: invalid type: string \"ffmpeg\", expected a sequence"), "{}", err.message);
+        assert!(
+            err.message
+                .contains(":1:12: invalid type: string \"ffmpeg\", expected a sequence"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn bad_attribute_path_points_at_the_entry() {
         let err = parse_str("packages = [\"ok\",\n  \"ffmpeg; rm -rf /\"]\n").unwrap_err();
-        assert!(err.message.contains("nixpy.toml:2:3: `ffmpeg; rm -rf /` is not a nixpkgs attribute path"), "{}", err.message);
-        assert!(err.message.contains("^^^^^^^^^^^^^^^^^^"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("nixpy.toml:2:3: `ffmpeg; rm -rf /` is not a nixpkgs attribute path"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("^^^^^^^^^^^^^^^^^^"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn env_names_are_checked_and_values_kept_verbatim() {
-        assert!(parse_str("[env]\n\"1BAD\" = \"x\"\n").unwrap_err().message.contains("not a valid environment variable name"));
-        assert!(parse_str("[env]\nNIXPY_X = \"x\"\n").unwrap_err().message.contains("reserved"));
-        assert!(parse_str("[env]\nA = \"a\\u0000b\"\n").unwrap_err().message.contains("NUL"));
+        assert!(parse_str("[env]\n\"1BAD\" = \"x\"\n")
+            .unwrap_err()
+            .message
+            .contains("not a valid environment variable name"));
+        assert!(parse_str("[env]\nNIXPY_X = \"x\"\n")
+            .unwrap_err()
+            .message
+            .contains("reserved"));
+        assert!(parse_str("[env]\nA = \"a\\u0000b\"\n")
+            .unwrap_err()
+            .message
+            .contains("NUL"));
         let m = parse_str("[env]\nA = \"it's ${x} ''\\\\ \\\"q\\\"\"\n").unwrap();
         assert_eq!(m.env[0].1, "it's ${x} ''\\ \"q\"");
     }
@@ -405,7 +536,15 @@ mod tests {
         assert!(check_flake_ref("github:NixOS/nixpkgs/nixos-24.05").is_ok());
         assert!(check_flake_ref("path:/srv/nixpkgs").is_ok());
         assert!(check_flake_ref("git+https://example.org/n.git?ref=main&rev=abc").is_ok());
-        for bad in ["", "nixpkgs", "github:a\"b", "path:/x${y}", "path:/a b", "path:/a\\b", "path:/a\nb"] {
+        for bad in [
+            "",
+            "nixpkgs",
+            "github:a\"b",
+            "path:/x${y}",
+            "path:/a b",
+            "path:/a\\b",
+            "path:/a\nb",
+        ] {
             assert!(check_flake_ref(bad).is_err(), "{bad:?}");
         }
     }
@@ -413,7 +552,9 @@ mod tests {
     #[test]
     fn pyproject_table_is_found() {
         assert!(pyproject_has_nixpy_table("[tool.nixpy]\npackages = []\n"));
-        assert!(!pyproject_has_nixpy_table("[tool.black]\n# nixpy someday\n"));
+        assert!(!pyproject_has_nixpy_table(
+            "[tool.black]\n# nixpy someday\n"
+        ));
         assert!(!pyproject_has_nixpy_table("[project]\nname = 'x'\n"));
     }
 }

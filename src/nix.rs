@@ -19,7 +19,12 @@ pub fn identity() -> Option<String> {
     let program = which::which("nix").ok()?;
     let real = program.canonicalize().unwrap_or(program);
     let stat = crate::fingerprint::Stat::of(&real)?;
-    Some(format!("{}:{}:{}", real.display(), stat.size, stat.mtime_ns))
+    Some(format!(
+        "{}:{}:{}",
+        real.display(),
+        stat.size,
+        stat.mtime_ns
+    ))
 }
 
 pub fn not_installed() -> Error {
@@ -37,10 +42,16 @@ struct Captured {
 
 impl Nix {
     pub fn locate() -> Result<Nix> {
-        which::which("nix").map(|program| Nix { program }).map_err(|_| not_installed())
+        which::which("nix")
+            .map(|program| Nix { program })
+            .map_err(|_| not_installed())
     }
 
-    fn run(&self, what: &str, args: &[OsString]) -> Result<std::result::Result<Captured, Captured>> {
+    fn run(
+        &self,
+        what: &str,
+        args: &[OsString],
+    ) -> Result<std::result::Result<Captured, Captured>> {
         let mut full: Vec<OsString> = FEATURES.iter().map(OsString::from).collect();
         full.extend(args.iter().cloned());
         tracing::debug!(?full, "running nix");
@@ -50,12 +61,21 @@ impl Nix {
             .stderr_capture()
             .unchecked()
             .run()
-            .map_err(|e| Error::new(format!("cannot run {} to {what}: {e}", self.program.display())))?;
+            .map_err(|e| {
+                Error::new(format!(
+                    "cannot run {} to {what}: {e}",
+                    self.program.display()
+                ))
+            })?;
         let captured = Captured {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        Ok(if output.status.success() { Ok(captured) } else { Err(captured) })
+        Ok(if output.status.success() {
+            Ok(captured)
+        } else {
+            Err(captured)
+        })
     }
 
     /// Locks the flake in `dir` (writing its flake.lock) and returns the
@@ -67,9 +87,14 @@ impl Nix {
             return Err(explain_failure("resolving the nixpkgs input", &out.stderr));
         }
         let lock_path = dir.join("flake.lock");
-        let text = std::fs::read_to_string(&lock_path).map_err(|e| Error::io("read", &lock_path, e))?;
-        let lock: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::new(format!("Nix wrote an unreadable {}: {e}", lock_path.display())))?;
+        let text =
+            std::fs::read_to_string(&lock_path).map_err(|e| Error::io("read", &lock_path, e))?;
+        let lock: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::new(format!(
+                "Nix wrote an unreadable {}: {e}",
+                lock_path.display()
+            ))
+        })?;
         lock.pointer("/nodes/nixpkgs")
             .cloned()
             .ok_or_else(|| Error::new(format!("{} has no nixpkgs node", lock_path.display())))
@@ -98,7 +123,10 @@ impl Nix {
                 // daemon-less Nix processes, and with the OOM killer) is
                 // worth another try; a build that failed by itself is not.
                 Err(out) if attempt < MAX_ATTEMPTS && was_killed(&out.stderr) => {
-                    ui::status(&format!("a Nix builder was killed from outside; trying again ({attempt}/{})", MAX_ATTEMPTS - 1));
+                    ui::status(&format!(
+                        "a Nix builder was killed from outside; trying again ({attempt}/{})",
+                        MAX_ATTEMPTS - 1
+                    ));
                     attempt += 1;
                 }
                 Err(out) => return Err(explain_failure("building the Nix shell", &out.stderr)),
@@ -108,23 +136,46 @@ impl Nix {
 
     /// The store path of the flake's nixpkgs input (already fetched).
     pub fn nixpkgs_source(&self, dir: &Path) -> Result<Option<String>> {
-        let args = vec!["flake".into(), "archive".into(), "--json".into(), "--dry-run".into(), path_ref(dir)];
-        let Ok(out) = self.run("find the nixpkgs source", &args)? else { return Ok(None) };
+        let args = vec![
+            "flake".into(),
+            "archive".into(),
+            "--json".into(),
+            "--dry-run".into(),
+            path_ref(dir),
+        ];
+        let Ok(out) = self.run("find the nixpkgs source", &args)? else {
+            return Ok(None);
+        };
         let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
-        Ok(json.pointer("/inputs/nixpkgs/path").and_then(|p| p.as_str()).map(str::to_owned))
+        Ok(json
+            .pointer("/inputs/nixpkgs/path")
+            .and_then(|p| p.as_str())
+            .map(str::to_owned))
     }
 
     /// Makes `link` an indirect GC root for `store_path`.
     pub fn add_root(&self, link: &Path, store_path: &str) -> Result<()> {
         let nix_store = self.program.with_file_name("nix-store");
-        let program = if nix_store.exists() { nix_store } else { PathBuf::from("nix-store") };
-        let output = duct::cmd(&program, ["--realise".as_ref(), store_path.as_ref(), "--add-root".as_ref(), link.as_os_str()])
-            .stdin_null()
-            .stdout_null()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .map_err(|e| Error::new(format!("cannot run {}: {e}", program.display())))?;
+        let program = if nix_store.exists() {
+            nix_store
+        } else {
+            PathBuf::from("nix-store")
+        };
+        let output = duct::cmd(
+            &program,
+            [
+                "--realise".as_ref(),
+                store_path.as_ref(),
+                "--add-root".as_ref(),
+                link.as_os_str(),
+            ],
+        )
+        .stdin_null()
+        .stdout_null()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| Error::new(format!("cannot run {}: {e}", program.display())))?;
         if !output.status.success() {
             ui::warn(&format!(
                 "could not protect {store_path} from garbage collection: {}",
@@ -153,10 +204,16 @@ fn path_ref(dir: &Path) -> OsString {
 /// recognise it, and otherwise Nix's last lines.
 pub fn explain_failure(phase: &str, stderr: &str) -> Error {
     if let Some(rest) = find_marker(stderr, "nixpy-unknown-attribute: ") {
-        let (attr, source) = rest.split_once(" (listed in ").unwrap_or((rest, "the manifest)"));
+        let (attr, source) = rest
+            .split_once(" (listed in ")
+            .unwrap_or((rest, "the manifest)"));
         let source = source.trim_end_matches(')');
-        return Error::new(format!("`{attr}` is not a package in this nixpkgs (listed in {source})"))
-            .with_hint(format!("check the attribute name (search.nixos.org/packages), then fix `{attr}` in {source}"));
+        return Error::new(format!(
+            "`{attr}` is not a package in this nixpkgs (listed in {source})"
+        ))
+        .with_hint(format!(
+            "check the attribute name (search.nixos.org/packages), then fix `{attr}` in {source}"
+        ));
     }
     if let Some(rest) = find_marker(stderr, "nixpy-nix-file-shape: ") {
         return Error::new(rest.to_owned())
@@ -177,7 +234,9 @@ pub fn explain_failure(phase: &str, stderr: &str) -> Error {
 }
 
 fn find_marker<'a>(stderr: &'a str, marker: &str) -> Option<&'a str> {
-    stderr.lines().find_map(|line| line.split_once(marker).map(|(_, rest)| rest.trim()))
+    stderr
+        .lines()
+        .find_map(|line| line.split_once(marker).map(|(_, rest)| rest.trim()))
 }
 
 /// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.
@@ -188,8 +247,15 @@ fn drv_name(drv: &str) -> &str {
 }
 
 fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty() && !l.contains("experimental and its interface")).collect();
-    lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("experimental and its interface"))
+        .collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -200,14 +266,21 @@ mod tests {
     fn unknown_attributes_become_one_line() {
         let stderr = "error: nixpy-unknown-attribute: nosuchpkg (listed in nixpy.toml)\n\n       … while evaluating\n";
         let err = explain_failure("building", stderr);
-        assert_eq!(err.message, "`nosuchpkg` is not a package in this nixpkgs (listed in nixpy.toml)");
+        assert_eq!(
+            err.message,
+            "`nosuchpkg` is not a package in this nixpkgs (listed in nixpy.toml)"
+        );
     }
 
     #[test]
     fn build_failures_name_the_package_and_keep_the_log_tail() {
         let stderr = "building '/nix/store/abc-broken-1.0.drv'...\nbroken.c:3: error: fails on purpose\nerror: builder for '/nix/store/abc-broken-1.0.drv' failed with exit code 1\n";
         let err = explain_failure("building the Nix shell", stderr);
-        assert!(err.message.starts_with("Nix failed to build `broken-1.0`"), "{}", err.message);
+        assert!(
+            err.message.starts_with("Nix failed to build `broken-1.0`"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("fails on purpose"));
     }
 }

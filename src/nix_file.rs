@@ -35,11 +35,20 @@ fn describe(err: &rnix::parser::ParseError, len: usize) -> (String, std::ops::Ra
     match err {
         E::Unexpected(r) => ("unexpected input".into(), range(*r)),
         E::UnexpectedExtra(r) => ("unexpected input after the expression".into(), range(*r)),
-        E::UnexpectedWanted(got, r, wanted) => (format!("unexpected {got:?}, expected one of {wanted:?}"), range(*r)),
+        E::UnexpectedWanted(got, r, wanted) => (
+            format!("unexpected {got:?}, expected one of {wanted:?}"),
+            range(*r),
+        ),
         E::UnexpectedDoubleBind(r) => ("an attribute is bound twice".into(), range(*r)),
         E::DuplicatedArgs(r, name) => (format!("argument `{name}` is listed twice"), range(*r)),
-        E::UnexpectedEOF => ("the file ends in the middle of an expression".into(), len..len),
-        E::UnexpectedEOFWanted(wanted) => (format!("the file ends early; expected one of {wanted:?}"), len..len),
+        E::UnexpectedEOF => (
+            "the file ends in the middle of an expression".into(),
+            len..len,
+        ),
+        E::UnexpectedEOFWanted(wanted) => (
+            format!("the file ends early; expected one of {wanted:?}"),
+            len..len,
+        ),
         E::RecursionLimitExceeded => ("the expression is nested too deeply".into(), 0..0),
         _ => (err.to_string(), 0..0),
     }
@@ -47,7 +56,9 @@ fn describe(err: &rnix::parser::ParseError, len: usize) -> (String, std::ops::Ra
 
 fn shape(root: &rnix::Root) -> NixFileShape {
     use rnix::ast::Expr;
-    let Some(mut expr) = root.expr() else { return NixFileShape::Other };
+    let Some(mut expr) = root.expr() else {
+        return NixFileShape::Other;
+    };
     let mut is_function = false;
     loop {
         expr = match expr {
@@ -85,16 +96,40 @@ mod tests {
     #[test]
     fn the_three_styles_are_recognised() {
         let p = Path::new("m.nix");
-        assert_eq!(check(p, "with pkgs; [ ffmpeg sox ]").unwrap(), NixFileShape::List);
-        assert_eq!(check(p, "{ pkgs, ... }: [ pkgs.jq ]").unwrap(), NixFileShape::Function);
-        assert_eq!(check(p, "{ pkgs, ... }: { home.packages = with pkgs; [ hello ]; }").unwrap(), NixFileShape::Module);
-        assert_eq!(check(p, "{ pkgs, lib, ... }: let x = 1; in with pkgs; [ hello ]").unwrap(), NixFileShape::Function);
+        assert_eq!(
+            check(p, "with pkgs; [ ffmpeg sox ]").unwrap(),
+            NixFileShape::List
+        );
+        assert_eq!(
+            check(p, "{ pkgs, ... }: [ pkgs.jq ]").unwrap(),
+            NixFileShape::Function
+        );
+        assert_eq!(
+            check(
+                p,
+                "{ pkgs, ... }: { home.packages = with pkgs; [ hello ]; }"
+            )
+            .unwrap(),
+            NixFileShape::Module
+        );
+        assert_eq!(
+            check(p, "{ pkgs, lib, ... }: let x = 1; in with pkgs; [ hello ]").unwrap(),
+            NixFileShape::Function
+        );
     }
 
     #[test]
     fn syntax_errors_carry_a_position() {
-        let err = check(Path::new("modules/media.nix"), "{ pkgs, ... }:\n{ home.packages = [ pkgs.jq ;\n}\n").unwrap_err();
-        assert!(err.message.starts_with("modules/media.nix:2:"), "{}", err.message);
+        let err = check(
+            Path::new("modules/media.nix"),
+            "{ pkgs, ... }:\n{ home.packages = [ pkgs.jq ;\n}\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("modules/media.nix:2:"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("Nix syntax error"), "{}", err.message);
     }
 }

@@ -44,8 +44,6 @@ pub struct PipOutcome {
     pub lock: PipLock,
     pub layer: LayerRef,
     pub resolution_key: String,
-    /// Distributions Nix provides, as (normalised name, version).
-    pub nix_provided: Vec<(String, String)>,
 }
 
 pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
@@ -56,31 +54,60 @@ pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
     let lock = match (inputs.mode, inputs.lock) {
         (LockMode::Frozen, Some(lock)) => lock.clone(),
         (LockMode::Frozen, None) => {
-            return Err(Error::new("--frozen needs a nixpy.lock with the pip resolution, and there is none")
-                .with_hint("run `nixpy lock` and commit nixpy.lock"))
+            return Err(Error::new(
+                "--frozen needs a nixpy.lock with the pip resolution, and there is none",
+            )
+            .with_hint("run `nixpy lock` and commit nixpy.lock"))
         }
-        (LockMode::Update | LockMode::Locked, Some(lock)) if lock.inputs == resolution_key => lock.clone(),
+        (LockMode::Update | LockMode::Locked, Some(lock)) if lock.inputs == resolution_key => {
+            lock.clone()
+        }
         (LockMode::Locked, lock) => {
-            let what = if lock.is_some() { "is out of date with the pip requirements" } else { "has no pip resolution" };
-            return Err(Error::new(format!("nixpy.lock {what}, and it may not be rewritten here (--locked or CI is set)"))
-                .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
+            let what = if lock.is_some() {
+                "is out of date with the pip requirements"
+            } else {
+                "has no pip resolution"
+            };
+            return Err(Error::new(format!(
+                "nixpy.lock {what}, and it may not be rewritten here (--locked or CI is set)"
+            ))
+            .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
         }
         _ => {
-            ui::status(&format!("resolving {} pip requirement(s) with {}", inputs.requirements.requirements.len(), installer.name()));
+            ui::status(&format!(
+                "resolving {} pip requirement(s) with {}",
+                inputs.requirements.requirements.len(),
+                installer.name()
+            ));
             let packages = resolve(inputs, installer, &nix_provided)?;
-            PipLock { inputs: resolution_key.clone(), installer: installer.name().to_owned(), packages }
+            PipLock {
+                inputs: resolution_key.clone(),
+                installer: installer.name().to_owned(),
+                packages,
+            }
         }
     };
     let layer = build_layer(inputs, installer, &lock)?;
-    Ok(PipOutcome { lock, layer, resolution_key, nix_provided })
+    Ok(PipOutcome {
+        lock,
+        layer,
+        resolution_key,
+    })
 }
 
 fn check_conflicts(requirements: &RequirementSet, nix_provided: &[(String, String)]) -> Result<()> {
     let conflicts = requirements::conflicts_with_nix(requirements, nix_provided);
-    let Some(first) = conflicts.first() else { return Ok(()) };
+    let Some(first) = conflicts.first() else {
+        return Ok(());
+    };
     let lines: Vec<String> = conflicts
         .iter()
-        .map(|c| format!("`{}` ({}) needs a version Nix does not provide: Nix has {} {}", c.requirement, c.origin, c.name, c.nix_version))
+        .map(|c| {
+            format!(
+                "`{}` ({}) needs a version Nix does not provide: Nix has {} {}",
+                c.requirement, c.origin, c.name, c.nix_version
+            )
+        })
         .collect();
     Err(Error::new(format!("pip requirements conflict with the Nix Python packages:\n  {}", lines.join("\n  "))).with_hint(format!(
         "relax the requirement to accept {} {}, or remove `{}` from python-packages so the pip layer provides it",
@@ -88,9 +115,16 @@ fn check_conflicts(requirements: &RequirementSet, nix_provided: &[(String, Strin
     )))
 }
 
-fn resolution_key(inputs: &PipInputs<'_>, installer: Installer, nix_provided: &[(String, String)]) -> String {
+fn resolution_key(
+    inputs: &PipInputs<'_>,
+    installer: Installer,
+    nix_provided: &[(String, String)],
+) -> String {
     let reqs = inputs.requirements;
-    let provided: String = nix_provided.iter().map(|(n, v)| format!("{n}=={v}\n")).collect();
+    let provided: String = nix_provided
+        .iter()
+        .map(|(n, v)| format!("{n}=={v}\n"))
+        .collect();
     key_of(&[
         reqs.requirements_text().as_bytes(),
         reqs.constraints_text().as_bytes(),
@@ -107,7 +141,10 @@ fn resolution_key(inputs: &PipInputs<'_>, installer: Installer, nix_provided: &[
 pub fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>> {
     let dir = cache.interpreters_dir();
     let cached = dir.join(format!("{}.json", key_of(&[python.as_bytes()])));
-    if let Some(list) = std::fs::read(&cached).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+    if let Some(list) = std::fs::read(&cached)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
         return Ok(list);
     }
     const SCRIPT: &str = "import json, importlib.metadata as m\n\
@@ -129,11 +166,17 @@ pub fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>
     }
     let raw: Vec<(String, String)> = serde_json::from_slice(&output.stdout)
         .map_err(|e| Error::new(format!("unexpected package list from {python}: {e}")))?;
-    let mut list: Vec<(String, String)> = raw.into_iter().map(|(n, v)| (normalize_name(&n), v)).collect();
+    let mut list: Vec<(String, String)> = raw
+        .into_iter()
+        .map(|(n, v)| (normalize_name(&n), v))
+        .collect();
     list.sort();
     list.dedup_by(|a, b| a.0 == b.0);
     cache.ensure(&dir)?;
-    crate::atomic_write::write_file(&cached, &serde_json::to_vec(&list).expect("list serialises"))?;
+    crate::atomic_write::write_file(
+        &cached,
+        &serde_json::to_vec(&list).expect("list serialises"),
+    )?;
     Ok(list)
 }
 
@@ -158,14 +201,21 @@ fn installer_cmd(program: &str, args: Vec<String>) -> duct::Expression {
 fn scratch_dir(cache: &Cache) -> Result<tempfile::TempDir> {
     let dir = cache.root.join("tmp");
     cache.ensure(&dir)?;
-    tempfile::Builder::new().prefix("resolve-").tempdir_in(&dir).map_err(|e| Error::io("create a folder in", &dir, e))
+    tempfile::Builder::new()
+        .prefix("resolve-")
+        .tempdir_in(&dir)
+        .map_err(|e| Error::io("create a folder in", &dir, e))
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io("write", path, e))
 }
 
-fn resolve(inputs: &PipInputs<'_>, installer: Installer, nix_provided: &[(String, String)]) -> Result<Vec<LockedPackage>> {
+fn resolve(
+    inputs: &PipInputs<'_>,
+    installer: Installer,
+    nix_provided: &[(String, String)],
+) -> Result<Vec<LockedPackage>> {
     let scratch = scratch_dir(inputs.cache)?;
     let dir = scratch.path();
     let stubs = dir.join("nix-provided");
@@ -175,8 +225,14 @@ fn resolve(inputs: &PipInputs<'_>, installer: Installer, nix_provided: &[(String
     }
     let reqs = inputs.requirements;
     write(&dir.join("requirements.in"), &reqs.requirements_text())?;
-    let nix_pins: String = nix_provided.iter().map(|(n, v)| format!("{n}=={v}\n")).collect();
-    write(&dir.join("constraints.txt"), &format!("{}{nix_pins}", reqs.constraints_text()))?;
+    let nix_pins: String = nix_provided
+        .iter()
+        .map(|(n, v)| format!("{n}=={v}\n"))
+        .collect();
+    write(
+        &dir.join("constraints.txt"),
+        &format!("{}{nix_pins}", reqs.constraints_text()),
+    )?;
     let mut common = vec![
         "--find-links".to_owned(),
         stubs.display().to_string(),
@@ -188,50 +244,94 @@ fn resolve(inputs: &PipInputs<'_>, installer: Installer, nix_provided: &[(String
         Installer::Pip => resolve_with_pip(inputs, dir, common)?,
         _ => resolve_with_uv(inputs, dir, common)?,
     };
-    Ok(pins.into_iter().filter(|p| !nix_provided.iter().any(|(n, _)| *n == p.name)).collect())
+    Ok(pins
+        .into_iter()
+        .filter(|p| !nix_provided.iter().any(|(n, _)| *n == p.name))
+        .collect())
 }
 
 fn uv_program(shell: &ShellEnv) -> Result<&str> {
     if shell.uv.is_empty() {
-        return Err(Error::new("the Nix shell has no uv").with_hint("run with --refresh to rebuild the shell"));
+        return Err(Error::new("the Nix shell has no uv")
+            .with_hint("run with --refresh to rebuild the shell"));
     }
     Ok(&shell.uv)
 }
 
-fn resolve_with_uv(inputs: &PipInputs<'_>, dir: &Path, common: Vec<String>) -> Result<Vec<LockedPackage>> {
+fn resolve_with_uv(
+    inputs: &PipInputs<'_>,
+    dir: &Path,
+    common: Vec<String>,
+) -> Result<Vec<LockedPackage>> {
     let out = dir.join("resolved.txt");
-    let mut args: Vec<String> = ["pip", "compile", "--quiet", "--no-header", "--no-annotate", "--generate-hashes", "--python"]
-        .map(str::to_owned)
-        .to_vec();
+    let mut args: Vec<String> = [
+        "pip",
+        "compile",
+        "--quiet",
+        "--no-header",
+        "--no-annotate",
+        "--generate-hashes",
+        "--python",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     args.push(inputs.shell.python.clone());
     args.extend(common);
     if inputs.offline {
         args.push("--offline".into());
     }
-    args.extend(["-o".into(), out.display().to_string(), dir.join("requirements.in").display().to_string()]);
+    args.extend([
+        "-o".into(),
+        out.display().to_string(),
+        dir.join("requirements.in").display().to_string(),
+    ]);
     let output = installer_cmd(uv_program(inputs.shell)?, args)
         .run()
         .map_err(|e| Error::new(format!("cannot run uv: {e}")))?;
     if !output.status.success() {
-        return Err(resolution_failure(&String::from_utf8_lossy(&output.stderr), inputs.offline));
+        return Err(resolution_failure(
+            &String::from_utf8_lossy(&output.stderr),
+            inputs.offline,
+        ));
     }
     let text = std::fs::read_to_string(&out).map_err(|e| Error::io("read", &out, e))?;
     Ok(parse_pinned(&text))
 }
 
-fn resolve_with_pip(inputs: &PipInputs<'_>, dir: &Path, common: Vec<String>) -> Result<Vec<LockedPackage>> {
+fn resolve_with_pip(
+    inputs: &PipInputs<'_>,
+    dir: &Path,
+    common: Vec<String>,
+) -> Result<Vec<LockedPackage>> {
     let report = dir.join("report.json");
-    let mut args: Vec<String> =
-        ["-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report"].map(str::to_owned).to_vec();
+    let mut args: Vec<String> = [
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--report",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     args.push(report.display().to_string());
     args.extend(common);
     if inputs.offline {
         args.push("--no-index".into());
     }
-    args.extend(["-r".into(), dir.join("requirements.in").display().to_string()]);
-    let output = installer_cmd(&inputs.shell.python, args).run().map_err(|e| Error::new(format!("cannot run pip: {e}")))?;
+    args.extend([
+        "-r".into(),
+        dir.join("requirements.in").display().to_string(),
+    ]);
+    let output = installer_cmd(&inputs.shell.python, args)
+        .run()
+        .map_err(|e| Error::new(format!("cannot run pip: {e}")))?;
     if !output.status.success() {
-        return Err(resolution_failure(&String::from_utf8_lossy(&output.stderr), inputs.offline));
+        return Err(resolution_failure(
+            &String::from_utf8_lossy(&output.stderr),
+            inputs.offline,
+        ));
     }
     let text = std::fs::read_to_string(&report).map_err(|e| Error::io("read", &report, e))?;
     parse_pip_report(&text)
@@ -244,11 +344,18 @@ fn resolution_failure(stderr: &str, offline: bool) -> Error {
     } else {
         "check the names and versions in your requirements; packages Nix provides are pinned at their Nix versions"
     };
-    Error::new(format!("the pip requirements cannot be resolved:\n{}", indent(detail))).with_hint(hint)
+    Error::new(format!(
+        "the pip requirements cannot be resolved:\n{}",
+        indent(detail)
+    ))
+    .with_hint(hint)
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Reads `uv pip compile` output: `name==version \ --hash=...` entries,
@@ -257,7 +364,10 @@ pub fn parse_pinned(text: &str) -> Vec<LockedPackage> {
     let joined = text.replace("\\\n", " ");
     let mut packages = Vec::new();
     for line in joined.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') || (line.starts_with("--") && !line.starts_with("--hash")) {
+        if line.is_empty()
+            || line.starts_with('#')
+            || (line.starts_with("--") && !line.starts_with("--hash"))
+        {
             continue;
         }
         let mut parts = line.split_whitespace().peekable();
@@ -271,38 +381,65 @@ pub fn parse_pinned(text: &str) -> Vec<LockedPackage> {
         }
         let requirement = requirement.join(" ");
         let (name, version) = if let Some((n, v)) = requirement.split_once("==") {
-            (normalize_name(n.trim()), v.split(';').next().unwrap_or(v).trim().to_owned())
+            (
+                normalize_name(n.trim()),
+                v.split(';').next().unwrap_or(v).trim().to_owned(),
+            )
         } else if let Some((n, _)) = requirement.split_once(" @ ") {
             (normalize_name(n.trim()), String::new())
         } else {
-            (requirement.trim_start_matches("-e ").to_owned(), String::new())
+            (
+                requirement.trim_start_matches("-e ").to_owned(),
+                String::new(),
+            )
         };
-        packages.push(LockedPackage { name, version, requirement, hashes });
+        packages.push(LockedPackage {
+            name,
+            version,
+            requirement,
+            hashes,
+        });
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     packages
 }
 
 fn parse_pip_report(text: &str) -> Result<Vec<LockedPackage>> {
-    let report: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| Error::new(format!("unreadable pip --report output: {e}")))?;
+    let report: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::new(format!("unreadable pip --report output: {e}")))?;
     let mut packages = Vec::new();
     for item in report["install"].as_array().into_iter().flatten() {
         let name = normalize_name(item["metadata"]["name"].as_str().unwrap_or_default());
-        let version = item["metadata"]["version"].as_str().unwrap_or_default().to_owned();
+        let version = item["metadata"]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let info = &item["download_info"];
         let url = info["url"].as_str().unwrap_or_default();
         let editable = info["dir_info"]["editable"].as_bool().unwrap_or(false);
         let requirement = if item["is_direct"].as_bool().unwrap_or(false) {
-            if editable { format!("-e {url}") } else { format!("{name} @ {url}") }
+            if editable {
+                format!("-e {url}")
+            } else {
+                format!("{name} @ {url}")
+            }
         } else {
             format!("{name}=={version}")
         };
         let hashes = info["archive_info"]["hashes"]
             .as_object()
-            .map(|h| h.iter().filter_map(|(alg, v)| Some(format!("{alg}:{}", v.as_str()?))).collect())
+            .map(|h| {
+                h.iter()
+                    .filter_map(|(alg, v)| Some(format!("{alg}:{}", v.as_str()?)))
+                    .collect()
+            })
             .unwrap_or_default();
-        packages.push(LockedPackage { name, version, requirement, hashes });
+        packages.push(LockedPackage {
+            name,
+            version,
+            requirement,
+            hashes,
+        });
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(packages)
@@ -311,29 +448,48 @@ fn parse_pip_report(text: &str) -> Result<Vec<LockedPackage>> {
 /// The layer's key: interpreter, exact pins, installer, platform. Two
 /// projects with the same resolution share one layer.
 pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock) -> String {
-    let pins: String = lock.packages.iter().map(|p| format!("{} {}\n", p.requirement, p.hashes.join(","))).collect();
+    let pins: String = lock
+        .packages
+        .iter()
+        .map(|p| format!("{} {}\n", p.requirement, p.hashes.join(",")))
+        .collect();
     let installer_id = match installer {
         Installer::Pip => format!("pip:{}", shell.python),
         _ => format!("uv:{}", shell.uv),
     };
-    key_of(&[shell.python.as_bytes(), pins.as_bytes(), installer_id.as_bytes(), crate::plan::current_system().as_bytes()])
+    key_of(&[
+        shell.python.as_bytes(),
+        pins.as_bytes(),
+        installer_id.as_bytes(),
+        crate::plan::current_system().as_bytes(),
+    ])
 }
 
 fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> Result<LayerRef> {
     let key = layer_key(inputs.shell, installer, lock);
     let layers = inputs.cache.layers_dir();
     let dir = layers.join(&key);
-    let layer = LayerRef { key: key.clone(), dir: dir.clone() };
+    let layer = LayerRef {
+        key: key.clone(),
+        dir: dir.clone(),
+    };
     if dir.is_dir() {
         return Ok(layer);
     }
     inputs.cache.ensure(&layers)?;
     inputs.cache.ensure(&inputs.cache.locks_dir())?;
-    let _lock = FileLock::acquire(&inputs.cache.locks_dir().join(format!("layer-{key}.lock")), "installing the same pip layer")?;
+    let _lock = FileLock::acquire(
+        &inputs.cache.locks_dir().join(format!("layer-{key}.lock")),
+        "installing the same pip layer",
+    )?;
     if dir.is_dir() {
         return Ok(layer);
     }
-    ui::status(&format!("installing {} pip package(s) with {}", lock.packages.len(), installer.name()));
+    ui::status(&format!(
+        "installing {} pip package(s) with {}",
+        lock.packages.len(),
+        installer.name()
+    ));
     // Built under a temporary name and renamed into place: a layer folder
     // that exists is complete.
     let building = tempfile::Builder::new()
@@ -358,7 +514,11 @@ fn pins_text(lock: &PipLock) -> String {
     lock.packages
         .iter()
         .map(|p| {
-            let hashes: String = if all_hashed { p.hashes.iter().map(|h| format!(" --hash={h}")).collect() } else { String::new() };
+            let hashes: String = if all_hashed {
+                p.hashes.iter().map(|h| format!(" --hash={h}")).collect()
+            } else {
+                String::new()
+            };
             format!("{}{hashes}\n", p.requirement)
         })
         .collect()
@@ -366,7 +526,16 @@ fn pins_text(lock: &PipLock) -> String {
 
 fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &Path) -> Result<()> {
     let mut args: Vec<String> = match installer {
-        Installer::Pip => ["-m", "pip", "install", "--no-deps", "--no-warn-script-location", "--target"].map(str::to_owned).to_vec(),
+        Installer::Pip => [
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-warn-script-location",
+            "--target",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         _ => ["pip", "install", "--no-deps", "--quiet", "--python"]
             .map(str::to_owned)
             .into_iter()
@@ -376,14 +545,23 @@ fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &P
     args.push(target.display().to_string());
     args.extend(inputs.requirements.index.to_args());
     if inputs.offline {
-        args.push(if installer == Installer::Pip { "--no-index" } else { "--offline" }.to_owned());
+        args.push(
+            if installer == Installer::Pip {
+                "--no-index"
+            } else {
+                "--offline"
+            }
+            .to_owned(),
+        );
     }
     args.extend(["-r".to_owned(), pins.display().to_string()]);
     let program = match installer {
         Installer::Pip => inputs.shell.python.as_str(),
         _ => uv_program(inputs.shell)?,
     };
-    let output = installer_cmd(program, args).run().map_err(|e| Error::new(format!("cannot run {}: {e}", installer.name())))?;
+    let output = installer_cmd(program, args)
+        .run()
+        .map_err(|e| Error::new(format!("cannot run {}: {e}", installer.name())))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if inputs.offline {
@@ -391,7 +569,12 @@ fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &P
         } else {
             "the lock may name a version the index no longer serves; `nixpy lock --upgrade` resolves again"
         };
-        return Err(Error::new(format!("{} failed to install the pip layer:\n{}", installer.name(), indent(stderr.trim()))).with_hint(hint));
+        return Err(Error::new(format!(
+            "{} failed to install the pip layer:\n{}",
+            installer.name(),
+            indent(stderr.trim())
+        ))
+        .with_hint(hint));
     }
     Ok(())
 }
@@ -424,11 +607,6 @@ _nixpy_chain()
 del _nixpy_chain
 "#;
 
-/// Layer folders other than published ones: interrupted builds.
-pub fn is_partial_layer(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".building-"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,21 +616,40 @@ mod tests {
         let text = "pkga==0.1 \\\n    --hash=sha256:aaa\nrich==13.7.0 ; python_version >= \"3.8\" \\\n    --hash=sha256:bbb \\\n    --hash=sha256:ccc\n-e file:///src/editable\nfoo @ file:///w/foo-1.0-py3-none-any.whl\n";
         let pins = parse_pinned(text);
         let pkga = pins.iter().find(|p| p.name == "pkga").unwrap();
-        assert_eq!((pkga.version.as_str(), pkga.requirement.as_str()), ("0.1", "pkga==0.1"));
+        assert_eq!(
+            (pkga.version.as_str(), pkga.requirement.as_str()),
+            ("0.1", "pkga==0.1")
+        );
         assert_eq!(pkga.hashes, ["sha256:aaa"]);
         let rich = pins.iter().find(|p| p.name == "rich").unwrap();
         assert_eq!(rich.version, "13.7.0");
         assert_eq!(rich.hashes.len(), 2);
-        assert!(pins.iter().any(|p| p.requirement == "-e file:///src/editable"));
-        assert!(pins.iter().any(|p| p.name == "foo" && p.requirement.starts_with("foo @ ")));
+        assert!(pins
+            .iter()
+            .any(|p| p.requirement == "-e file:///src/editable"));
+        assert!(pins
+            .iter()
+            .any(|p| p.name == "foo" && p.requirement.starts_with("foo @ ")));
     }
 
     #[test]
     fn hashes_are_written_only_when_every_pin_has_them() {
-        let pin = |r: &str, h: &[&str]| LockedPackage { name: r.into(), version: "1".into(), requirement: r.into(), hashes: h.iter().map(|s| s.to_string()).collect() };
-        let lock = PipLock { inputs: String::new(), installer: "uv".into(), packages: vec![pin("a==1", &["sha256:1"]), pin("-e /x", &[])] };
+        let pin = |r: &str, h: &[&str]| LockedPackage {
+            name: r.into(),
+            version: "1".into(),
+            requirement: r.into(),
+            hashes: h.iter().map(|s| s.to_string()).collect(),
+        };
+        let lock = PipLock {
+            inputs: String::new(),
+            installer: "uv".into(),
+            packages: vec![pin("a==1", &["sha256:1"]), pin("-e /x", &[])],
+        };
         assert_eq!(pins_text(&lock), "a==1\n-e /x\n");
-        let lock = PipLock { packages: vec![pin("a==1", &["sha256:1"])], ..lock };
+        let lock = PipLock {
+            packages: vec![pin("a==1", &["sha256:1"])],
+            ..lock
+        };
         assert_eq!(pins_text(&lock), "a==1 --hash=sha256:1\n");
     }
 }

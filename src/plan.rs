@@ -66,7 +66,11 @@ impl ShellPlan {
             python: manifest.python.clone(),
             packages: manifest.packages.clone(),
             python_packages: manifest.python_packages.clone(),
-            nix_files: manifest.nix_files.iter().map(|p| p.display().to_string()).collect(),
+            nix_files: manifest
+                .nix_files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
             libraries: manifest.libraries.clone(),
             uv: wants_pip_layer && installer == Installer::Uv,
             pip: wants_pip_layer && installer == Installer::Pip,
@@ -143,12 +147,16 @@ mod tests {
 
     #[test]
     fn generated_files_are_deterministic() {
-        let m = manifest("packages = [\"ffmpeg\", \"nodePackages.pnpm\"]\npython-packages = [\"numpy\"]\n");
+        let m = manifest(
+            "packages = [\"ffmpeg\", \"nodePackages.pnpm\"]\npython-packages = [\"numpy\"]\n",
+        );
         let a = ShellPlan::new(&m, &m.nixpkgs, true);
         let b = ShellPlan::new(&m, &m.nixpkgs, true);
         assert_eq!(a.plan_json(), b.plan_json());
         assert_eq!(a.flake_nix(), b.flake_nix());
-        assert!(a.plan_json().contains("[\n    [\n      \"nodePackages\",\n      \"pnpm\"\n    ]\n  ]"));
+        assert!(a
+            .plan_json()
+            .contains("[\n    [\n      \"nodePackages\",\n      \"pnpm\"\n    ]\n  ]"));
         assert!(a.uv && !a.pip);
     }
 
@@ -159,7 +167,9 @@ mod tests {
         // [env] never reaches Nix at all; it is applied when the command starts.
         assert!(!plan.flake_nix().contains("abort"));
         assert!(!plan.plan_json().contains("abort"));
-        assert!(plan.flake_nix().contains("inputs.nixpkgs.url = \"github:NixOS/nixpkgs/nixpkgs-unstable\";"));
+        assert!(plan
+            .flake_nix()
+            .contains("inputs.nixpkgs.url = \"github:NixOS/nixpkgs/nixpkgs-unstable\";"));
     }
 
     #[test]

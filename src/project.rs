@@ -36,8 +36,11 @@ pub fn discover(start: &Path) -> Result<ProjectLocation> {
             return Ok(found);
         }
     }
-    Err(Error::new(format!("no {MANIFEST_FILE} found in {} or any parent folder", start.display()))
-        .with_hint("run `nixpy init` to create one, or pass `--project DIR`"))
+    Err(Error::new(format!(
+        "no {MANIFEST_FILE} found in {} or any parent folder",
+        start.display()
+    ))
+    .with_hint("run `nixpy init` to create one, or pass `--project DIR`"))
 }
 
 fn project_in(dir: &Path) -> Option<ProjectLocation> {

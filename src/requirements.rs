@@ -80,17 +80,26 @@ impl RequirementSet {
 
     /// The normalised requirements file given to the installer.
     pub fn requirements_text(&self) -> String {
-        self.requirements.iter().map(|r| format!("{}\n", r.line)).collect()
+        self.requirements
+            .iter()
+            .map(|r| format!("{}\n", r.line))
+            .collect()
     }
 
     pub fn constraints_text(&self) -> String {
-        self.constraints.iter().map(|r| format!("{}\n", r.line)).collect()
+        self.constraints
+            .iter()
+            .map(|r| format!("{}\n", r.line))
+            .collect()
     }
 
     /// Requirements given as plain strings (pyproject dependencies).
     pub fn add_strings(&mut self, origin_file: &Path, base: &Path, lines: &[String]) -> Result<()> {
         for (i, text) in lines.iter().enumerate() {
-            let origin = Origin { file: origin_file.to_path_buf(), line: i + 1 };
+            let origin = Origin {
+                file: origin_file.to_path_buf(),
+                line: i + 1,
+            };
             let req = parse_requirement(text, base, &origin)?;
             self.requirements.push(req);
         }
@@ -114,30 +123,57 @@ enum Kind {
     Constraints,
 }
 
-fn read_file(path: &Path, kind: Kind, set: &mut RequirementSet, stack: &mut Vec<PathBuf>, from: Option<&Origin>) -> Result<()> {
+fn read_file(
+    path: &Path,
+    kind: Kind,
+    set: &mut RequirementSet,
+    stack: &mut Vec<PathBuf>,
+    from: Option<&Origin>,
+) -> Result<()> {
     let canonical = path.canonicalize().map_err(|e| {
         let place = from.map(|o| format!("{o}: ")).unwrap_or_default();
-        Error::new(format!("{place}cannot open requirements file {}: {e}", path.display()))
-            .with_hint("create the file or fix the include path (relative to the including file)")
+        Error::new(format!(
+            "{place}cannot open requirements file {}: {e}",
+            path.display()
+        ))
+        .with_hint("create the file or fix the include path (relative to the including file)")
     })?;
     if stack.contains(&canonical) {
-        let cycle: Vec<String> = stack.iter().chain([&canonical]).map(|p| p.display().to_string()).collect();
-        return Err(Error::new(format!("requirement files include each other in a cycle: {}", cycle.join(" -> ")))
-            .with_hint("remove one of the -r/-c lines"));
+        let cycle: Vec<String> = stack
+            .iter()
+            .chain([&canonical])
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(Error::new(format!(
+            "requirement files include each other in a cycle: {}",
+            cycle.join(" -> ")
+        ))
+        .with_hint("remove one of the -r/-c lines"));
     }
     if !set.files.contains(&canonical) {
         set.files.push(canonical.clone());
     }
-    let bytes = std::fs::read(&canonical).map_err(|e| Error::io("read requirements file", &canonical, e))?;
+    let bytes = std::fs::read(&canonical)
+        .map_err(|e| Error::io("read requirements file", &canonical, e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::new(format!("{}:{line}: the file is not valid UTF-8", canonical.display()))
-            .with_hint("requirement files must be UTF-8 text; re-save the file as UTF-8")
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        Error::new(format!(
+            "{}:{line}: the file is not valid UTF-8",
+            canonical.display()
+        ))
+        .with_hint("requirement files must be UTF-8 text; re-save the file as UTF-8")
     })?;
     let base = canonical.parent().unwrap_or(Path::new("/")).to_path_buf();
     stack.push(canonical.clone());
     for (line_no, line) in logical_lines(&text) {
-        let origin = Origin { file: canonical.clone(), line: line_no };
+        let origin = Origin {
+            file: canonical.clone(),
+            line: line_no,
+        };
         parse_line(&line, &base, kind, &origin, set, stack)?;
     }
     stack.pop();
@@ -205,7 +241,14 @@ fn option_value<'a>(tokens: &[&'a str]) -> (&'a str, Option<&'a str>, usize) {
     (first, tokens.get(1).copied(), 2)
 }
 
-fn parse_line<'a>(line: &'a str, base: &Path, kind: Kind, origin: &Origin, set: &mut RequirementSet, stack: &mut Vec<PathBuf>) -> Result<()> {
+fn parse_line<'a>(
+    line: &'a str,
+    base: &Path,
+    kind: Kind,
+    origin: &Origin,
+    set: &mut RequirementSet,
+    stack: &mut Vec<PathBuf>,
+) -> Result<()> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     if !tokens[0].starts_with('-') {
         let req = parse_requirement(line, base, origin)?;
@@ -216,10 +259,15 @@ fn parse_line<'a>(line: &'a str, base: &Path, kind: Kind, origin: &Origin, set: 
         return Ok(());
     }
     let (opt, value, used) = option_value(&tokens);
-    let needs_value = |v: Option<&'a str>| v.ok_or_else(|| syntax_error(origin, format!("`{opt}` needs a value")));
+    let needs_value = |v: Option<&'a str>| {
+        v.ok_or_else(|| syntax_error(origin, format!("`{opt}` needs a value")))
+    };
     let no_extra = |used: usize| {
         if tokens.len() > used && !matches!(opt, "-e" | "--editable") {
-            Err(syntax_error(origin, format!("unexpected `{}` after `{opt}`", tokens[used])))
+            Err(syntax_error(
+                origin,
+                format!("unexpected `{}` after `{opt}`", tokens[used]),
+            ))
         } else {
             Ok(())
         }
@@ -228,7 +276,11 @@ fn parse_line<'a>(line: &'a str, base: &Path, kind: Kind, origin: &Origin, set: 
         "-r" | "--requirement" | "-c" | "--constraint" => {
             let target = base.join(needs_value(value)?);
             no_extra(used)?;
-            let inner = if matches!(opt, "-c" | "--constraint") { Kind::Constraints } else { kind };
+            let inner = if matches!(opt, "-c" | "--constraint") {
+                Kind::Constraints
+            } else {
+                kind
+            };
             read_file(&target, inner, set, stack, Some(origin))
         }
         "-e" | "--editable" => {
@@ -236,8 +288,16 @@ fn parse_line<'a>(line: &'a str, base: &Path, kind: Kind, origin: &Origin, set: 
             let rest = tokens[used.min(tokens.len())..].join(" ");
             let location = absolutize_location(target, base);
             let name = editable_name(&location);
-            let line = if rest.is_empty() { format!("-e {location}") } else { format!("-e {location} {rest}") };
-            set.requirements.push(Requirement { line, name, origin: origin.clone() });
+            let line = if rest.is_empty() {
+                format!("-e {location}")
+            } else {
+                format!("-e {location} {rest}")
+            };
+            set.requirements.push(Requirement {
+                line,
+                name,
+                origin: origin.clone(),
+            });
             Ok(())
         }
         "-i" | "--index-url" => {
@@ -245,11 +305,15 @@ fn parse_line<'a>(line: &'a str, base: &Path, kind: Kind, origin: &Origin, set: 
             no_extra(used)
         }
         "--extra-index-url" => {
-            set.index.extra_index_urls.push(needs_value(value)?.to_owned());
+            set.index
+                .extra_index_urls
+                .push(needs_value(value)?.to_owned());
             no_extra(used)
         }
         "-f" | "--find-links" => {
-            set.index.find_links.push(absolutize_location(needs_value(value)?, base));
+            set.index
+                .find_links
+                .push(absolutize_location(needs_value(value)?, base));
             no_extra(used)
         }
         "--no-index" => {
@@ -261,7 +325,8 @@ fn parse_line<'a>(line: &'a str, base: &Path, kind: Kind, origin: &Origin, set: 
             no_extra(1)
         }
         // Accepted for compatibility; they do not change what gets installed.
-        "--prefer-binary" | "--trusted-host" | "--only-binary" | "--no-binary" | "--use-feature" => Ok(()),
+        "--prefer-binary" | "--trusted-host" | "--only-binary" | "--no-binary"
+        | "--use-feature" => Ok(()),
         other => Err(syntax_error(origin, format!("unknown option `{other}`"))),
     }
 }
@@ -273,12 +338,23 @@ fn parse_requirement(text: &str, base: &Path, origin: &Origin) -> Result<Require
         None => (text.trim(), ""),
     };
     for option in options.split_whitespace() {
-        if !(option.starts_with("--hash=") || option.starts_with("--config-settings") || option.starts_with("--global-option")) {
-            return Err(syntax_error(origin, format!("unknown option `{option}` after a requirement")));
+        if !(option.starts_with("--hash=")
+            || option.starts_with("--config-settings")
+            || option.starts_with("--global-option"))
+        {
+            return Err(syntax_error(
+                origin,
+                format!("unknown option `{option}` after a requirement"),
+            ));
         }
         if let Some(hash) = option.strip_prefix("--hash=") {
-            if !hash.split_once(':').is_some_and(|(alg, hex)| !alg.is_empty() && !hex.is_empty() && hex.chars().all(|c| c.is_ascii_alphanumeric())) {
-                return Err(syntax_error(origin, format!("`{option}` is not of the form --hash=sha256:<hex>")));
+            if !hash.split_once(':').is_some_and(|(alg, hex)| {
+                !alg.is_empty() && !hex.is_empty() && hex.chars().all(|c| c.is_ascii_alphanumeric())
+            }) {
+                return Err(syntax_error(
+                    origin,
+                    format!("`{option}` is not of the form --hash=sha256:<hex>"),
+                ));
             }
         }
     }
@@ -287,12 +363,28 @@ fn parse_requirement(text: &str, base: &Path, origin: &Origin) -> Result<Require
         let name = editable_name(&location);
         (location, name)
     } else {
-        let parsed = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec)
-            .map_err(|e| syntax_error(origin, format!("invalid requirement `{spec}`: {}", first_line(&e.to_string()))))?;
+        let parsed =
+            pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec).map_err(|e| {
+                syntax_error(
+                    origin,
+                    format!(
+                        "invalid requirement `{spec}`: {}",
+                        first_line(&e.to_string())
+                    ),
+                )
+            })?;
         (spec.to_owned(), Some(normalize_name(parsed.name.as_ref())))
     };
-    let line = if options.is_empty() { line_spec } else { format!("{line_spec} {options}") };
-    Ok(Requirement { line, name, origin: origin.clone() })
+    let line = if options.is_empty() {
+        line_spec
+    } else {
+        format!("{line_spec} {options}")
+    };
+    Ok(Requirement {
+        line,
+        name,
+        origin: origin.clone(),
+    })
 }
 
 fn first_line(s: &str) -> &str {
@@ -301,7 +393,10 @@ fn first_line(s: &str) -> &str {
 
 /// A path or URL given instead of a name: `./pkg`, `/abs/x.whl`, `file:...`, `https://...`.
 fn is_location(spec: &str) -> bool {
-    spec.starts_with('.') || spec.starts_with('/') || spec.contains("://") || spec.starts_with("file:")
+    spec.starts_with('.')
+        || spec.starts_with('/')
+        || spec.contains("://")
+        || spec.starts_with("file:")
 }
 
 /// Relative paths become absolute so the installer can run from anywhere.
@@ -354,15 +449,27 @@ pub struct NixConflict {
 
 /// Finds direct requirements whose version specifier excludes the version
 /// Nix provides. (Transitive conflicts are reported by the resolver.)
-pub fn conflicts_with_nix(set: &RequirementSet, nix_provided: &[(String, String)]) -> Vec<NixConflict> {
+pub fn conflicts_with_nix(
+    set: &RequirementSet,
+    nix_provided: &[(String, String)],
+) -> Vec<NixConflict> {
     let mut conflicts = Vec::new();
     for req in set.requirements.iter().chain(&set.constraints) {
         let Some(name) = &req.name else { continue };
-        let Some((_, nix_version)) = nix_provided.iter().find(|(n, _)| n == name) else { continue };
+        let Some((_, nix_version)) = nix_provided.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
         let spec = req.line.split(" --").next().unwrap_or(&req.line);
-        let Ok(parsed) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec) else { continue };
-        let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) = parsed.version_or_url else { continue };
-        let Ok(version) = pep440_rs::Version::from_str(nix_version) else { continue };
+        let Ok(parsed) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec) else {
+            continue;
+        };
+        let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) = parsed.version_or_url
+        else {
+            continue;
+        };
+        let Ok(version) = pep440_rs::Version::from_str(nix_version) else {
+            continue;
+        };
         if !specifiers.contains(&version) {
             conflicts.push(NixConflict {
                 requirement: spec.to_owned(),
@@ -407,7 +514,10 @@ mod tests {
         assert_eq!(set.requirements[0].origin.line, 4);
         assert_eq!(set.requirements[0].name.as_deref(), Some("requests"));
         assert_eq!(set.constraints[0].line, "urllib3<3");
-        assert_eq!(set.index.index_url.as_deref(), Some("https://pypi.example/simple"));
+        assert_eq!(
+            set.index.index_url.as_deref(),
+            Some("https://pypi.example/simple")
+        );
         assert_eq!(set.index.find_links, [format!("{}/wheels", d.display())]);
     }
 
@@ -416,9 +526,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let f = write(tmp.path(), "requirements.txt", "ok\nrequests>=>2\n");
         let err = read_files(&[f]).unwrap_err();
-        assert!(err.message.contains("requirements.txt:2: invalid requirement `requests>=>2`"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("requirements.txt:2: invalid requirement `requests>=>2`"),
+            "{}",
+            err.message
+        );
         let f = write(tmp.path(), "r2.txt", "--frobnicate\n");
-        assert!(read_files(&[f]).unwrap_err().message.contains("r2.txt:1: unknown option `--frobnicate`"));
+        assert!(read_files(&[f])
+            .unwrap_err()
+            .message
+            .contains("r2.txt:1: unknown option `--frobnicate`"));
     }
 
     #[test]
@@ -429,7 +547,12 @@ mod tests {
         assert!(read_files(&[a]).unwrap_err().message.contains("cycle"));
         let c = write(tmp.path(), "c.txt", "-r missing.txt\n");
         let err = read_files(&[c]).unwrap_err();
-        assert!(err.message.contains("c.txt:1: cannot open requirements file"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("c.txt:1: cannot open requirements file"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -437,7 +560,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("r.txt");
         std::fs::write(&p, b"ok\nbad\xff\n").unwrap();
-        assert!(read_files(&[p]).unwrap_err().message.contains("r.txt:2: the file is not valid UTF-8"));
+        assert!(read_files(&[p])
+            .unwrap_err()
+            .message
+            .contains("r.txt:2: the file is not valid UTF-8"));
     }
 
     #[test]
@@ -450,7 +576,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let f = write(tmp.path(), "r.txt", "six>=2\nattrs>=20\n");
         let set = read_files(&[f]).unwrap();
-        let nix = vec![("six".to_owned(), "1.16.0".to_owned()), ("attrs".to_owned(), "23.2.0".to_owned())];
+        let nix = vec![
+            ("six".to_owned(), "1.16.0".to_owned()),
+            ("attrs".to_owned(), "23.2.0".to_owned()),
+        ];
         let c = conflicts_with_nix(&set, &nix);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].requirement, "six>=2");

@@ -45,7 +45,11 @@ pub struct SpecInputs<'a> {
 
 pub fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
     let shell = inputs.shell;
-    let mut spec = EnvSpec { set: shell.vars.clone(), bash: shell.bash.clone(), ..EnvSpec::default() };
+    let mut spec = EnvSpec {
+        set: shell.vars.clone(),
+        bash: shell.bash.clone(),
+        ..EnvSpec::default()
+    };
     let mut path = Vec::new();
     if let Some(layer) = inputs.layer {
         path.push(layer.bin.clone());
@@ -53,20 +57,24 @@ pub fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
     path.extend(shell.path.iter().cloned());
     spec.prepend.insert("PATH".into(), path);
     if !shell.xdg_data_dirs.is_empty() {
-        spec.prepend.insert("XDG_DATA_DIRS".into(), shell.xdg_data_dirs.clone());
+        spec.prepend
+            .insert("XDG_DATA_DIRS".into(), shell.xdg_data_dirs.clone());
     }
     if let Some(layer) = inputs.layer {
-        spec.prepend.insert("PYTHONPATH".into(), vec![layer.dir.clone()]);
+        spec.prepend
+            .insert("PYTHONPATH".into(), vec![layer.dir.clone()]);
         spec.set.insert("PYTHONNOUSERSITE".into(), "1".into());
         spec.set.insert("NIXPY_LAYER".into(), layer.dir.clone());
         // Native wheels find libstdc++/libz here; appended so nothing the
         // user or the shell chose is shadowed.
         if !shell.library_path.is_empty() {
-            spec.append.insert("LD_LIBRARY_PATH".into(), shell.library_path.clone());
+            spec.append
+                .insert("LD_LIBRARY_PATH".into(), shell.library_path.clone());
         }
     }
     spec.project.extend(inputs.manifest_env.iter().cloned());
-    spec.project.push(("NIXPY_PROJECT".into(), inputs.project_root.to_owned()));
+    spec.project
+        .push(("NIXPY_PROJECT".into(), inputs.project_root.to_owned()));
     spec.shell_hook = [shell.shell_hook.trim(), inputs.manifest_hook.trim()]
         .iter()
         .filter(|h| !h.is_empty())
@@ -77,7 +85,10 @@ pub fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
 }
 
 /// The final environment for the command, from the caller's.
-pub fn compose(caller: impl IntoIterator<Item = (OsString, OsString)>, spec: &EnvSpec) -> Vec<(OsString, OsString)> {
+pub fn compose(
+    caller: impl IntoIterator<Item = (OsString, OsString)>,
+    spec: &EnvSpec,
+) -> Vec<(OsString, OsString)> {
     let mut env: BTreeMap<OsString, OsString> = caller.into_iter().collect();
     for (name, value) in &spec.set {
         env.insert(name.into(), value.into());
@@ -103,7 +114,10 @@ pub fn compose(caller: impl IntoIterator<Item = (OsString, OsString)>, spec: &En
 /// Joins with `:`, dropping empty entries and later duplicates.
 fn join_unique(entries: Vec<&[u8]>) -> OsString {
     let mut seen = std::collections::HashSet::new();
-    let kept: Vec<&[u8]> = entries.into_iter().filter(|e| !e.is_empty() && seen.insert(*e)).collect();
+    let kept: Vec<&[u8]> = entries
+        .into_iter()
+        .filter(|e| !e.is_empty() && seen.insert(*e))
+        .collect();
     OsString::from_vec(kept.join(&b':'))
 }
 
@@ -124,21 +138,38 @@ mod tests {
     }
 
     fn get<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a str> {
-        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_str().unwrap())
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_str().unwrap())
     }
 
     #[test]
     fn shell_path_goes_first_without_duplicates() {
-        let layer = LayerPaths { dir: "/c/layer".into(), bin: "/c/layer/bin".into() };
-        let s = spec(SpecInputs { shell: &shell(), layer: Some(&layer), project_root: "/p", manifest_env: &[], manifest_hook: "" });
+        let layer = LayerPaths {
+            dir: "/c/layer".into(),
+            bin: "/c/layer/bin".into(),
+        };
+        let s = spec(SpecInputs {
+            shell: &shell(),
+            layer: Some(&layer),
+            project_root: "/p",
+            manifest_env: &[],
+            manifest_hook: "",
+        });
         let caller = vec![
-            (OsString::from("PATH"), OsString::from("/usr/bin:/home/u/bin")),
+            (
+                OsString::from("PATH"),
+                OsString::from("/usr/bin:/home/u/bin"),
+            ),
             (OsString::from("HOME"), OsString::from("/home/u")),
             (OsString::from("PYTHONPATH"), OsString::from("/mine")),
             (OsString::from("FOO"), OsString::from("caller")),
         ];
         let env = compose(caller, &s);
-        assert_eq!(get(&env, "PATH"), Some("/c/layer/bin:/nix/store/a/bin:/usr/bin:/home/u/bin"));
+        assert_eq!(
+            get(&env, "PATH"),
+            Some("/c/layer/bin:/nix/store/a/bin:/usr/bin:/home/u/bin")
+        );
         assert_eq!(get(&env, "HOME"), Some("/home/u"));
         assert_eq!(get(&env, "FOO"), Some("nix"));
         assert_eq!(get(&env, "PYTHONPATH"), Some("/c/layer:/mine"));
@@ -151,17 +182,46 @@ mod tests {
 
     #[test]
     fn library_path_is_appended_after_the_callers() {
-        let layer = LayerPaths { dir: "/l".into(), bin: "/l/bin".into() };
-        let s = spec(SpecInputs { shell: &shell(), layer: Some(&layer), project_root: "/p", manifest_env: &[], manifest_hook: "" });
-        let env = compose([(OsString::from("LD_LIBRARY_PATH"), OsString::from("/opt/cuda/lib"))], &s);
-        assert_eq!(get(&env, "LD_LIBRARY_PATH"), Some("/opt/cuda/lib:/nix/store/gcc/lib"));
+        let layer = LayerPaths {
+            dir: "/l".into(),
+            bin: "/l/bin".into(),
+        };
+        let s = spec(SpecInputs {
+            shell: &shell(),
+            layer: Some(&layer),
+            project_root: "/p",
+            manifest_env: &[],
+            manifest_hook: "",
+        });
+        let env = compose(
+            [(
+                OsString::from("LD_LIBRARY_PATH"),
+                OsString::from("/opt/cuda/lib"),
+            )],
+            &s,
+        );
+        assert_eq!(
+            get(&env, "LD_LIBRARY_PATH"),
+            Some("/opt/cuda/lib:/nix/store/gcc/lib")
+        );
     }
 
     #[test]
     fn no_layer_means_no_python_variables() {
-        let s = spec(SpecInputs { shell: &shell(), layer: None, project_root: "/p", manifest_env: &[], manifest_hook: "" });
+        let s = spec(SpecInputs {
+            shell: &shell(),
+            layer: None,
+            project_root: "/p",
+            manifest_env: &[],
+            manifest_hook: "",
+        });
         let env = compose(Vec::new(), &s);
-        for absent in ["PYTHONPATH", "PYTHONNOUSERSITE", "NIXPY_LAYER", "LD_LIBRARY_PATH"] {
+        for absent in [
+            "PYTHONPATH",
+            "PYTHONNOUSERSITE",
+            "NIXPY_LAYER",
+            "LD_LIBRARY_PATH",
+        ] {
             assert_eq!(get(&env, absent), None, "{absent}");
         }
     }
@@ -169,7 +229,13 @@ mod tests {
     #[test]
     fn manifest_env_wins_and_hooks_join_in_order() {
         let menv = vec![("FOO".to_owned(), "it's ${x} ''".to_owned())];
-        let s = spec(SpecInputs { shell: &shell(), layer: None, project_root: "/p", manifest_env: &menv, manifest_hook: "echo mine\n" });
+        let s = spec(SpecInputs {
+            shell: &shell(),
+            layer: None,
+            project_root: "/p",
+            manifest_env: &menv,
+            manifest_hook: "echo mine\n",
+        });
         assert_eq!(s.shell_hook, "echo nix\necho mine");
         let env = compose(Vec::new(), &s);
         assert_eq!(get(&env, "FOO"), Some("it's ${x} ''"));
@@ -177,7 +243,13 @@ mod tests {
 
     #[test]
     fn non_utf8_caller_values_survive() {
-        let s = spec(SpecInputs { shell: &shell(), layer: None, project_root: "/p", manifest_env: &[], manifest_hook: "" });
+        let s = spec(SpecInputs {
+            shell: &shell(),
+            layer: None,
+            project_root: "/p",
+            manifest_env: &[],
+            manifest_hook: "",
+        });
         let weird = OsString::from_vec(vec![b'a', 0xff, b'b']);
         let env = compose([(OsString::from("WEIRD"), weird.clone())], &s);
         assert!(env.contains(&(OsString::from("WEIRD"), weird)));

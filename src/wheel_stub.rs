@@ -12,7 +12,8 @@ pub fn write(dir: &Path, name: &str, version: &str) -> Result<()> {
     let path = dir.join(format!("{dist}-py3-none-any.whl"));
     let file = std::fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
     let mut zip = zip::ZipWriter::new(file);
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let files = [
         (format!("{dist}.dist-info/METADATA"), format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: provided by Nix\n")),
         (format!("{dist}.dist-info/WHEEL"), "Wheel-Version: 1.0\nGenerator: nixpy\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_owned()),
@@ -26,6 +27,7 @@ pub fn write(dir: &Path, name: &str, version: &str) -> Result<()> {
     for (name, body) in &files {
         add(name, body).map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
     }
-    zip.finish().map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
+    zip.finish()
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
     Ok(())
 }

@@ -16,9 +16,18 @@ pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
         ctx.nixpkgs_override.clone().unwrap_or_default().into(),
     ];
     for stamp in &inputs.files {
-        let relative = stamp.path.strip_prefix(&location.root).unwrap_or(&stamp.path);
+        let relative = stamp
+            .path
+            .strip_prefix(&location.root)
+            .unwrap_or(&stamp.path);
         parts.push(relative.as_os_str().as_encoded_bytes().to_vec());
-        parts.push(stamp.hash.clone().unwrap_or_else(|| "absent".into()).into_bytes());
+        parts.push(
+            stamp
+                .hash
+                .clone()
+                .unwrap_or_else(|| "absent".into())
+                .into_bytes(),
+        );
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     println!("nixpy-{}-{}", crate::plan::current_system(), key_of(&refs));

@@ -7,7 +7,12 @@ use crate::error::Result;
 use crate::ui;
 
 pub fn run(ctx: &Context, args: LockArgs) -> Result<i32> {
-    let opts = BuildOptions { upgrade: args.upgrade, locked: args.check, offline: args.offline, ..BuildOptions::default() };
+    let opts = BuildOptions {
+        upgrade: args.upgrade,
+        locked: args.check,
+        offline: args.offline,
+        ..BuildOptions::default()
+    };
     let location = ctx.locate()?;
     environment::prepare(ctx, opts)?;
     ui::status(&format!("{} is up to date", location.lock_path().display()));

@@ -2,5 +2,7 @@
 //! process exit status.
 
 pub mod cache_key;
+pub mod gc;
 pub mod lock;
 pub mod run;
+pub mod show;

@@ -1,0 +1,263 @@
+//! `nixpy gc`: removes cache entries (and with them their GC roots) of
+//! projects that are gone or unused, then the generated flakes and pip
+//! layers no remaining entry uses, and leftovers of interrupted builds.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::cache::{Cache, CacheEntry, FileLock};
+use crate::error::{Error, Result};
+use crate::project;
+use crate::ui;
+
+pub struct GcArgs {
+    pub older_than: Duration,
+    pub dry_run: bool,
+}
+
+/// Parses `30d`, `12h`, `90m`, `45s` (a bare number is days).
+pub fn parse_age(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "d"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not an age such as 30d, 12h or 90m"))?;
+    let secs = match unit {
+        "d" => n * 86_400,
+        "h" => n * 3_600,
+        "m" => n * 60,
+        "s" => n,
+        _ => return Err(format!("`{text}`: the unit must be d, h, m or s")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+struct Removal {
+    path: PathBuf,
+    why: String,
+    bytes: u64,
+}
+
+pub fn run(args: GcArgs) -> Result<i32> {
+    let cache = Cache::locate()?;
+    if !cache.root.exists() {
+        ui::status(&format!(
+            "nothing to collect: {} does not exist",
+            cache.root.display()
+        ));
+        return Ok(0);
+    }
+    let now = SystemTime::now();
+    let mut removals = Vec::new();
+    let mut kept_shells = HashSet::new();
+    let mut kept_layers = HashSet::new();
+
+    for dir in subdirs(&cache.root.join("projects")) {
+        let root = std::fs::read_to_string(dir.join("project-root"))
+            .map(PathBuf::from)
+            .ok();
+        let entry_path = CacheEntry::path_in(&dir);
+        let last_used = std::fs::metadata(&entry_path)
+            .and_then(|m| m.modified())
+            .ok();
+        let why = match (&root, last_used) {
+            (None, _) | (_, None) => Some("incomplete entry".to_owned()),
+            (Some(root), _) if !has_manifest(root) => {
+                Some(format!("project {} no longer exists", root.display()))
+            }
+            (Some(_), Some(t)) if now.duration_since(t).unwrap_or_default() > args.older_than => {
+                Some(format!(
+                    "not used for {}",
+                    describe_age(now.duration_since(t).unwrap_or_default())
+                ))
+            }
+            _ => None,
+        };
+        match why {
+            // A project being rebuilt right now holds its lock: leave it.
+            Some(why) if FileLock::try_acquire(&dir.join("lock")).is_some() => {
+                let label = root
+                    .map(|r| r.display().to_string())
+                    .unwrap_or_else(|| dir.display().to_string());
+                removals.push(Removal {
+                    bytes: size_of(&dir),
+                    path: dir,
+                    why: format!("{label}: {why}"),
+                });
+            }
+            _ => {
+                if let Some(entry) = CacheEntry::read(&entry_path) {
+                    kept_shells.insert(entry.shell_key.clone());
+                    if let Some(layer) = entry.layer {
+                        kept_layers.insert(layer.key);
+                    }
+                }
+            }
+        }
+    }
+    for dir in subdirs(&cache.flakes_dir()) {
+        let name = file_name(&dir);
+        // A dot-folder is being written or locked right now, unless old.
+        let staging = name.starts_with('.');
+        if staging && age_of(&dir, now) > Duration::from_secs(3_600) {
+            removals.push(Removal {
+                bytes: size_of(&dir),
+                why: "interrupted flake generation".into(),
+                path: dir,
+            });
+        } else if !staging && !kept_shells.contains(&name) {
+            removals.push(Removal {
+                bytes: size_of(&dir),
+                why: "generated flake no project uses".into(),
+                path: dir,
+            });
+        }
+    }
+    for dir in subdirs(&cache.layers_dir()) {
+        let name = file_name(&dir);
+        if name.starts_with(".building-") {
+            let key = name
+                .trim_start_matches(".building-")
+                .split('-')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            if FileLock::try_acquire(&cache.locks_dir().join(format!("layer-{key}.lock"))).is_some()
+            {
+                removals.push(Removal {
+                    bytes: size_of(&dir),
+                    why: "interrupted pip install".into(),
+                    path: dir,
+                });
+            }
+        } else if !kept_layers.contains(&name) {
+            removals.push(Removal {
+                bytes: size_of(&dir),
+                why: "pip layer no project uses".into(),
+                path: dir,
+            });
+        }
+    }
+    for dir in subdirs(&cache.root.join("tmp")) {
+        if age_of(&dir, now) > Duration::from_secs(3_600) {
+            removals.push(Removal {
+                bytes: size_of(&dir),
+                why: "temporary folder".into(),
+                path: dir,
+            });
+        }
+    }
+
+    let total: u64 = removals.iter().map(|r| r.bytes).sum();
+    for removal in &removals {
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removing"
+        };
+        println!(
+            "{verb} {} ({}, {})",
+            removal.path.display(),
+            removal.why,
+            human_bytes(removal.bytes)
+        );
+        if !args.dry_run {
+            std::fs::remove_dir_all(&removal.path)
+                .map_err(|e| Error::io("remove", &removal.path, e))?;
+        }
+    }
+    let verb = if args.dry_run { "would free" } else { "freed" };
+    println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", human_bytes(total), removals.len());
+    Ok(0)
+}
+
+fn has_manifest(root: &Path) -> bool {
+    root.join(project::MANIFEST_FILE).exists() || root.join(project::PYPROJECT_FILE).exists()
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.is_symlink())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn age_of(path: &Path, now: SystemTime) -> Duration {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| now.duration_since(t).ok())
+        .unwrap_or_default()
+}
+
+fn size_of(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| size_of(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+fn describe_age(age: Duration) -> String {
+    let days = age.as_secs() / 86_400;
+    if days > 0 {
+        format!("{days} day(s)")
+    } else {
+        format!("{} hour(s)", age.as_secs() / 3_600)
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_parse_with_units() {
+        assert_eq!(parse_age("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(parse_age("12h").unwrap(), Duration::from_secs(12 * 3_600));
+        assert_eq!(parse_age("0").unwrap(), Duration::ZERO);
+        assert!(parse_age("soon").is_err());
+        assert!(parse_age("3w").is_err());
+    }
+
+    #[test]
+    fn sizes_read_like_du() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

@@ -1,0 +1,163 @@
+//! `nixpy show`: where everything comes from, and whether the cache is fresh.
+
+use serde_json::json;
+
+use crate::cli::ShowArgs;
+use crate::dev_env::store_path_of;
+use crate::environment::{self, Context, ProjectCache};
+use crate::error::Result;
+use crate::lockfile;
+use crate::manifest;
+use crate::pip_layer;
+
+pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
+    let location = ctx.locate()?;
+    let manifest = manifest::load(&location.manifest, location.kind)?;
+    let requirements = environment::pip_sources(&manifest)?;
+    let lock = lockfile::read(&location.lock_path())?;
+    let pc = ProjectCache::of(&location)?;
+    let state = environment::staleness(&pc, ctx);
+    let entry = match &state {
+        Ok(entry) => Some(entry.clone()),
+        Err(_) => crate::cache::CacheEntry::read(&pc.entry_path()),
+    };
+    let relative = |p: &std::path::Path| {
+        p.strip_prefix(&location.root)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    };
+    let manifest_name = relative(&location.manifest);
+    let store_paths: Vec<String> = entry
+        .as_ref()
+        .map(|e| {
+            e.shell_env
+                .path
+                .iter()
+                .filter(|p| p.starts_with("/nix/store/"))
+                .map(|p| store_path_of(p).to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let nix_provided = entry
+        .as_ref()
+        .and_then(|e| pip_layer::nix_provided(&pc.cache, &e.shell_env.python).ok())
+        .unwrap_or_default();
+    let pins = lock
+        .as_ref()
+        .and_then(|l| l.pip.as_ref())
+        .map(|p| p.packages.clone())
+        .unwrap_or_default();
+    let json = json!({
+        "project": location.root,
+        "manifest": location.manifest,
+        "manifest_kind": match location.kind { manifest::ManifestKind::NixpyToml => "nixpy.toml", manifest::ManifestKind::Pyproject => "pyproject.toml [tool.nixpy]" },
+        "nixpkgs": {
+            "reference": ctx.nixpkgs_override.clone().unwrap_or(manifest.nixpkgs.clone()),
+            "pinned": lock.as_ref().and_then(|l| l.nixpkgs.as_ref()).map(|p| p.describe()),
+        },
+        "python": {
+            "attribute": manifest.python.to_string(),
+            "interpreter": entry.as_ref().map(|e| e.shell_env.python.clone()),
+            "version": entry.as_ref().map(|e| e.shell_env.python_version.clone()),
+        },
+        "packages": manifest.packages.iter().map(|p| json!({"attribute": p.to_string(), "source": manifest_name})).collect::<Vec<_>>(),
+        "python_packages": manifest.python_packages.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "nix_files": manifest.nix_files.iter().map(|p| relative(p)).collect::<Vec<_>>(),
+        "store_paths": store_paths,
+        "pip": {
+            "sources": requirements.files.iter().map(|p| relative(p)).collect::<Vec<_>>(),
+            "installer": manifest.installer.effective().name(),
+            "pins": pins.iter().map(|p| json!({"name": p.name, "version": p.version, "requirement": p.requirement})).collect::<Vec<_>>(),
+            "nix_provided": nix_provided.iter().map(|(n, v)| json!({"name": n, "version": v})).collect::<Vec<_>>(),
+            "layer": entry.as_ref().and_then(|e| e.layer.as_ref()).map(|l| l.dir.clone()),
+        },
+        "cache": match &state {
+            Ok(_) => json!({"state": "fresh"}),
+            Err(why) => json!({"state": "stale", "reason": why}),
+        },
+    });
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("json serialises")
+        );
+        return Ok(0);
+    }
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| "-".to_owned())
+    };
+    println!(
+        "project:          {} ({})",
+        location.root.display(),
+        json["manifest_kind"].as_str().unwrap_or_default()
+    );
+    let pinned = json["nixpkgs"]["pinned"].as_str().map(str::to_owned);
+    println!(
+        "nixpkgs:          {}",
+        pinned
+            .unwrap_or_else(|| format!("{} (not pinned yet)", text(&json["nixpkgs"]["reference"])))
+    );
+    println!(
+        "python:           {} -> {} ({})",
+        manifest.python,
+        text(&json["python"]["interpreter"]),
+        text(&json["python"]["version"])
+    );
+    println!(
+        "packages:         {}",
+        list(manifest.packages.iter().map(ToString::to_string))
+    );
+    println!(
+        "python-packages:  {}",
+        list(manifest.python_packages.iter().map(ToString::to_string))
+    );
+    println!(
+        "nix-files:        {}",
+        list(manifest.nix_files.iter().map(|p| relative(p)))
+    );
+    for path in json["store_paths"].as_array().into_iter().flatten() {
+        println!("  {}", text(path));
+    }
+    println!(
+        "pip sources:      {}",
+        list(requirements.files.iter().map(|p| relative(p)))
+    );
+    println!(
+        "pip installer:    {}",
+        manifest.installer.effective().name()
+    );
+    println!(
+        "pip pins:         {}",
+        if pins.is_empty() {
+            "none".to_owned()
+        } else {
+            pins.len().to_string()
+        }
+    );
+    for pin in &pins {
+        println!("  {}", pin.requirement);
+    }
+    if !nix_provided.is_empty() {
+        println!(
+            "provided by Nix:  {}",
+            list(nix_provided.iter().map(|(n, v)| format!("{n} {v}")))
+        );
+    }
+    match &state {
+        Ok(_) => println!("cache:            fresh"),
+        Err(why) => println!("cache:            stale ({why}); the next run rebuilds"),
+    }
+    Ok(0)
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
