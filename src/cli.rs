@@ -43,6 +43,8 @@ pub enum Command {
     CacheKey(BuildFlags),
     /// Show where each part of the environment comes from, and whether the cache is fresh.
     Show(ShowArgs),
+    /// Check the Nix set-up, the cache folder and the project; each finding with its fix.
+    Doctor,
     /// Remove cache entries of projects that are gone or unused, and what only they used.
     Gc(GcArgs),
     /// Print shell completions for bash, zsh or fish.

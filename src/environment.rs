@@ -416,7 +416,7 @@ fn pin_nixpkgs(
         ))
         .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
     }
-    ui::status(&format!("locking nixpkgs ({})", plan.nixpkgs));
+    let phase = ui::Phase::start(format!("locking nixpkgs ({})", plan.nixpkgs));
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
     let scratch = tempfile::Builder::new()
@@ -427,6 +427,7 @@ fn pin_nixpkgs(
         atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
     }
     let node = nix.lock_flake(scratch.path())?;
+    phase.finish();
     NixpkgsPin::from_flake_lock_node(&plan.nixpkgs, &node)
 }
 
@@ -472,12 +473,12 @@ fn build_shell(
         }
     }
     let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
-    ui::status(&format!(
-        "building the Nix shell ({count} package source(s), nixpkgs {})",
-        plan.nixpkgs
+    let phase = ui::Phase::start(format!(
+        "building the Nix shell ({count} package source(s))"
     ));
     let profile = pc.dir.join("shell-profile");
     let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
+    phase.finish();
     prune_profile_generations(&pc.dir, &profile);
     let shell = dev_env::parse(&json)?;
     if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {

@@ -78,6 +78,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Lock(args) => commands::lock::run(&ctx, args),
         Command::CacheKey(flags) => commands::cache_key::run(&ctx, flags),
         Command::Show(args) => commands::show::run(&ctx, args),
+        Command::Doctor => Ok(commands::doctor::run(&ctx)),
         Command::Gc(args) => {
             let older_than = commands::gc::parse_age(&args.older_than)
                 .map_err(|why| Error::new(format!("--older-than: {why}")))?;

@@ -74,12 +74,13 @@ pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
             .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
         }
         _ => {
-            ui::status(&format!(
+            let phase = ui::Phase::start(format!(
                 "resolving {} pip requirement(s) with {}",
                 inputs.requirements.requirements.len(),
                 installer.name()
             ));
             let packages = resolve(inputs, installer, &nix_provided)?;
+            phase.finish();
             PipLock {
                 inputs: resolution_key.clone(),
                 installer: installer.name().to_owned(),
@@ -485,7 +486,7 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
     if dir.is_dir() {
         return Ok(layer);
     }
-    ui::status(&format!(
+    let phase = ui::Phase::start(format!(
         "installing {} pip package(s) with {}",
         lock.packages.len(),
         installer.name()
@@ -501,6 +502,7 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
     let result = install(inputs, installer, building.path(), &pins_file);
     let _ = std::fs::remove_file(&pins_file);
     result?;
+    phase.finish();
     write(&building.path().join("sitecustomize.py"), SITECUSTOMIZE)?;
     let built = building.keep();
     std::fs::rename(&built, &dir).map_err(|e| Error::io("publish the pip layer at", &dir, e))?;

@@ -32,3 +32,78 @@ pub fn note(message: &str) {
         let _ = writeln!(std::io::stderr(), "note: {message}");
     }
 }
+
+/// A long phase (Nix build, pip resolve/install): a spinner with the elapsed
+/// time on a terminal, plain start/finish lines with the duration otherwise
+/// (CI logs), nothing with `-q`. Under GitHub Actions the phase is a
+/// collapsible group.
+pub struct Phase {
+    label: String,
+    started: std::time::Instant,
+    spinner: Option<indicatif::ProgressBar>,
+    grouped: bool,
+}
+
+impl Phase {
+    pub fn start(label: impl Into<String>) -> Phase {
+        let label = label.into();
+        let started = std::time::Instant::now();
+        let mut phase = Phase {
+            label,
+            started,
+            spinner: None,
+            grouped: false,
+        };
+        if verbosity() == 0 {
+            return phase;
+        }
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+            let spinner = indicatif::ProgressBar::new_spinner();
+            let style =
+                indicatif::ProgressStyle::with_template("{spinner} nixpy: {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            spinner.set_style(style);
+            spinner.set_message(phase.label.clone());
+            spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+            phase.spinner = Some(spinner);
+        } else {
+            phase.grouped = std::env::var_os("GITHUB_ACTIONS").is_some();
+            let open = if phase.grouped { "::group::" } else { "" };
+            let _ = writeln!(std::io::stderr(), "{open}nixpy: {} ...", phase.label);
+        }
+        phase
+    }
+
+    pub fn finish(mut self) {
+        self.end("done");
+    }
+
+    fn end(&mut self, how: &str) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
+        }
+        if verbosity() == 0 {
+            return;
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "nixpy: {}: {how} in {elapsed:.1}s",
+            self.label
+        );
+        if self.grouped {
+            let _ = writeln!(std::io::stderr(), "::endgroup::");
+            self.grouped = false;
+        }
+    }
+}
+
+impl Drop for Phase {
+    /// A phase dropped without `finish` failed; its error follows.
+    fn drop(&mut self) {
+        if self.spinner.is_some() || self.grouped {
+            self.end("failed");
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! process exit status.
 
 pub mod cache_key;
+pub mod doctor;
 pub mod gc;
 pub mod lock;
 pub mod run;

@@ -1,0 +1,243 @@
+//! `nixpy doctor`: checks the set-up nixpy depends on, each finding with its
+//! fix. Exits 0 only when every check passes.
+
+use std::path::Path;
+
+use crate::cache::{Cache, CacheEntry};
+use crate::environment::{Context, ProjectCache};
+use crate::lockfile;
+use crate::nix;
+
+enum Outcome {
+    Pass(String),
+    Fail(String, String),
+    /// Not applicable here (no project, no direnv in use).
+    Skip(String),
+}
+
+pub fn run(ctx: &Context) -> i32 {
+    let mut checks: Vec<(&str, Outcome)> = Vec::new();
+    let nix_program = which::which("nix").ok();
+    checks.push(("nix", check_nix(nix_program.as_deref())));
+    if let Some(program) = &nix_program {
+        checks.push(("flakes", check_flakes(program)));
+        checks.push(("nix store", check_store()));
+    }
+    checks.push(("cache folder", check_cache()));
+    match ctx.locate() {
+        Ok(location) => {
+            checks.push((
+                "project",
+                Outcome::Pass(format!(
+                    "{} ({})",
+                    location.root.display(),
+                    location.manifest.display()
+                )),
+            ));
+            checks.push(("nixpkgs pin", check_pin(&location.lock_path())));
+            checks.push(("installer", check_installer(&location)));
+            checks.push(("direnv", check_direnv(&location.root)));
+        }
+        Err(err) => checks.push((
+            "project",
+            Outcome::Skip(format!("none here ({})", err.message)),
+        )),
+    }
+    let mut failed = 0;
+    for (name, outcome) in &checks {
+        match outcome {
+            Outcome::Pass(what) => println!("ok    {name:13} {what}"),
+            Outcome::Skip(what) => println!("skip  {name:13} {what}"),
+            Outcome::Fail(what, fix) => {
+                failed += 1;
+                println!("FAIL  {name:13} {what}\n      {:13} fix: {fix}", "");
+            }
+        }
+    }
+    if failed == 0 {
+        println!("all checks passed");
+        0
+    } else {
+        println!("{failed} check(s) failed");
+        1
+    }
+}
+
+fn output_of(program: &Path, args: &[&str]) -> Result<String, String> {
+    let out = duct::cmd(program, args)
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .unwrap_or("failed")
+            .to_owned())
+    }
+}
+
+fn check_nix(program: Option<&Path>) -> Outcome {
+    let Some(program) = program else {
+        let err = nix::not_installed();
+        return Outcome::Fail(err.message, err.hint.unwrap_or_default());
+    };
+    match output_of(program, &["--version"]) {
+        Ok(version) => Outcome::Pass(format!("{version} at {}", program.display())),
+        Err(e) => Outcome::Fail(
+            format!("`nix --version` failed: {e}"),
+            "reinstall Nix".into(),
+        ),
+    }
+}
+
+fn check_flakes(program: &Path) -> Outcome {
+    match output_of(
+        program,
+        &[
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "eval",
+            "--raw",
+            "--expr",
+            "\"ok\"",
+        ],
+    ) {
+        Ok(_) => {
+            Outcome::Pass("nix-command and flakes usable (nixpy enables them per call)".into())
+        }
+        Err(e) => Outcome::Fail(
+            format!("cannot evaluate with flakes enabled: {e}"),
+            "upgrade Nix to 2.8 or newer".into(),
+        ),
+    }
+}
+
+fn check_store() -> Outcome {
+    if Path::new("/nix/var/nix/daemon-socket/socket").exists() {
+        return Outcome::Pass("multi-user store (nix-daemon socket present)".into());
+    }
+    let store = Path::new("/nix/store");
+    let parent_writable = |p: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
+        // SAFETY: access(2) only reads the NUL-terminated path.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    };
+    if (store.exists() && parent_writable(store))
+        || (!store.exists() && parent_writable(Path::new("/nix")))
+    {
+        Outcome::Pass("single-user store, writable".into())
+    } else {
+        Outcome::Fail(
+            "the Nix store is not writable and no nix-daemon is running".into(),
+            "start the daemon (`sudo systemctl start nix-daemon`) or run as the store's owner"
+                .into(),
+        )
+    }
+}
+
+fn check_cache() -> Outcome {
+    let cache = match Cache::locate() {
+        Ok(c) => c,
+        Err(e) => return Outcome::Fail(e.message, e.hint.unwrap_or_default()),
+    };
+    if let Err(e) = cache.ensure(&cache.root) {
+        return Outcome::Fail(e.message, "set NIXPY_CACHE_DIR to a writable folder".into());
+    }
+    match tempfile::tempfile_in(&cache.root) {
+        Ok(_) => Outcome::Pass(format!(
+            "{} ({})",
+            cache.root.display(),
+            human_size(dir_size(&cache.root))
+        )),
+        Err(e) => Outcome::Fail(
+            format!("{} is not writable: {e}", cache.root.display()),
+            "set NIXPY_CACHE_DIR to a writable folder".into(),
+        ),
+    }
+}
+
+fn check_pin(lock: &Path) -> Outcome {
+    match lockfile::read(lock) {
+        Ok(Some(l)) => match l.nixpkgs {
+            Some(pin) => Outcome::Pass(format!("nixpkgs pinned: {}", pin.describe())),
+            None => Outcome::Fail(
+                "nixpy.lock does not pin nixpkgs".into(),
+                "run `nixpy lock` and commit nixpy.lock".into(),
+            ),
+        },
+        Ok(None) => Outcome::Fail(
+            "no nixpy.lock: nixpkgs is not pinned".into(),
+            "run `nixpy lock` and commit nixpy.lock".into(),
+        ),
+        Err(e) => Outcome::Fail(e.message, e.hint.unwrap_or_default()),
+    }
+}
+
+fn check_installer(location: &crate::project::ProjectLocation) -> Outcome {
+    let entry = ProjectCache::of(location)
+        .ok()
+        .and_then(|pc| CacheEntry::read(&pc.entry_path()));
+    match entry {
+        Some(entry)
+            if !entry.shell_env.uv.is_empty() && Path::new(&entry.shell_env.uv).exists() =>
+        {
+            Outcome::Pass(format!("uv from the Nix shell: {}", entry.shell_env.uv))
+        }
+        Some(entry) if entry.layer.is_none() => {
+            Outcome::Pass("no pip requirements; no installer needed".into())
+        }
+        Some(entry) => Outcome::Pass(format!("pip of the Nix Python: {}", entry.shell_env.python)),
+        None => Outcome::Skip("environment not built yet (`nixpy run -- true` builds it)".into()),
+    }
+}
+
+fn check_direnv(root: &Path) -> Outcome {
+    let envrc = root.join(".envrc");
+    let uses_nixpy = std::fs::read_to_string(&envrc).is_ok_and(|t| t.contains("use nixpy"));
+    if !uses_nixpy {
+        return Outcome::Skip("the project's .envrc does not `use nixpy`".into());
+    }
+    if which::which("direnv").is_err() {
+        return Outcome::Fail(
+            "the .envrc uses nixpy but direnv is not installed".into(),
+            "install direnv (`apt-get install direnv`) and hook it into your shell".into(),
+        );
+    }
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let hooked = [".bashrc", ".zshrc", ".config/fish/config.fish"]
+        .iter()
+        .any(|rc| std::fs::read_to_string(home.join(rc)).is_ok_and(|t| t.contains("direnv hook")));
+    if hooked {
+        Outcome::Pass("direnv installed and hooked into the shell".into())
+    } else {
+        Outcome::Fail(
+            "direnv is installed but not hooked into your shell".into(),
+            "add `eval \"$(direnv hook bash)\"` to ~/.bashrc (zsh: `direnv hook zsh`; fish: `direnv hook fish | source`)".into(),
+        )
+    }
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path)
+        .map(|es| es.flatten().map(|e| dir_size(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+fn human_size(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
