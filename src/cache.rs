@@ -99,6 +99,8 @@ pub struct CacheEntry {
     /// Key of the generated flake and its pin: same key, same shell.
     pub shell_key: String,
     pub shell_env: ShellEnv,
+    /// The store file holding the shell's environment (its GC root's target).
+    pub shell_env_path: String,
     /// Key of what the pip resolution depended on.
     pub resolution_key: Option<String>,
     pub layer: Option<LayerRef>,

@@ -21,6 +21,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "NIXPY_NIXPKGS", value_name = "REF")]
     pub nixpkgs: Option<String>,
 
+    /// Also fetch store paths from this binary cache (any `nix copy` store URI); repeatable.
+    #[arg(long = "substituter", global = true, value_name = "URI")]
+    pub substituters: Vec<String>,
+
+    /// Trust signatures by this public key (`name:base64`) for --substituter; repeatable.
+    #[arg(long = "trusted-public-key", global = true, value_name = "KEY")]
+    pub trusted_public_keys: Vec<String>,
+
     /// Print nothing but errors and warnings.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -39,6 +47,8 @@ pub enum Command {
     Run(RunArgs),
     /// Resolve nixpkgs and the pip requirements and write nixpy.lock.
     Lock(LockArgs),
+    /// Copy both layers of the environment (closures included) to a Nix store or binary cache.
+    Push(PushArgs),
     /// Print one key covering both layers of the environment (for CI caches).
     CacheKey(BuildFlags),
     /// Show where each part of the environment comes from, and whether the cache is fresh.
@@ -52,6 +62,16 @@ pub enum Command {
     /// Print nixpy's man page (roff).
     #[command(hide = true)]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Destination store URI: file:///path, s3://bucket?region=..., https://..., ssh://host;
+    /// signing options pass through (file:///cache?secret-key=/path/key.sec).
+    #[arg(long, value_name = "STORE_URI")]
+    pub to: String,
+    #[command(flatten)]
+    pub build: BuildFlags,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +135,10 @@ pub struct LockArgs {
     /// Fail if the lock would change (for CI).
     #[arg(long)]
     pub check: bool,
+    /// Record the store paths of the Nix shell and the pip layer, so machines
+    /// with a binary cache fetch them instead of building.
+    #[arg(long)]
+    pub record_paths: bool,
     #[arg(long)]
     pub offline: bool,
 }

@@ -85,6 +85,8 @@ struct PrintDevEnv {
 struct Variable {
     #[serde(rename = "type")]
     kind: String,
+    // The environment's own store file has "unknown" entries without a value.
+    #[serde(default)]
     value: serde_json::Value,
 }
 

@@ -10,7 +10,7 @@ use crate::cache::{Cache, CacheEntry, FileLock, ENTRY_FORMAT};
 use crate::dev_env::{self, ShellEnv};
 use crate::error::{Error, Result};
 use crate::fingerprint::{key_of, Fingerprint, Freshness};
-use crate::lockfile::{self, LockFile, NixpkgsPin, LOCK_VERSION};
+use crate::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::manifest::{self, Manifest};
 use crate::nix::{self, Nix};
 use crate::pip_layer::{self, LockMode, PipInputs};
@@ -27,6 +27,7 @@ pub struct Context {
     pub nixpkgs_override: Option<String>,
     /// `CI` is set: never rewrite the lock.
     pub ci: bool,
+    pub substituters: nix::Substituters,
 }
 
 impl Context {
@@ -42,6 +43,8 @@ pub struct BuildOptions {
     pub frozen: bool,
     pub offline: bool,
     pub upgrade: bool,
+    /// Record the store paths of both layers in nixpy.lock.
+    pub record_paths: bool,
 }
 
 impl BuildOptions {
@@ -151,7 +154,8 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let scalars = scalars(ctx);
-    if !opts.refresh && !opts.upgrade {
+    let may_use_cache = !opts.refresh && !opts.upgrade && !opts.record_paths;
+    if may_use_cache {
         if let Some(entry) = warm(&pc, &scalars) {
             return Ok(entry);
         }
@@ -161,7 +165,7 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
         &pc.dir.join("lock"),
         &format!("building the environment of {}", location.root.display()),
     )?;
-    if !opts.refresh && !opts.upgrade {
+    if may_use_cache {
         // Another run may have built it while we waited.
         if let Some(entry) = warm(&pc, &scalars) {
             return Ok(entry);
@@ -309,26 +313,36 @@ fn build(
         ..LockFile::default()
     });
     let mode = opts.lock_mode(ctx);
-    let nix = Nix::locate()?;
+    let nix = Nix::locate(&ctx.substituters)?;
 
     let pin = pin_nixpkgs(&nix, pc, &plan, lock.nixpkgs.as_ref(), mode)?;
     let files = flake_files(&plan, &pin);
-    let shell_key = key_of(
+    // The same on every machine: what nixpy.lock records store paths under.
+    let portable_key = key_of(
         &files
             .iter()
             .map(|(_, text)| text.as_bytes())
-            .chain([fingerprint.scalars["nix"].as_bytes()])
             .collect::<Vec<_>>(),
     );
+    let shell_key = key_of(&[
+        portable_key.as_bytes(),
+        fingerprint.scalars["nix"].as_bytes(),
+    ]);
     let previous = CacheEntry::read(&pc.entry_path());
     let reusable = previous.as_ref().filter(|p| {
         !opts.refresh
             && p.shell_key == shell_key
             && p.store_paths.iter().all(|s| Path::new(s).exists())
     });
-    let shell_env = match reusable {
-        Some(prev) => prev.shell_env.clone(),
-        None => build_shell(&nix, pc, &plan, &shell_key, &files)?,
+    let recorded = lock.store.clone().filter(|_| !opts.refresh);
+    let (shell_env, shell_env_path) = match reusable {
+        Some(prev) => (prev.shell_env.clone(), prev.shell_env_path.clone()),
+        None => match recorded.as_ref().filter(|r| r.shell_key == portable_key) {
+            Some(r) if fetch_recorded_shell(&nix, pc, &r.shell_env)? => {
+                (read_shell_env_file(&r.shell_env)?, r.shell_env.clone())
+            }
+            _ => build_shell(&nix, pc, &plan, &shell_key, &files)?,
+        },
     };
 
     let pip = if requirements.is_empty() {
@@ -342,11 +356,24 @@ fn build(
             lock: lock.pip.as_ref(),
             mode,
             offline: opts.offline,
+            nix: &nix,
+            recorded_layer: recorded
+                .as_ref()
+                .and_then(|r| r.layer_key.clone().zip(r.layer.clone())),
         })?)
     };
 
     lock.nixpkgs = Some(pin);
     lock.pip = pip.as_ref().map(|p| p.lock.clone());
+    // Once recorded, store paths are kept current with the rest of the lock.
+    if opts.record_paths || lock.store.is_some() {
+        lock.store = Some(StorePaths {
+            shell_key: portable_key,
+            shell_env: shell_env_path.clone(),
+            layer_key: pip.as_ref().map(|p| p.layer.key.clone()),
+            layer: pip.as_ref().map(|p| p.layer.dir.display().to_string()),
+        });
+    }
     if Some(&lock) != old_lock.as_ref() {
         match mode {
             LockMode::Update | LockMode::Upgrade => {
@@ -379,8 +406,12 @@ fn build(
         project_root: location.root.clone(),
         fingerprint,
         shell_key,
-        store_paths: dev_env::essential_store_paths(&shell_env),
+        store_paths: [shell_env_path.clone()]
+            .into_iter()
+            .chain(dev_env::essential_store_paths(&shell_env))
+            .collect(),
         shell_env,
+        shell_env_path,
         resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
         layer: pip.map(|p| p.layer),
         env,
@@ -445,14 +476,39 @@ fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, String)
     files
 }
 
+/// Fetches a shell environment recorded in nixpy.lock (from the store or a
+/// substituter) and roots it: no evaluation, no build.
+fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
+    let phase = ui::Phase::start(format!("fetching the recorded Nix shell {store_path}"));
+    let fetched = nix.realise_with_root(store_path, &pc.dir.join("shell-profile"))?;
+    if fetched {
+        phase.finish();
+    } else {
+        drop(phase);
+        ui::note(&format!(
+            "{store_path} is not in the store or any substituter; building the shell instead"
+        ));
+    }
+    Ok(fetched)
+}
+
+/// The environment file Nix builds for a shell holds the same JSON that
+/// `print-dev-env --json` prints.
+fn read_shell_env_file(store_path: &str) -> Result<ShellEnv> {
+    let text = std::fs::read_to_string(store_path)
+        .map_err(|e| Error::io("read", Path::new(store_path), e))?;
+    dev_env::parse(&text)
+}
+
 /// Writes the generated flake (content-addressed by `key`) and builds it.
+/// Returns the environment and the store path of its environment file.
 fn build_shell(
     nix: &Nix,
     pc: &ProjectCache,
     plan: &ShellPlan,
     key: &str,
     files: &[(&str, String)],
-) -> Result<ShellEnv> {
+) -> Result<(ShellEnv, String)> {
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
     let dir = flakes.join(key);
@@ -481,10 +537,14 @@ fn build_shell(
     phase.finish();
     prune_profile_generations(&pc.dir, &profile);
     let shell = dev_env::parse(&json)?;
+    let env_path = std::fs::canonicalize(&profile)
+        .map_err(|e| Error::io("read the GC root", &profile, e))?
+        .display()
+        .to_string();
     if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
         nix.add_root(&pc.dir.join("nixpkgs-source"), &source)?;
     }
-    Ok(shell)
+    Ok((shell, env_path))
 }
 
 /// `--profile` keeps every generation as a GC root; only the current one

@@ -20,6 +20,22 @@ pub struct LockFile {
     pub nixpkgs: Option<NixpkgsPin>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pip: Option<PipLock>,
+    /// Store paths of both layers (`nixpy lock --record-paths`), so another
+    /// machine can fetch them from a binary cache instead of building.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<StorePaths>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StorePaths {
+    /// Key of the generated flake files (machine-independent).
+    pub shell_key: String,
+    pub shell_env: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
 }
 
 /// The generated flake's `nixpkgs` lock node, and the reference it locks.
@@ -156,6 +172,12 @@ mod tests {
                     requirement: "rich==13.7.0".into(),
                     hashes: vec!["sha256:00".into()],
                 }],
+            }),
+            store: Some(StorePaths {
+                shell_key: "k".into(),
+                shell_env: "/nix/store/x-nixpy-shell-env".into(),
+                layer_key: None,
+                layer: None,
             }),
         };
         let text = render(&lock);

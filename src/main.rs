@@ -37,6 +37,7 @@ impl From<BuildFlags> for BuildOptions {
             frozen: f.frozen,
             offline: f.offline,
             upgrade: false,
+            record_paths: false,
         }
     }
 }
@@ -72,12 +73,17 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         start_dir,
         nixpkgs_override: cli.nixpkgs.filter(|r| !r.is_empty()),
         ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0"),
+        substituters: nix::Substituters {
+            urls: cli.substituters,
+            trusted_public_keys: cli.trusted_public_keys,
+        },
     };
     match cli.command {
         Command::Run(args) => commands::run::run(&ctx, args),
         Command::Lock(args) => commands::lock::run(&ctx, args),
         Command::CacheKey(flags) => commands::cache_key::run(&ctx, flags),
         Command::Show(args) => commands::show::run(&ctx, args),
+        Command::Push(args) => commands::push::run(&ctx, args),
         Command::Doctor => Ok(commands::doctor::run(&ctx)),
         Command::Gc(args) => {
             let older_than = commands::gc::parse_age(&args.older_than)

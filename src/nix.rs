@@ -11,6 +11,32 @@ const FEATURES: [&str; 2] = ["--extra-experimental-features", "nix-command flake
 
 pub struct Nix {
     pub program: PathBuf,
+    nix_store: PathBuf,
+    /// Options for every Nix call (extra substituters and their keys).
+    options: Vec<OsString>,
+}
+
+/// Binary caches to use besides the configured ones (`--substituter`).
+#[derive(Debug, Clone, Default)]
+pub struct Substituters {
+    pub urls: Vec<String>,
+    pub trusted_public_keys: Vec<String>,
+}
+
+impl Substituters {
+    fn options(&self) -> Vec<OsString> {
+        let mut options = Vec::new();
+        if !self.urls.is_empty() {
+            options.extend(["--extra-substituters".into(), self.urls.join(" ").into()]);
+        }
+        if !self.trusted_public_keys.is_empty() {
+            options.extend([
+                "--extra-trusted-public-keys".into(),
+                self.trusted_public_keys.join(" ").into(),
+            ]);
+        }
+        options
+    }
 }
 
 /// What identifies the Nix in use for the fingerprint, without running it:
@@ -41,10 +67,20 @@ struct Captured {
 }
 
 impl Nix {
-    pub fn locate() -> Result<Nix> {
-        which::which("nix")
-            .map(|program| Nix { program })
-            .map_err(|_| not_installed())
+    pub fn locate(substituters: &Substituters) -> Result<Nix> {
+        let program = which::which("nix").map_err(|_| not_installed())?;
+        // nix-store sits beside nix; `nix-store` flags are stable across versions.
+        let beside = program.with_file_name("nix-store");
+        let nix_store = if beside.exists() {
+            beside
+        } else {
+            PathBuf::from("nix-store")
+        };
+        Ok(Nix {
+            program,
+            nix_store,
+            options: substituters.options(),
+        })
     }
 
     fn run(
@@ -53,20 +89,35 @@ impl Nix {
         args: &[OsString],
     ) -> Result<std::result::Result<Captured, Captured>> {
         let mut full: Vec<OsString> = FEATURES.iter().map(OsString::from).collect();
+        full.extend(self.options.iter().cloned());
         full.extend(args.iter().cloned());
-        tracing::debug!(?full, "running nix");
-        let output = duct::cmd(&self.program, &full)
+        self.run_program(&self.program, what, &full)
+    }
+
+    fn run_store(
+        &self,
+        what: &str,
+        args: &[OsString],
+    ) -> Result<std::result::Result<Captured, Captured>> {
+        let mut full: Vec<OsString> = args.to_vec();
+        full.extend(self.options.iter().cloned());
+        self.run_program(&self.nix_store, what, &full)
+    }
+
+    fn run_program(
+        &self,
+        program: &Path,
+        what: &str,
+        full: &[OsString],
+    ) -> Result<std::result::Result<Captured, Captured>> {
+        tracing::debug!(?program, ?full, "running nix");
+        let output = duct::cmd(program, full)
             .stdin_null()
             .stdout_capture()
             .stderr_capture()
             .unchecked()
             .run()
-            .map_err(|e| {
-                Error::new(format!(
-                    "cannot run {} to {what}: {e}",
-                    self.program.display()
-                ))
-            })?;
+            .map_err(|e| Error::new(format!("cannot run {} to {what}: {e}", program.display())))?;
         let captured = Captured {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -153,36 +204,77 @@ impl Nix {
             .map(str::to_owned))
     }
 
-    /// Makes `link` an indirect GC root for `store_path`.
+    /// Makes `link` an indirect GC root for `store_path` (fetching it from a
+    /// substituter if it is not here). False when it cannot be had.
+    pub fn realise_with_root(&self, store_path: &str, link: &Path) -> Result<bool> {
+        let args: Vec<OsString> = vec![
+            "--realise".into(),
+            store_path.into(),
+            "--add-root".into(),
+            link.into(),
+        ];
+        match self.run_store("fetch a store path", &args)? {
+            Ok(_) => Ok(true),
+            Err(out) => {
+                tracing::debug!("cannot realise {store_path}: {}", out.stderr.trim());
+                Ok(false)
+            }
+        }
+    }
+
+    /// Like [`Nix::realise_with_root`], but a failure only warns: the path is
+    /// here already and merely stays unprotected.
     pub fn add_root(&self, link: &Path, store_path: &str) -> Result<()> {
-        let nix_store = self.program.with_file_name("nix-store");
-        let program = if nix_store.exists() {
-            nix_store
-        } else {
-            PathBuf::from("nix-store")
-        };
-        let output = duct::cmd(
-            &program,
-            [
-                "--realise".as_ref(),
-                store_path.as_ref(),
-                "--add-root".as_ref(),
-                link.as_os_str(),
-            ],
-        )
-        .stdin_null()
-        .stdout_null()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| Error::new(format!("cannot run {}: {e}", program.display())))?;
-        if !output.status.success() {
+        if !self.realise_with_root(store_path, link)? {
             ui::warn(&format!(
-                "could not protect {store_path} from garbage collection: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
+                "could not protect {store_path} from garbage collection"
             ));
         }
         Ok(())
+    }
+
+    /// Adds a finished folder to the store, content-addressed, read-only.
+    pub fn add_to_store(&self, dir: &Path, name: &str) -> Result<String> {
+        let args: Vec<OsString> = vec![
+            "store".into(),
+            "add-path".into(),
+            "--name".into(),
+            name.into(),
+            dir.into(),
+        ];
+        match self.run("add the pip layer to the store", &args)? {
+            Ok(out) => Ok(out.stdout.trim().to_owned()),
+            Err(out) => Err(Error::new(format!(
+                "Nix could not add {} to the store:\n{}",
+                dir.display(),
+                last_lines(&out.stderr, 10)
+            ))
+            .with_hint("check that the Nix store is writable (`nixpy doctor`)")),
+        }
+    }
+
+    /// Copies `paths` and their closures to a store URI (binary cache).
+    pub fn copy_to(&self, uri: &str, paths: &[String]) -> Result<()> {
+        let mut args: Vec<OsString> = vec!["copy".into(), "--to".into(), uri.into()];
+        args.extend(paths.iter().map(OsString::from));
+        match self.run("copy to the binary cache", &args)? {
+            Ok(_) => Ok(()),
+            Err(out) => Err(Error::new(format!(
+                "`nix copy --to {uri}` failed:\n{}",
+                last_lines(&out.stderr, 15)
+            ))
+            .with_hint("check the store URI and its credentials; sign with ?secret-key=PATH")),
+        }
+    }
+
+    /// Every store path in the closure of `paths`.
+    pub fn closure_size(&self, paths: &[String]) -> usize {
+        let mut args: Vec<OsString> = vec!["--query".into(), "--requisites".into()];
+        args.extend(paths.iter().map(OsString::from));
+        match self.run_store("list a closure", &args) {
+            Ok(Ok(out)) => out.stdout.lines().count(),
+            _ => 0,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::key_of;
 use crate::lockfile::{LockedPackage, PipLock};
 use crate::manifest::Installer;
+use crate::nix::Nix;
 use crate::requirements::{self, normalize_name, RequirementSet};
 use crate::ui;
 use crate::wheel_stub;
@@ -38,6 +39,9 @@ pub struct PipInputs<'a> {
     pub lock: Option<&'a PipLock>,
     pub mode: LockMode,
     pub offline: bool,
+    pub nix: &'a Nix,
+    /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.
+    pub recorded_layer: Option<(String, String)>,
 }
 
 pub struct PipOutcome {
@@ -466,15 +470,20 @@ pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock) -> Stri
     ])
 }
 
+/// A published layer: `layers/<key>` is a GC root (symlink) to its store path.
+fn published(key: &str, link: &Path) -> Option<LayerRef> {
+    let target = std::fs::read_link(link).ok()?;
+    target.is_dir().then(|| LayerRef {
+        key: key.to_owned(),
+        dir: target,
+    })
+}
+
 fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> Result<LayerRef> {
     let key = layer_key(inputs.shell, installer, lock);
     let layers = inputs.cache.layers_dir();
-    let dir = layers.join(&key);
-    let layer = LayerRef {
-        key: key.clone(),
-        dir: dir.clone(),
-    };
-    if dir.is_dir() {
+    let link = layers.join(&key);
+    if let Some(layer) = published(&key, &link) {
         return Ok(layer);
     }
     inputs.cache.ensure(&layers)?;
@@ -483,30 +492,87 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
         &inputs.cache.locks_dir().join(format!("layer-{key}.lock")),
         "installing the same pip layer",
     )?;
-    if dir.is_dir() {
+    if let Some(layer) = published(&key, &link) {
         return Ok(layer);
+    }
+    if let Some((_, path)) = inputs.recorded_layer.as_ref().filter(|(k, _)| *k == key) {
+        let phase = ui::Phase::start(format!("fetching the recorded pip layer {path}"));
+        if inputs.nix.realise_with_root(path, &link)? {
+            phase.finish();
+            return Ok(LayerRef {
+                key,
+                dir: path.into(),
+            });
+        }
+        drop(phase);
+        ui::note(&format!(
+            "{path} is not in the store or any substituter; installing the layer instead"
+        ));
     }
     let phase = ui::Phase::start(format!(
         "installing {} pip package(s) with {}",
         lock.packages.len(),
         installer.name()
     ));
-    // Built under a temporary name and renamed into place: a layer folder
-    // that exists is complete.
+    // Installed into a temporary folder (removed on any failure), then
+    // added to the Nix store whole: a layer that is published is complete.
     let building = tempfile::Builder::new()
         .prefix(&format!(".building-{key}-"))
         .tempdir_in(&layers)
         .map_err(|e| Error::io("create a folder in", &layers, e))?;
-    let pins_file = building.path().with_extension("pins.txt");
+    let scratch = scratch_dir(inputs.cache)?;
+    let pins_file = scratch.path().join("pins.txt");
     write(&pins_file, &pins_text(lock))?;
-    let result = install(inputs, installer, building.path(), &pins_file);
-    let _ = std::fs::remove_file(&pins_file);
-    result?;
-    phase.finish();
+    install(inputs, installer, building.path(), &pins_file)?;
     write(&building.path().join("sitecustomize.py"), SITECUSTOMIZE)?;
-    let built = building.keep();
-    std::fs::rename(&built, &dir).map_err(|e| Error::io("publish the pip layer at", &dir, e))?;
-    Ok(layer)
+    compile_bytecode(&inputs.shell.python, building.path());
+    let store_path = inputs
+        .nix
+        .add_to_store(building.path(), &format!("nixpy-layer-{key}"))?;
+    if !inputs.nix.realise_with_root(&store_path, &link)? {
+        return Err(Error::new(format!(
+            "cannot register {} as a GC root for {store_path}",
+            link.display()
+        ))
+        .with_hint(
+            "check that the cache folder and /nix/var/nix/gcroots are writable (`nixpy doctor`)",
+        ));
+    }
+    phase.finish();
+    Ok(LayerRef {
+        key,
+        dir: store_path.into(),
+    })
+}
+
+/// The store is read-only, so Python could never cache bytecode there:
+/// compile it now, hash-checked so the files' store timestamps do not
+/// invalidate it. Best effort: a module that does not compile (Python 2
+/// leftovers in some packages) just stays uncompiled.
+fn compile_bytecode(python: &str, dir: &Path) {
+    let args: Vec<std::ffi::OsString> = [
+        "-I",
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+    ]
+    .iter()
+    .map(Into::into)
+    .chain([dir.as_os_str().to_owned()])
+    .collect();
+    let result = duct::cmd(python, args)
+        .stdin_null()
+        .stdout_null()
+        .stderr_null()
+        .unchecked()
+        .run();
+    if let Err(e) = result {
+        tracing::debug!("compileall failed to start: {e}");
+    }
 }
 
 fn pins_text(lock: &PipLock) -> String {

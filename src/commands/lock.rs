@@ -11,6 +11,7 @@ pub fn run(ctx: &Context, args: LockArgs) -> Result<i32> {
         upgrade: args.upgrade,
         locked: args.check,
         offline: args.offline,
+        record_paths: args.record_paths,
         ..BuildOptions::default()
     };
     let location = ctx.locate()?;

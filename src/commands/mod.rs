@@ -5,5 +5,6 @@ pub mod cache_key;
 pub mod doctor;
 pub mod gc;
 pub mod lock;
+pub mod push;
 pub mod run;
 pub mod show;
