@@ -29,7 +29,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub const NIXPY: &str = env!("CARGO_BIN_EXE_nixpy");
 
 /// Offline Nix: flakes on, no binary cache, no global registry lookups.
-pub const NIX_CONFIG: &str = "experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\n";
+pub const NIX_CONFIG: &str =
+    "experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\n";
 
 /// Where every temporary folder goes. Not under /root (builders cannot read
 /// it) and not `$TMPDIR`, which a developer may have pointed at their home.
@@ -67,7 +68,8 @@ pub struct Standin {
     /// `path:<dir>`, the value of `NIXPY_NIXPKGS`.
     pub flake_ref: String,
     pub host: HostTools,
-    /// A cache folder for tests that want to share one across projects.
+    /// A cache folder for tests that want to share one across projects:
+    /// `nixpy(&p).env("NIXPY_CACHE_DIR", &standin().shared_cache)`.
     pub shared_cache: PathBuf,
 }
 
@@ -86,8 +88,11 @@ pub fn standin() -> &'static Standin {
             // Kept for the whole process (statics are never dropped); stale
             // copies are removed by the next run, see remove_stale_standins.
             .keep();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("integration-tests/nixpkgs-standin");
-        for entry in std::fs::read_dir(&source).unwrap_or_else(|e| panic!("read {}: {e}", source.display())) {
+        let source =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("integration-tests/nixpkgs-standin");
+        for entry in
+            std::fs::read_dir(&source).unwrap_or_else(|e| panic!("read {}: {e}", source.display()))
+        {
             let entry = entry.unwrap();
             let name = entry.file_name();
             // host.nix is always written afresh: the committed one describes
@@ -95,7 +100,8 @@ pub fn standin() -> &'static Standin {
             if name == "host.nix" || !entry.file_type().unwrap().is_file() {
                 continue;
             }
-            std::fs::copy(entry.path(), dir.join(&name)).unwrap_or_else(|e| panic!("copy {:?}: {e}", entry.path()));
+            std::fs::copy(entry.path(), dir.join(&name))
+                .unwrap_or_else(|e| panic!("copy {:?}: {e}", entry.path()));
             set_mode(&dir.join(&name), 0o644);
         }
         std::fs::write(dir.join("host.nix"), host_nix(&host)).expect("write host.nix");
@@ -104,17 +110,30 @@ pub fn standin() -> &'static Standin {
         std::fs::create_dir(&shared_cache).unwrap();
         set_mode(&shared_cache, 0o755);
         set_mode(&dir, 0o755);
-        Standin { flake_ref: format!("path:{}", dir.display()), dir, host, shared_cache }
+        Standin {
+            flake_ref: format!("path:{}", dir.display()),
+            dir,
+            host,
+            shared_cache,
+        }
     })
 }
 
 /// Stand-in copies from earlier test runs that are more than a day old.
 fn remove_stale_standins() {
-    let Ok(entries) = std::fs::read_dir(TMP_ROOT) else { return };
+    let Ok(entries) = std::fs::read_dir(TMP_ROOT) else {
+        return;
+    };
     let day_ago = SystemTime::now() - Duration::from_secs(24 * 3600);
     for entry in entries.flatten() {
-        let stale = entry.file_name().to_string_lossy().starts_with(STANDIN_PREFIX)
-            && entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < day_ago);
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(STANDIN_PREFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < day_ago);
         if stale {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -165,8 +184,10 @@ pub fn host_tools() -> &'static HostTools {
 
 fn detect_host_tools() -> HostTools {
     let python = host_python();
-    let python_version = capture(Command::new(&python).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]))
-        .unwrap_or_else(|| panic!("cannot run {}", python.display()));
+    let python_version = capture(
+        Command::new(&python).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]),
+    )
+    .unwrap_or_else(|| panic!("cannot run {}", python.display()));
     let missing = |what: &str| PathBuf::from(format!("/nonexistent/nixpy-test-host-{what}"));
     HostTools {
         system: nix_system(),
@@ -203,8 +224,11 @@ pub fn host_python() -> PathBuf {
     }
     // A pyenv shim is a script that needs pyenv on PATH; ask the interpreter
     // itself where it lives.
-    let real = capture(Command::new("python3").args(["-c", "import sys, os; print(os.path.realpath(sys.executable))"]))
-        .expect("the integration tests need a Python 3 on PATH (python3)");
+    let real = capture(Command::new("python3").args([
+        "-c",
+        "import sys, os; print(os.path.realpath(sys.executable))",
+    ]))
+    .expect("the integration tests need a Python 3 on PATH (python3)");
     PathBuf::from(real)
 }
 
@@ -214,15 +238,22 @@ fn find_pip(python: &Path, version: &str) -> Option<PathBuf> {
     // pyenv installs ship pip even when the system Python does not; it is
     // only symlinked, so any version of the same minor release will do.
     if let Ok(entries) = std::fs::read_dir("/root/.pyenv/versions") {
-        let mut more: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin/python3")).collect();
+        let mut more: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path().join("bin/python3"))
+            .collect();
         more.sort();
         candidates.extend(more);
     }
     let mut fallback = None;
     for candidate in candidates {
-        let Some(out) = capture(Command::new(&candidate).args(["-c", script])) else { continue };
+        let Some(out) = capture(Command::new(&candidate).args(["-c", script])) else {
+            continue;
+        };
         let mut lines = out.lines();
-        let (Some(v), Some(dir)) = (lines.next(), lines.next()) else { continue };
+        let (Some(v), Some(dir)) = (lines.next(), lines.next()) else {
+            continue;
+        };
         if v == version {
             return Some(PathBuf::from(dir));
         }
@@ -232,26 +263,42 @@ fn find_pip(python: &Path, version: &str) -> Option<PathBuf> {
 }
 
 fn find_uv(python: &Path) -> Option<PathBuf> {
-    if let Some(found) = which("uv") {
-        return std::fs::canonicalize(found).ok();
-    }
+    // The `uv` Python package knows where its binary is; a pyenv shim on
+    // PATH is a script that needs pyenv, so only a real binary will do.
     for py in [python, Path::new("python3")] {
-        if let Some(p) = capture(Command::new(py).args(["-c", "import uv; print(uv.find_uv_bin())"])) {
-            return std::fs::canonicalize(p).ok();
+        if let Some(p) =
+            capture(Command::new(py).args(["-c", "import uv; print(uv.find_uv_bin())"]))
+        {
+            if let Ok(real) = std::fs::canonicalize(p) {
+                return Some(real);
+            }
         }
     }
-    None
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.ends_with("shims"))
+        .map(|dir| dir.join("uv"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
 }
 
 /// The real path of a shared library, from `ldconfig -p` or the usual folders.
 fn find_library(name: &str) -> Option<PathBuf> {
-    let arch_tag = if std::env::consts::ARCH == "x86_64" { "x86-64" } else { "" };
+    let arch_tag = if std::env::consts::ARCH == "x86_64" {
+        "x86-64"
+    } else {
+        ""
+    };
     for ldconfig in ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"] {
-        let Some(out) = capture(Command::new(ldconfig).arg("-p")) else { continue };
+        let Some(out) = capture(Command::new(ldconfig).arg("-p")) else {
+            continue;
+        };
         for line in out.lines() {
             let line = line.trim();
             // `libz.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libz.so.1`
-            let Some((left, path)) = line.split_once(" => ") else { continue };
+            let Some((left, path)) = line.split_once(" => ") else {
+                continue;
+            };
             if left.split_whitespace().next() == Some(name) && left.contains(arch_tag) {
                 if let Ok(real) = std::fs::canonicalize(path) {
                     return Some(real);
@@ -260,7 +307,12 @@ fn find_library(name: &str) -> Option<PathBuf> {
         }
     }
     let multiarch = format!("{}-linux-gnu", std::env::consts::ARCH);
-    for dir in [format!("/usr/lib/{multiarch}"), format!("/lib/{multiarch}"), "/usr/lib64".into(), "/usr/lib".into()] {
+    for dir in [
+        format!("/usr/lib/{multiarch}"),
+        format!("/lib/{multiarch}"),
+        "/usr/lib64".into(),
+        "/usr/lib".into(),
+    ] {
         if let Ok(real) = std::fs::canonicalize(Path::new(&dir).join(name)) {
             return Some(real);
         }
@@ -273,13 +325,22 @@ pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
-        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// Trimmed stdout of a successful command, or None.
 fn capture(cmd: &mut Command) -> Option<String> {
-    let out = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 pub fn set_mode(path: &Path, mode: u32) {
@@ -325,14 +386,65 @@ fn nix_gate() -> &'static NixGate {
 /// Panics when Nix is missing under CI or with NIXPY_REQUIRE_NIX set.
 pub fn require_nix() -> Option<&'static Standin> {
     match nix_gate() {
-        NixGate::Ready => Some(standin()),
+        NixGate::Ready => Some(warm_standin()),
         NixGate::Skip(why) => {
             let test = std::thread::current().name().unwrap_or("?").to_owned();
-            eprintln!("SKIPPED {test}: {why} (set NIXPY_REQUIRE_NIX=1 to make this a failure)");
+            // Straight to the process's stderr: libtest captures eprintln!
+            // and hides it for tests that pass, and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: {why} (set NIXPY_REQUIRE_NIX=1 to make this a failure)"
+            );
             None
         }
         NixGate::Fail(why) => panic!("{why}"),
     }
+}
+
+static WARM: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// The stand-in with the packages every shell uses already built, by one Nix
+/// process, so that a stand-in that cannot build on this machine is reported
+/// once, as a harness problem, instead of as thirty nixpy failures.
+fn warm_standin() -> &'static Standin {
+    let standin = standin();
+    let warm = WARM.get_or_init(|| {
+        let system = &standin.host.system;
+        let attrs = [
+            "python3",
+            "python3.pkgs.pip",
+            "uv",
+            "bashInteractive",
+            "zlib",
+            "stdenv.cc.cc.lib",
+        ];
+        let mut cmd = Command::new("nix");
+        cmd.args(["build", "--no-link"])
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .stdin(Stdio::null());
+        for attr in attrs {
+            cmd.arg(format!(
+                "{}#legacyPackages.{system}.{attr}",
+                standin.flake_ref
+            ));
+        }
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run nix build: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    });
+    if let Err(why) = warm {
+        panic!(
+            "the nixpkgs stand-in in {} does not build on this machine (a test-harness problem, not a nixpy one); host.nix:\n{}\nnix said:\n{why}",
+            standin.dir.display(),
+            std::fs::read_to_string(standin.dir.join("host.nix")).unwrap_or_default()
+        );
+    }
+    standin
 }
 
 // ---------------------------------------------------------------------------
@@ -349,7 +461,10 @@ pub struct Project {
 
 /// A temporary folder under /tmp, world-readable, removed on drop.
 pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(TMP_ROOT).expect("create a folder under /tmp");
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(TMP_ROOT)
+        .expect("create a folder under /tmp");
     set_mode(dir.path(), 0o755);
     dir
 }
@@ -360,7 +475,11 @@ impl Project {
         let dir = temp_dir("nixpy-it-project-");
         // Canonical, so tests can compare it with NIXPY_PROJECT.
         let root = dir.path().canonicalize().unwrap();
-        Project { dir, root, cache: temp_dir("nixpy-it-cache-") }
+        Project {
+            dir,
+            root,
+            cache: temp_dir("nixpy-it-cache-"),
+        }
     }
 
     /// A project whose only file is `nixpy.toml` with this text.
@@ -409,7 +528,10 @@ impl Project {
 
     /// Every file and folder in the project, as sorted relative paths.
     pub fn listing(&self) -> BTreeSet<String> {
-        walk(&self.root).into_iter().map(|p| p.strip_prefix(&self.root).unwrap().display().to_string()).collect()
+        walk(&self.root)
+            .into_iter()
+            .map(|p| p.strip_prefix(&self.root).unwrap().display().to_string())
+            .collect()
     }
 }
 
@@ -424,7 +546,9 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -509,9 +633,26 @@ impl RunExt for Command {
     fn outcome(&mut self) -> Outcome {
         let command = describe(self);
         self.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = self.spawn().unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
+        let mut child = self
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
         let (tx, rx) = mpsc::channel();
-        let readers = [(0, child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>)), (1, child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>))];
+        let readers = [
+            (
+                0,
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            ),
+            (
+                1,
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            ),
+        ];
         for (which, stream) in readers {
             let tx = tx.clone();
             let mut stream = stream.unwrap();
@@ -538,7 +679,12 @@ impl RunExt for Command {
         // A background process left by the command may keep a pipe open;
         // don't wait for it forever.
         let (stdout, stderr) = collect(&rx, Duration::from_secs(30));
-        Outcome { command, status, stdout, stderr }
+        Outcome {
+            command,
+            status,
+            stdout,
+            stderr,
+        }
     }
 }
 
@@ -635,7 +781,10 @@ impl Outcome {
     #[track_caller]
     pub fn stdout_is(&self, expected: &str) -> &Self {
         if self.stdout != expected {
-            self.fail(&format!("expected stdout to be exactly {expected:?}, got {:?}", self.stdout));
+            self.fail(&format!(
+                "expected stdout to be exactly {expected:?}, got {:?}",
+                self.stdout
+            ));
         }
         self
     }
@@ -684,7 +833,9 @@ impl Outcome {
             digits > 0 && rest[digits..].starts_with(':')
         });
         if !found {
-            self.fail(&format!("expected stderr to point at {file}:{line}:<column>:"));
+            self.fail(&format!(
+                "expected stderr to point at {file}:{line}:<column>:"
+            ));
         }
         self
     }
@@ -692,7 +843,8 @@ impl Outcome {
     /// stdout parsed as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| self.fail(&format!("stdout is not JSON: {e}")))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| self.fail(&format!("stdout is not JSON: {e}")))
     }
 }
 
@@ -762,9 +914,18 @@ pub fn make_wheel(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
-    child.stdin.take().unwrap().write_all(spec.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "writing the wheel failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "writing the wheel failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
@@ -778,25 +939,37 @@ fn make_wheel_writes_an_installable_wheel() {
         "Nixpy-Greet",
         "0.1.0",
         &["attrs>=23"],
-        &[("nixpy_greet/__init__.py", "def main():\n    print('hello from the wheel')\n")],
+        &[(
+            "nixpy_greet/__init__.py",
+            "def main():\n    print('hello from the wheel')\n",
+        )],
         &[("nixpy-greet", "nixpy_greet:main")],
     );
-    assert_eq!(wheel.file_name().unwrap(), "nixpy_greet-0.1.0-py3-none-any.whl");
+    assert_eq!(
+        wheel.file_name().unwrap(),
+        "nixpy_greet-0.1.0-py3-none-any.whl"
+    );
     let target = tmp.path().join("site");
     let host = host_tools();
     let python = host_python();
     let mut install = if host.uv.is_file() {
         let mut c = Command::new(&host.uv);
-        c.args(["pip", "install", "--offline", "--no-deps", "--python"]).arg(&python);
+        c.args(["pip", "install", "--offline", "--no-deps", "--python"])
+            .arg(&python);
         c
     } else {
         let mut c = Command::new(&python);
         c.args(["-m", "pip", "install", "--no-index", "--no-deps"]);
         c
     };
-    install.arg("--target").arg(&target).arg(&wheel).env("UV_CACHE_DIR", tmp.path().join("uv-cache"));
+    install
+        .arg("--target")
+        .arg(&target)
+        .arg(&wheel)
+        .env("UV_CACHE_DIR", tmp.path().join("uv-cache"));
     install.outcome().success();
-    let meta = std::fs::read_to_string(target.join("nixpy_greet-0.1.0.dist-info/METADATA")).unwrap();
+    let meta =
+        std::fs::read_to_string(target.join("nixpy_greet-0.1.0.dist-info/METADATA")).unwrap();
     assert!(meta.contains("Requires-Dist: attrs>=23"), "{meta}");
     Command::new(target.join("bin/nixpy-greet"))
         .env("PYTHONPATH", &target)

@@ -23,7 +23,11 @@ const PRINT_ARGV: &str = "import sys, json; print(json.dumps(sys.argv[1:]))";
 /// `python3 -c ...` printing the named variables as a JSON object (null when
 /// unset). Python, not a shell, so nothing is expanded on the way out.
 fn print_env(names: &[&str]) -> Vec<String> {
-    let list = names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+    let list = names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     vec![
         "python3".into(),
         "-c".into(),
@@ -59,7 +63,10 @@ fn system_packages_are_on_path() {
 fn dotted_attribute_paths_resolve() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("packages = [\"nodePackages.pnpm\"]\n");
-    nixpy_run(&project, ["pnpm", "--version"]).outcome().success().stdout_is(&standin_version("pnpm", "8.15.1"));
+    nixpy_run(&project, ["pnpm", "--version"])
+        .outcome()
+        .success()
+        .stdout_is(&standin_version("pnpm", "8.15.1"));
 }
 
 #[test]
@@ -70,10 +77,18 @@ fn python_packages_are_importable_from_the_nix_store() {
     let out = nixpy_run(&project, ["python", "-c", script]).outcome();
     let v = out.success().json();
     let six_file = v[0].as_str().unwrap();
-    assert!(six_file.starts_with("/nix/store/") && six_file.ends_with("six.py"), "six imported from {six_file}\n{}", out.stderr);
+    assert!(
+        six_file.starts_with("/nix/store/") && six_file.ends_with("six.py"),
+        "six imported from {six_file}\n{}",
+        out.stderr
+    );
     assert_eq!(v[1], "1.26.4", "numpy is the stand-in's");
     // `python` itself is the Nix interpreter, not whatever the caller had.
-    assert!(v[2].as_str().is_some_and(|p| p.starts_with("/nix/store/")), "python on PATH is {}", v[2]);
+    assert!(
+        v[2].as_str().is_some_and(|p| p.starts_with("/nix/store/")),
+        "python on PATH is {}",
+        v[2]
+    );
 }
 
 #[test]
@@ -81,7 +96,11 @@ fn stdout_is_only_the_commands_output_even_when_verbose() {
     let Some(_) = require_nix() else { return };
     // A cold cache, so nixpy has things to report; -v makes it report more.
     let project = Project::with_manifest("packages = [\"hello\"]\n");
-    nixpy(&project).args(["-v", "run", "--", "printf", "%s", "only this"]).outcome().success().stdout_is("only this");
+    nixpy(&project)
+        .args(["-v", "run", "--", "printf", "%s", "only this"])
+        .outcome()
+        .success()
+        .stdout_is("only this");
 }
 
 // ---------------------------------------------------------------------------
@@ -110,10 +129,17 @@ fn env_values_arrive_verbatim() {
     }
     let project = Project::with_manifest(&manifest);
     let names: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
-    let expected: serde_json::Map<String, serde_json::Value> =
-        values.iter().map(|(n, v)| (n.to_string(), json!(v))).collect();
+    let expected: serde_json::Map<String, serde_json::Value> = values
+        .iter()
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect();
     let out = nixpy_run(&project, print_env(&names)).outcome();
-    assert_eq!(out.success().json(), serde_json::Value::Object(expected), "stderr:\n{}", out.stderr);
+    assert_eq!(
+        out.success().json(),
+        serde_json::Value::Object(expected),
+        "stderr:\n{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -124,7 +150,10 @@ fn env_values_are_never_executed() {
     let values = [
         ("CMD_SUBST", format!("$(touch {})", mark("cmd-subst"))),
         ("BACKTICKS", format!("`touch {}`", mark("backticks"))),
-        ("DQ_BREAK", format!("\"; touch {}; echo \"", mark("dq-break"))),
+        (
+            "DQ_BREAK",
+            format!("\"; touch {}; echo \"", mark("dq-break")),
+        ),
         ("SQ_BREAK", format!("'; touch {}; echo '", mark("sq-break"))),
         ("NEWLINE_CMD", format!("x\ntouch {}\n", mark("newline"))),
     ];
@@ -133,16 +162,27 @@ fn env_values_are_never_executed() {
         env_table += &format!("{name} = {}\n", toml_string(value));
     }
     let names: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
-    let expected: serde_json::Map<String, serde_json::Value> =
-        values.iter().map(|(n, v)| (n.to_string(), json!(v))).collect();
+    let expected: serde_json::Map<String, serde_json::Value> = values
+        .iter()
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect();
     // With a shell-hook the environment passes through bash, which is where
     // an unquoted value would be expanded; check both paths.
     for hook in ["", "shell-hook = \"true\"\n"] {
         let project = Project::with_manifest(&format!("{hook}{env_table}"));
         let out = nixpy_run(&project, print_env(&names)).outcome();
-        assert_eq!(out.success().json(), serde_json::Value::Object(expected.clone()), "hook {hook:?}; stderr:\n{}", out.stderr);
+        assert_eq!(
+            out.success().json(),
+            serde_json::Value::Object(expected.clone()),
+            "hook {hook:?}; stderr:\n{}",
+            out.stderr
+        );
         let made: Vec<_> = walk(marks.path());
-        assert!(made.is_empty(), "an [env] value was executed (hook {hook:?}): {made:?}\nstderr:\n{}", out.stderr);
+        assert!(
+            made.is_empty(),
+            "an [env] value was executed (hook {hook:?}): {made:?}\nstderr:\n{}",
+            out.stderr
+        );
     }
 }
 
@@ -151,14 +191,21 @@ fn shell_hook_runs_once_before_the_command() {
     let Some(_) = require_nix() else { return };
     let logs = temp_dir("nixpy-it-hook-");
     let log = logs.path().join("hook.log");
-    let hook = format!("echo ran >> {}\nexport HOOK_VALUE=\"set by the hook\"\n", sh_quote(&path_str(&log)));
+    let hook = format!(
+        "echo ran >> {}\nexport HOOK_VALUE=\"set by the hook\"\n",
+        sh_quote(&path_str(&log))
+    );
     let project = Project::with_manifest(&format!("shell-hook = {}\n", toml_string(&hook)));
     // The command sees what the hook exported, so the hook ran first.
     nixpy_run(&project, print_env(&["HOOK_VALUE"]))
         .outcome()
         .success()
         .stdout_is("{\"HOOK_VALUE\": \"set by the hook\"}\n");
-    assert_eq!(std::fs::read_to_string(&log).unwrap(), "ran\n", "the hook must run exactly once per command");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "ran\n",
+        "the hook must run exactly once per command"
+    );
     // And once again for the next command, not zero times (a cached env
     // must not swallow the hook) and not twice.
     nixpy_run(&project, ["true"]).outcome().success();
@@ -178,7 +225,10 @@ fn nix_file_project(nix_text: &str) -> Project {
 fn nix_file_as_a_list_with_pkgs_in_scope() {
     let Some(_) = require_nix() else { return };
     let project = nix_file_project("with pkgs; [ sox ]\n");
-    nixpy_run(&project, ["sox", "--version"]).outcome().success().stdout_is(&standin_version("sox", "14.4.2"));
+    nixpy_run(&project, ["sox", "--version"])
+        .outcome()
+        .success()
+        .stdout_is(&standin_version("sox", "14.4.2"));
 }
 
 #[test]
@@ -186,22 +236,34 @@ fn nix_file_as_a_function_returning_a_list() {
     let Some(_) = require_nix() else { return };
     let project = nix_file_project("{ pkgs, ... }: [ pkgs.jq ]\n");
     // The host may have its own jq; the stand-in's must come first.
-    nixpy_run(&project, ["jq", "--version"]).outcome().success().stdout_is(&standin_version("jq", "1.7.1"));
+    nixpy_run(&project, ["jq", "--version"])
+        .outcome()
+        .success()
+        .stdout_is(&standin_version("jq", "1.7.1"));
 }
 
 #[test]
 fn nix_file_as_a_home_manager_style_module() {
     let Some(_) = require_nix() else { return };
-    let project = nix_file_project("{ pkgs, ... }: {\n  home.packages = with pkgs; [ hello ];\n}\n");
-    nixpy_run(&project, ["hello"]).outcome().success().stdout_is(&standin_version("hello", "2.12.1"));
+    let project =
+        nix_file_project("{ pkgs, ... }: {\n  home.packages = with pkgs; [ hello ];\n}\n");
+    nixpy_run(&project, ["hello"])
+        .outcome()
+        .success()
+        .stdout_is(&standin_version("hello", "2.12.1"));
 }
 
 #[test]
 fn nix_file_syntax_error_names_file_line_and_column() {
     let Some(_) = require_nix() else { return };
-    let project = Project::with_manifest("nix-files = [\"nix/media.nix\"]\n")
-        .file("nix/media.nix", "{ pkgs, ... }:\n{ home.packages = [ pkgs.jq ;\n}\n");
-    nixpy_run(&project, ["true"]).outcome().nixpy_error().stderr_has_position("media.nix", 2);
+    let project = Project::with_manifest("nix-files = [\"nix/media.nix\"]\n").file(
+        "nix/media.nix",
+        "{ pkgs, ... }:\n{ home.packages = [ pkgs.jq ;\n}\n",
+    );
+    nixpy_run(&project, ["true"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has_position("media.nix", 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -211,17 +273,34 @@ fn nix_file_syntax_error_names_file_line_and_column() {
 #[test]
 fn pyproject_tool_nixpy_is_found_from_a_subfolder() {
     let Some(_) = require_nix() else { return };
-    let project = Project::new()
-        .file("pyproject.toml", "[tool.black]\nline-length = 100\n\n[tool.nixpy]\npackages = [\"hello\"]\n");
+    let project = Project::new().file(
+        "pyproject.toml",
+        "[tool.black]\nline-length = 100\n\n[tool.nixpy]\npackages = [\"hello\"]\n",
+    );
     let sub = project.mkdir("src/deep");
     // The command runs where the user is, with the project found above it.
-    let expected = format!("{}{}\n{}\n", standin_version("hello", "2.12.1"), path_str(&sub), path_str(project.root()));
-    nixpy_run(&project, ["sh", "-c", "hello; pwd -P; printf '%s\\n' \"$NIXPY_PROJECT\""])
-        .current_dir(&sub)
-        .outcome()
-        .success()
-        .stdout_is(&expected);
-    assert!(!sub.join("nixpy.lock").exists(), "the lock belongs at the project root, not in the caller's folder");
+    let expected = format!(
+        "{}{}\n{}\n",
+        standin_version("hello", "2.12.1"),
+        path_str(&sub),
+        path_str(project.root())
+    );
+    nixpy_run(
+        &project,
+        [
+            "sh",
+            "-c",
+            "hello; pwd -P; printf '%s\\n' \"$NIXPY_PROJECT\"",
+        ],
+    )
+    .current_dir(&sub)
+    .outcome()
+    .success()
+    .stdout_is(&expected);
+    assert!(
+        !sub.join("nixpy.lock").exists(),
+        "the lock belongs at the project root, not in the caller's folder"
+    );
 }
 
 #[test]
@@ -229,10 +308,19 @@ fn nixpy_toml_wins_over_pyproject_and_says_so() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("packages = [\"hello\"]\n")
         .file("pyproject.toml", "[tool.nixpy]\npackages = [\"sox\"]\n");
-    let out = nixpy_run(&project, ["sh", "-c", "hello; command -v sox || echo 'no sox'"]).outcome();
+    let out = nixpy_run(
+        &project,
+        ["sh", "-c", "hello; command -v sox || echo 'no sox'"],
+    )
+    .outcome();
     out.success().stderr_has("pyproject.toml");
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.first().copied(), Some(standin_version("hello", "2.12.1").trim_end()), "{}", out.stdout);
+    assert_eq!(
+        lines.first().copied(),
+        Some(standin_version("hello", "2.12.1").trim_end()),
+        "{}",
+        out.stdout
+    );
     assert!(
         lines.get(1).is_some_and(|l| !l.contains("/nix/store/")),
         "sox from pyproject's [tool.nixpy] must not be in the shell:\n{}\nstderr:\n{}",
@@ -246,18 +334,32 @@ fn project_flag_selects_the_project_from_anywhere() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     let elsewhere = temp_dir("nixpy-it-elsewhere-");
-    let expected = format!("{}{}\n", standin_version("hello", "2.12.1"), path_str(project.root()));
+    let expected = format!(
+        "{}{}\n",
+        standin_version("hello", "2.12.1"),
+        path_str(project.root())
+    );
     for flag in ["-C", "--project"] {
         nixpy(&project)
             .current_dir(elsewhere.path())
             .arg(flag)
             .arg(project.root())
-            .args(["run", "--", "sh", "-c", "hello; printf '%s\\n' \"$NIXPY_PROJECT\""])
+            .args([
+                "run",
+                "--",
+                "sh",
+                "-c",
+                "hello; printf '%s\\n' \"$NIXPY_PROJECT\"",
+            ])
             .outcome()
             .success()
             .stdout_is(&expected);
     }
-    assert!(walk(elsewhere.path()).is_empty(), "nixpy wrote into the caller's folder: {:?}", walk(elsewhere.path()));
+    assert!(
+        walk(elsewhere.path()).is_empty(),
+        "nixpy wrote into the caller's folder: {:?}",
+        walk(elsewhere.path())
+    );
 }
 
 #[test]
@@ -283,19 +385,44 @@ fn nixpy_project_is_the_canonical_project_root() {
 
 /// Arguments a shell, Nix or an option parser could mangle.
 const TRICKY_ARGS: &[&str] = &[
-    "a b", "$HOME", "${x}", "it's", "\"double\"", "", "--flag", "-v", "--", "*", r"back\slash", "two\nlines", "`id`",
-    "$(id)", "ünïcode",
+    "a b",
+    "$HOME",
+    "${x}",
+    "it's",
+    "\"double\"",
+    "",
+    "--flag",
+    "-v",
+    "--",
+    "*",
+    r"back\slash",
+    "two\nlines",
+    "`id`",
+    "$(id)",
+    "ünïcode",
 ];
 
 #[test]
 fn argv_is_passed_verbatim() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("");
-    let out = nixpy_run(&project, ["python3", "-c", PRINT_ARGV].iter().chain(TRICKY_ARGS)).outcome();
-    assert_eq!(out.success().json(), json!(TRICKY_ARGS), "stderr:\n{}", out.stderr);
+    let out = nixpy_run(
+        &project,
+        ["python3", "-c", PRINT_ARGV].iter().chain(TRICKY_ARGS),
+    )
+    .outcome();
+    assert_eq!(
+        out.success().json(),
+        json!(TRICKY_ARGS),
+        "stderr:\n{}",
+        out.stderr
+    );
     // And through a non-Python program.
     let expected: String = TRICKY_ARGS.iter().map(|a| format!("{a}\n")).collect();
-    nixpy_run(&project, ["printf", "%s\\n"].iter().chain(TRICKY_ARGS)).outcome().success().stdout_is(&expected);
+    nixpy_run(&project, ["printf", "%s\\n"].iter().chain(TRICKY_ARGS))
+        .outcome()
+        .success()
+        .stdout_is(&expected);
 }
 
 #[test]
@@ -304,9 +431,23 @@ fn options_after_the_command_belong_to_the_command() {
     let project = Project::with_manifest("");
     // No `--` before the command: everything after it is its argv, even
     // things that look like nixpy's own options, and even a later `--`.
-    let args = ["--help", "-v", "-q", "--refresh", "-C", "/nonexistent", "--", "--version"];
+    let args = [
+        "--help",
+        "-v",
+        "-q",
+        "--refresh",
+        "-C",
+        "/nonexistent",
+        "--",
+        "--version",
+    ];
     let expected: String = args.iter().map(|a| format!("{a}\n")).collect();
-    nixpy(&project).args(["run", "printf", "%s\\n"]).args(args).outcome().success().stdout_is(&expected);
+    nixpy(&project)
+        .args(["run", "printf", "%s\\n"])
+        .args(args)
+        .outcome()
+        .success()
+        .stdout_is(&expected);
 }
 
 #[test]
@@ -315,7 +456,10 @@ fn exit_status_is_passed_through() {
     // One project and cache: the later runs also exercise the cached path.
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     for code in [0, 1, 7, 42, 255] {
-        nixpy_run(&project, ["sh", "-c", &format!("exit {code}")]).outcome().code(code).stdout_is("");
+        nixpy_run(&project, ["sh", "-c", &format!("exit {code}")])
+            .outcome()
+            .code(code)
+            .stdout_is("");
     }
 }
 
@@ -324,7 +468,9 @@ fn death_by_signal_is_passed_through() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("");
     for (name, number) in [("TERM", 15), ("KILL", 9)] {
-        nixpy_run(&project, ["sh", "-c", &format!("kill -{name} $$")]).outcome().signal(number);
+        nixpy_run(&project, ["sh", "-c", &format!("kill -{name} $$")])
+            .outcome()
+            .signal(number);
     }
 }
 
@@ -348,7 +494,11 @@ fn missing_command_exits_127_and_names_it() {
 fn unknown_manifest_key_names_line_and_column() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("python = \"python3\"\npakages = [\"ffmpeg\"]\n");
-    nixpy_run(&project, ["true"]).outcome().nixpy_error().stderr_has("nixpy.toml:2:1").stderr_has("pakages");
+    nixpy_run(&project, ["true"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("nixpy.toml:2:1")
+        .stderr_has("pakages");
 }
 
 #[test]
@@ -359,7 +509,11 @@ fn unknown_key_in_pyproject_points_into_pyproject() {
         "pyproject.toml",
         "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n\n[tool.nixpy]\npackages = [\"hello\"]\npakages = [\"ffmpeg\"]\n",
     );
-    nixpy_run(&project, ["true"]).outcome().nixpy_error().stderr_has("pyproject.toml:7:1").stderr_has("pakages");
+    nixpy_run(&project, ["true"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("pyproject.toml:7:1")
+        .stderr_has("pakages");
 }
 
 #[test]
@@ -371,14 +525,32 @@ fn injection_through_manifest_values_is_rejected() {
     // file. (`touch`, not the brief's `rm -rf /`: same shape, harmless if it
     // ever got through.)
     let cases = [
-        format!("packages = [{}]", toml_string(&format!("ffmpeg; touch {mark}"))),
-        format!("packages = [{}]", toml_string(&format!("ffmpeg$(touch {mark})"))),
+        format!(
+            "packages = [{}]",
+            toml_string(&format!("ffmpeg; touch {mark}"))
+        ),
+        format!(
+            "packages = [{}]",
+            toml_string(&format!("ffmpeg$(touch {mark})"))
+        ),
         format!("packages = [{}]", toml_string("${builtins.abort \"x\"}")),
-        format!("packages = [{}]", toml_string("ffmpeg ] ++ [ (builtins.abort \"x\") ] ++ [ hello")),
-        format!("python-packages = [{}]", toml_string(&format!("six`touch {mark}`"))),
+        format!(
+            "packages = [{}]",
+            toml_string("ffmpeg ] ++ [ (builtins.abort \"x\") ] ++ [ hello")
+        ),
+        format!(
+            "python-packages = [{}]",
+            toml_string(&format!("six`touch {mark}`"))
+        ),
         format!("python = {}", toml_string("python3 (builtins.abort \"x\")")),
-        format!("libraries = [{}]", toml_string("zlib\n(builtins.abort \"x\")")),
-        format!("nixpkgs = {}", toml_string("path:/x\"; y = builtins.abort \"x\"; z = \"")),
+        format!(
+            "libraries = [{}]",
+            toml_string("zlib\n(builtins.abort \"x\")")
+        ),
+        format!(
+            "nixpkgs = {}",
+            toml_string("path:/x\"; y = builtins.abort \"x\"; z = \"")
+        ),
     ];
     for case in &cases {
         let project = Project::with_manifest(&format!("{case}\n"));
@@ -390,8 +562,14 @@ fn injection_through_manifest_values_is_rejected() {
         let out = cmd.outcome();
         // Refused while reading the manifest (so with its position), never
         // handed to Nix (which would say "evaluation aborted").
-        out.nixpy_error().stderr_has_position("nixpy.toml", 1).stderr_lacks("aborted");
-        assert!(!Path::new(&mark).exists(), "injected command ran for {case:?}\nstderr:\n{}", out.stderr);
+        out.nixpy_error()
+            .stderr_has_position("nixpy.toml", 1)
+            .stderr_lacks("aborted");
+        assert!(
+            !Path::new(&mark).exists(),
+            "injected command ran for {case:?}\nstderr:\n{}",
+            out.stderr
+        );
     }
 }
 
@@ -404,11 +582,17 @@ fn unknown_package_is_named() {
     let Some(_) = require_nix() else { return };
     for (manifest, name) in [
         ("packages = [\"ffmpeg\", \"nosuchpkg\"]\n", "nosuchpkg"),
-        ("packages = [\"nodePackages.nosuchnode\"]\n", "nodePackages.nosuchnode"),
+        (
+            "packages = [\"nodePackages.nosuchnode\"]\n",
+            "nodePackages.nosuchnode",
+        ),
         ("python-packages = [\"nosuchpymod\"]\n", "nosuchpymod"),
     ] {
         let project = Project::with_manifest(manifest);
-        nixpy_run(&project, ["true"]).outcome().nixpy_error().stderr_has(name);
+        nixpy_run(&project, ["true"])
+            .outcome()
+            .nixpy_error()
+            .stderr_has(name);
     }
 }
 
@@ -416,7 +600,11 @@ fn unknown_package_is_named() {
 fn build_failure_shows_the_builders_last_lines() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("packages = [\"broken\"]\n");
-    nixpy_run(&project, ["true"]).outcome().nixpy_error().stderr_has("fails on purpose").stderr_has("broken");
+    nixpy_run(&project, ["true"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("fails on purpose")
+        .stderr_has("broken");
 }
 
 // ---------------------------------------------------------------------------
@@ -439,7 +627,8 @@ fn users_home_term_and_tmpdir_are_kept() {
         .env("TERM", "nixpy-test-term")
         .env("TMPDIR", &tmp)
         .outcome();
-    let expected = json!({"HOME": path_str(&home), "TERM": "nixpy-test-term", "TMPDIR": path_str(&tmp)});
+    let expected =
+        json!({"HOME": path_str(&home), "TERM": "nixpy-test-term", "TMPDIR": path_str(&tmp)});
     assert_eq!(out.success().json(), expected, "stderr:\n{}", out.stderr);
 }
 
@@ -449,25 +638,54 @@ fn shell_path_comes_before_the_callers_path_which_is_kept() {
     let project = Project::with_manifest("packages = [\"ffmpeg\"]\n");
     // The caller has their own ffmpeg and a tool only they have.
     let caller = temp_dir("nixpy-it-callerbin-");
-    for (name, line) in [("ffmpeg", "caller's ffmpeg"), ("caller-only-tool", "caller's tool")] {
+    for (name, line) in [
+        ("ffmpeg", "caller's ffmpeg"),
+        ("caller-only-tool", "caller's tool"),
+    ] {
         let path = caller.path().join(name);
         std::fs::write(&path, format!("#!/bin/sh\necho \"{line}\"\n")).unwrap();
         set_mode(&path, 0o755);
     }
-    let caller_path = format!("{}:{}", path_str(caller.path()), std::env::var("PATH").unwrap_or_default());
-    let out = nixpy_run(&project, ["sh", "-c", "ffmpeg -version; caller-only-tool; printf '%s\\n' \"$PATH\""])
-        .env("PATH", &caller_path)
-        .outcome();
+    let caller_path = format!(
+        "{}:{}",
+        path_str(caller.path()),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = nixpy_run(
+        &project,
+        [
+            "sh",
+            "-c",
+            "ffmpeg -version; caller-only-tool; printf '%s\\n' \"$PATH\"",
+        ],
+    )
+    .env("PATH", &caller_path)
+    .outcome();
     out.success();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", out.stdout);
-    assert_eq!(lines[0], standin_version("ffmpeg", "6.1.1").trim_end(), "the shell's ffmpeg must win");
+    assert_eq!(
+        lines[0],
+        standin_version("ffmpeg", "6.1.1").trim_end(),
+        "the shell's ffmpeg must win"
+    );
     assert_eq!(lines[1], "caller's tool");
     let path: Vec<&str> = lines[2].split(':').collect();
     // Every entry of the caller's PATH is still there, in its order, after the shell's.
-    let mut rest = path.iter().skip_while(|p| !p.starts_with("/nix/store/"));
+    // (Repeated entries may be dropped: only the first occurrence counts.)
+    let mut wanted: Vec<&str> = Vec::new();
     for entry in caller_path.split(':').filter(|e| !e.is_empty()) {
-        assert!(rest.any(|p| p == &entry), "caller PATH entry {entry:?} missing or out of order in\n{}", lines[2]);
+        if !wanted.contains(&entry) {
+            wanted.push(entry);
+        }
+    }
+    let mut rest = path.iter().skip_while(|p| !p.starts_with("/nix/store/"));
+    for entry in wanted {
+        assert!(
+            rest.any(|p| p == &entry),
+            "caller PATH entry {entry:?} missing or out of order in\n{}",
+            lines[2]
+        );
     }
 }
 
@@ -476,7 +694,10 @@ fn no_pip_layer_variables_without_requirements() {
     let Some(_) = require_nix() else { return };
     // No requirements anywhere: there is no pip layer, so no NIXPY_LAYER.
     let project = Project::with_manifest("packages = [\"hello\"]\n");
-    nixpy_run(&project, print_env(&["NIXPY_LAYER"])).outcome().success().stdout_is("{\"NIXPY_LAYER\": null}\n");
+    nixpy_run(&project, print_env(&["NIXPY_LAYER"]))
+        .outcome()
+        .success()
+        .stdout_is("{\"NIXPY_LAYER\": null}\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -490,10 +711,14 @@ fn lock_is_written_at_the_root_and_reused() {
     nixpy_run(&project, ["hello"]).outcome().success();
     let lock = project.read("nixpy.lock");
     assert!(
-        lock.lines().any(|l| l.trim() == "[nixpkgs]" || l.trim().starts_with("[nixpkgs.")),
+        lock.lines()
+            .any(|l| l.trim() == "[nixpkgs]" || l.trim().starts_with("[nixpkgs.")),
         "nixpy.lock has no [nixpkgs] section:\n{lock}"
     );
-    let modified = std::fs::metadata(project.path("nixpy.lock")).unwrap().modified().unwrap();
+    let modified = std::fs::metadata(project.path("nixpy.lock"))
+        .unwrap()
+        .modified()
+        .unwrap();
     // Again with the same cache, then with an empty one (so the environment
     // is rebuilt from the lock): the lock is neither changed nor rewritten.
     let fresh_cache = temp_dir("nixpy-it-cache-");
@@ -503,21 +728,49 @@ fn lock_is_written_at_the_root_and_reused() {
             .outcome()
             .success()
             .stdout_is(&standin_version("hello", "2.12.1"));
-        assert_eq!(project.read("nixpy.lock"), lock, "the lock changed (cache {})", cache.display());
-        let now = std::fs::metadata(project.path("nixpy.lock")).unwrap().modified().unwrap();
-        assert_eq!(now, modified, "the lock was rewritten with the same text (cache {})", cache.display());
+        assert_eq!(
+            project.read("nixpy.lock"),
+            lock,
+            "the lock changed (cache {})",
+            cache.display()
+        );
+        let now = std::fs::metadata(project.path("nixpy.lock"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(
+            now,
+            modified,
+            "the lock was rewritten with the same text (cache {})",
+            cache.display()
+        );
     }
 }
 
 #[test]
 fn generated_flake_lives_in_the_cache_not_the_project() {
     let Some(_) = require_nix() else { return };
-    let project = Project::with_manifest("packages = [\"hello\"]\n").file("script.py", "print('hi')\n");
-    nixpy_run(&project, ["python3", "script.py"]).outcome().success().stdout_is("hi\n");
+    let project =
+        Project::with_manifest("packages = [\"hello\"]\n").file("script.py", "print('hi')\n");
+    nixpy_run(&project, ["python3", "script.py"])
+        .outcome()
+        .success()
+        .stdout_is("hi\n");
     let listing: Vec<String> = project.listing().into_iter().collect();
-    assert_eq!(listing, ["nixpy.lock", "nixpy.toml", "script.py"], "only the user's files and the lock belong in the project");
-    let flakes: Vec<_> = walk(project.cache_dir()).into_iter().filter(|p| p.ends_with("flake.nix")).collect();
-    assert!(!flakes.is_empty(), "no generated flake.nix under the cache dir {}", project.cache_dir().display());
+    assert_eq!(
+        listing,
+        ["nixpy.lock", "nixpy.toml", "script.py"],
+        "only the user's files and the lock belong in the project"
+    );
+    let flakes: Vec<_> = walk(project.cache_dir())
+        .into_iter()
+        .filter(|p| p.ends_with("flake.nix"))
+        .collect();
+    assert!(
+        !flakes.is_empty(),
+        "no generated flake.nix under the cache dir {}",
+        project.cache_dir().display()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -534,8 +787,17 @@ fn missing_nix_is_reported_with_how_to_install_it() {
         symlink(&host.uv, bin.path().join("uv")).unwrap();
     }
     let project = Project::with_manifest("packages = [\"hello\"]\n");
-    let out = nixpy_run(&project, ["python3", "-c", "print('must not run')"]).env("PATH", bin.path()).outcome();
-    out.nixpy_error().stderr_has_nocase("nix").stderr_has_nocase("not installed").stderr_has("hint:");
+    let out = nixpy_run(&project, ["python3", "-c", "print('must not run')"])
+        .env("PATH", bin.path())
+        .outcome();
+    out.nixpy_error()
+        .stderr_has_nocase("nix")
+        .stderr_has_nocase("not installed")
+        .stderr_has("hint:");
     let hint = &out.stderr[out.stderr.find("hint:").unwrap()..];
-    assert!(hint.to_lowercase().contains("install"), "the hint should say how to install Nix:\n{}", out.stderr);
+    assert!(
+        hint.to_lowercase().contains("install"),
+        "the hint should say how to install Nix:\n{}",
+        out.stderr
+    );
 }

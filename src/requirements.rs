@@ -404,8 +404,27 @@ fn absolutize_location(location: &str, base: &Path) -> String {
     if location.contains("://") || location.starts_with("file:") || location.starts_with('/') {
         location.to_owned()
     } else {
-        base.join(location).display().to_string()
+        normalize_lexically(&base.join(location))
+            .display()
+            .to_string()
     }
+}
+
+/// Drops `.` and folds `..` without touching the file system (the path may
+/// not exist yet, and symlinks in it are the user's business).
+fn normalize_lexically(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// The distribution name of a local project or wheel, when the path says it.

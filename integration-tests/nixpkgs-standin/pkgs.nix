@@ -7,13 +7,25 @@ let
 
   lib = import ./lib.nix;
 
+  # Nix 2.8 kills a builder as soon as its log pipe reaches EOF. On some
+  # kernels (seen on the test VMs) the builder has then closed its files but
+  # not finished exiting, and a build that succeeded is reported as "failed
+  # due to signal 9 (Killed)" -- for about a third of fresh builds. This EXIT
+  # trap leaves a child holding the log pipe until the builder is a zombie,
+  # so EOF comes only once the exit status is final. Bash builtins and /proc
+  # only: no PATH is needed. (Real nixpkgs builds take long enough not to
+  # race; the stand-in's take a millisecond.)
+  holdLogUntilExit = ''
+    trap '( while read -r _ _ s _ 2>/dev/null < /proc/$$/stat && [ "$s" != Z ]; do :; done ) &' EXIT
+  '';
+
   # A derivation built by a bash script. `env` attributes become variables of
   # the build, which keeps the scripts free of Nix string interpolation.
   runScript = name: env: script:
     builtins.derivation ({
       inherit name system;
       builder = host.bash;
-      args = [ "-c" script ];
+      args = [ "-c" (holdLogUntilExit + script) ];
       PATH = host.coreutils;
     } // env);
 
@@ -59,10 +71,11 @@ let
       set -eu
       mkdir -p "$out/$sitePackages"
       ln -s "$pip" "$out/$sitePackages/pip"
-      for d in "$pip"-*.dist-info "$(dirname "$pip")"/pip-*.dist-info; do
-        [ -e "$d" ] && ln -sf "$d" "$out/$sitePackages/$(basename "$d")"
+      # pip's dist-info sits beside the package. (Each folder once: linking
+      # a folder twice would follow the first link into the host's folder.)
+      for d in "$(dirname "$pip")"/pip-*.dist-info; do
+        if [ -e "$d" ]; then ln -s "$d" "$out/$sitePackages/$(basename "$d")"; fi
       done
-      true
     '' // { pname = "pip"; };
   };
 
@@ -94,10 +107,13 @@ let
   }; in self;
 
   # stdenv's setup puts every input's bin/ on PATH, as the real one does.
-  stdenvSetup = runScript "stdenv-standin" { } ''
+  # `nix print-dev-env` builds its environment dump by sourcing it, so it
+  # also sets the EXIT trap of holdLogUntilExit for that build.
+  stdenvSetup = runScript "stdenv-standin" { inherit holdLogUntilExit; } ''
     set -eu
     mkdir -p "$out"
-    cat > "$out/setup" <<'SETUP'
+    printf '%s\n' "$holdLogUntilExit" > "$out/setup"
+    cat >> "$out/setup" <<'SETUP'
     for p in $nativeBuildInputs $buildInputs; do
       if [ -d "$p/bin" ]; then PATH="$p/bin''${PATH:+:$PATH}"; fi
     done
