@@ -402,27 +402,33 @@ const TRICKY_ARGS: &[&str] = &[
     "ünïcode",
 ];
 
+/// A manifest without and one with a shell-hook: with a hook, the command
+/// is started through bash, which is where quoting mistakes would show.
+const WITH_AND_WITHOUT_HOOK: [&str; 2] = ["", "shell-hook = \"true\"\n"];
+
 #[test]
 fn argv_is_passed_verbatim() {
     let Some(_) = require_nix() else { return };
-    let project = Project::with_manifest("");
-    let out = nixpy_run(
-        &project,
-        ["python3", "-c", PRINT_ARGV].iter().chain(TRICKY_ARGS),
-    )
-    .outcome();
-    assert_eq!(
-        out.success().json(),
-        json!(TRICKY_ARGS),
-        "stderr:\n{}",
-        out.stderr
-    );
-    // And through a non-Python program.
-    let expected: String = TRICKY_ARGS.iter().map(|a| format!("{a}\n")).collect();
-    nixpy_run(&project, ["printf", "%s\\n"].iter().chain(TRICKY_ARGS))
-        .outcome()
-        .success()
-        .stdout_is(&expected);
+    for manifest in WITH_AND_WITHOUT_HOOK {
+        let project = Project::with_manifest(manifest);
+        let out = nixpy_run(
+            &project,
+            ["python3", "-c", PRINT_ARGV].iter().chain(TRICKY_ARGS),
+        )
+        .outcome();
+        assert_eq!(
+            out.success().json(),
+            json!(TRICKY_ARGS),
+            "manifest {manifest:?}; stderr:\n{}",
+            out.stderr
+        );
+        // And through a non-Python program.
+        let expected: String = TRICKY_ARGS.iter().map(|a| format!("{a}\n")).collect();
+        nixpy_run(&project, ["printf", "%s\\n"].iter().chain(TRICKY_ARGS))
+            .outcome()
+            .success()
+            .stdout_is(&expected);
+    }
 }
 
 #[test]
@@ -466,24 +472,30 @@ fn exit_status_is_passed_through() {
 #[test]
 fn death_by_signal_is_passed_through() {
     let Some(_) = require_nix() else { return };
-    let project = Project::with_manifest("");
-    for (name, number) in [("TERM", 15), ("KILL", 9)] {
-        nixpy_run(&project, ["sh", "-c", &format!("kill -{name} $$")])
-            .outcome()
-            .signal(number);
+    // With a hook too: bash must hand over to the command, not outlive it
+    // and turn the signal into exit status 128+N.
+    for manifest in WITH_AND_WITHOUT_HOOK {
+        let project = Project::with_manifest(manifest);
+        for (name, number) in [("TERM", 15), ("KILL", 9)] {
+            nixpy_run(&project, ["sh", "-c", &format!("kill -{name} $$")])
+                .outcome()
+                .signal(number);
+        }
     }
 }
 
 #[test]
 fn missing_command_exits_127_and_names_it() {
     let Some(_) = require_nix() else { return };
-    let project = Project::with_manifest("packages = [\"hello\"]\n");
-    nixpy_run(&project, ["nixpy-test-no-such-command", "--arg"])
-        .outcome()
-        .code(127)
-        .stdout_is("")
-        .stderr_has("nixpy-test-no-such-command")
-        .stderr_has_nocase("not found");
+    for manifest in WITH_AND_WITHOUT_HOOK {
+        let project = Project::with_manifest(manifest);
+        nixpy_run(&project, ["nixpy-test-no-such-command", "--arg"])
+            .outcome()
+            .code(127)
+            .stdout_is("")
+            .stderr_has("nixpy-test-no-such-command")
+            .stderr_has_nocase("not found");
+    }
 }
 
 // ---------------------------------------------------------------------------

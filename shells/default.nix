@@ -8,12 +8,12 @@ let
   lib = pkgs.lib;
 
   # Resolve an attribute path from the plan, or fail with a marker line that
-  # nixpy turns into "package X is not in nixpkgs (listed in FILE)".
-  attribute = set: source: path:
+  # nixpy turns into "X is not in nixpkgs (listed in FILE)".
+  attribute = set: setName: source: path:
     if lib.hasAttrByPath path set then lib.getAttrFromPath path set
-    else throw "nixpy-unknown-attribute: ${lib.concatStringsSep "." path} (listed in ${source})";
+    else throw "nixpy-unknown-attribute: ${lib.concatStringsSep "." path} in ${setName} (listed in ${source})";
 
-  python = attribute pkgs plan.manifest plan.python;
+  python = attribute pkgs "nixpkgs" plan.manifest plan.python;
 
   # A project's own Nix file, in one of three styles: a list (with `pkgs` in
   # scope), a function returning a list, or a module setting home.packages.
@@ -35,16 +35,16 @@ let
     in builtins.filter (p: p != null) list;
 
   pythonEnv = python.withPackages (ps:
-    map (attribute ps plan.manifest) plan.pythonPackages
+    map (attribute ps "the ${lib.concatStringsSep "." plan.python}.pkgs package set" plan.manifest) plan.pythonPackages
     ++ lib.optional plan.pip ps.pip);
 
-  libraries = map (attribute pkgs plan.manifest) plan.libraries;
+  libraries = map (attribute pkgs "nixpkgs" plan.manifest) plan.libraries;
 in
 pkgs.mkShell {
   name = "nixpy-shell";
   packages =
     [ pythonEnv ]
-    ++ map (attribute pkgs plan.manifest) plan.packages
+    ++ map (attribute pkgs "nixpkgs" plan.manifest) plan.packages
     ++ builtins.concatLists (map nixFilePackages plan.nixFiles)
     ++ lib.optional plan.uv pkgs.uv;
 

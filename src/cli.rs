@@ -45,6 +45,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a command inside the project's environment.
     Run(RunArgs),
+    /// Add Nix packages (or --python packages, or --pip requirements) to the project.
+    Add(EditArgs),
+    /// Remove Nix packages (or --python packages, or --pip requirements) from the project.
+    Remove(EditArgs),
     /// Resolve nixpkgs and the pip requirements and write nixpy.lock.
     Lock(LockArgs),
     /// Copy both layers of the environment (closures included) to a Nix store or binary cache.
@@ -62,6 +66,19 @@ pub enum Command {
     /// Print nixpy's man page (roff).
     #[command(hide = true)]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// nixpkgs attribute paths (ffmpeg, nodePackages.pnpm); with --python, attributes of the interpreter's package set.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The names are Python packages built by Nix (python-packages).
+    #[arg(long)]
+    pub python: bool,
+    /// A pip requirement ('requests>=2'); for remove, a distribution name. Repeatable.
+    #[arg(long, value_name = "REQUIREMENT")]
+    pub pip: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -500,15 +500,8 @@ fn read_shell_env_file(store_path: &str) -> Result<ShellEnv> {
     dev_env::parse(&text)
 }
 
-/// Writes the generated flake (content-addressed by `key`) and builds it.
-/// Returns the environment and the store path of its environment file.
-fn build_shell(
-    nix: &Nix,
-    pc: &ProjectCache,
-    plan: &ShellPlan,
-    key: &str,
-    files: &[(&str, String)],
-) -> Result<(ShellEnv, String)> {
+/// Writes the generated flake, content-addressed by `key`, unless present.
+fn write_flake_dir(pc: &ProjectCache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
     let dir = flakes.join(key);
@@ -528,6 +521,51 @@ fn build_shell(
             }
         }
     }
+    Ok(dir)
+}
+
+/// The project's generated flake, pinned, written but not built: for
+/// questions about the pinned nixpkgs (does this attribute exist?).
+pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
+    let location = ctx.locate()?;
+    let pc = ProjectCache::of(&location)?;
+    let manifest = manifest::load(&location.manifest, location.kind)?;
+    let requirements = pip_sources(&manifest)?;
+    let plan = ShellPlan::new(
+        &manifest,
+        &effective_nixpkgs(ctx, &manifest)?,
+        !requirements.is_empty(),
+    );
+    let lock = lockfile::read(&location.lock_path())?;
+    let nix = Nix::locate(&ctx.substituters)?;
+    let mode = BuildOptions::default().lock_mode(ctx);
+    let pin = pin_nixpkgs(
+        &nix,
+        &pc,
+        &plan,
+        lock.as_ref().and_then(|l| l.nixpkgs.as_ref()),
+        mode,
+    )?;
+    let files = flake_files(&plan, &pin);
+    let key = key_of(
+        &files
+            .iter()
+            .map(|(_, text)| text.as_bytes())
+            .collect::<Vec<_>>(),
+    );
+    Ok((write_flake_dir(&pc, &key, &files)?, plan))
+}
+
+/// Writes the generated flake (content-addressed by `key`) and builds it.
+/// Returns the environment and the store path of its environment file.
+fn build_shell(
+    nix: &Nix,
+    pc: &ProjectCache,
+    plan: &ShellPlan,
+    key: &str,
+    files: &[(&str, String)],
+) -> Result<(ShellEnv, String)> {
+    let dir = write_flake_dir(pc, key, files)?;
     let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
     let phase = ui::Phase::start(format!(
         "building the Nix shell ({count} package source(s))"

@@ -11,7 +11,9 @@ use crate::error::Error;
 
 /// Runs the hook (via an environment variable, so it never becomes part of
 /// a command line) in a function scope, then execs the command.
-const HOOK_RUNNER: &str = "__nixpy_hook() { eval \"$__NIXPY_SHELL_HOOK\"; }; __nixpy_hook; unset -f __nixpy_hook; unset __NIXPY_SHELL_HOOK; exec \"$@\"";
+/// The hook's output goes to stderr: stdout belongs to the command
+/// (`nixpy run tool > out.json` must not catch a hook's banner).
+const HOOK_RUNNER: &str = "__nixpy_hook() { eval \"$__NIXPY_SHELL_HOOK\"; }; __nixpy_hook >&2; unset -f __nixpy_hook; unset __NIXPY_SHELL_HOOK; exec \"$@\"";
 
 pub const EXIT_NOT_FOUND: i32 = 127;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;

@@ -12,6 +12,7 @@ mod exec;
 mod fingerprint;
 mod lockfile;
 mod manifest;
+mod manifest_edit;
 mod nix;
 mod nix_file;
 mod pip_layer;
@@ -81,6 +82,8 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Run(args) => commands::run::run(&ctx, args),
         Command::Lock(args) => commands::lock::run(&ctx, args),
+        Command::Add(args) => commands::add::add(&ctx, args),
+        Command::Remove(args) => commands::add::remove(&ctx, args),
         Command::CacheKey(flags) => commands::cache_key::run(&ctx, flags),
         Command::Show(args) => commands::show::run(&ctx, args),
         Command::Push(args) => commands::push::run(&ctx, args),

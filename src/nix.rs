@@ -253,6 +253,26 @@ impl Nix {
         }
     }
 
+    /// Evaluates a Nix expression (impure: it reads the generated flake by
+    /// path) and returns its JSON value.
+    pub fn eval_json(&self, what: &str, expr: &str) -> Result<serde_json::Value> {
+        let args: Vec<OsString> = vec![
+            "eval".into(),
+            "--json".into(),
+            "--impure".into(),
+            "--expr".into(),
+            expr.into(),
+        ];
+        match self.run(what, &args)? {
+            Ok(out) => serde_json::from_str(&out.stdout).map_err(|e| {
+                Error::new(format!(
+                    "unexpected output of `nix eval` while trying to {what}: {e}"
+                ))
+            }),
+            Err(out) => Err(explain_failure(what, &out.stderr)),
+        }
+    }
+
     /// Copies `paths` and their closures to a store URI (binary cache).
     pub fn copy_to(&self, uri: &str, paths: &[String]) -> Result<()> {
         let mut args: Vec<OsString> = vec!["copy".into(), "--to".into(), uri.into()];
@@ -284,6 +304,26 @@ fn was_killed(stderr: &str) -> bool {
     stderr.contains("failed due to signal 9")
 }
 
+/// A Nix string literal holding `text` exactly (no interpolation).
+pub fn string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `path:` references copy the folder as it is (a `git+file:` flake would
 /// ignore untracked files).
 fn path_ref(dir: &Path) -> OsString {
@@ -296,15 +336,13 @@ fn path_ref(dir: &Path) -> OsString {
 /// recognise it, and otherwise Nix's last lines.
 pub fn explain_failure(phase: &str, stderr: &str) -> Error {
     if let Some(rest) = find_marker(stderr, "nixpy-unknown-attribute: ") {
-        let (attr, source) = rest
+        let (what, source) = rest
             .split_once(" (listed in ")
             .unwrap_or((rest, "the manifest)"));
         let source = source.trim_end_matches(')');
-        return Error::new(format!(
-            "`{attr}` is not a package in this nixpkgs (listed in {source})"
-        ))
-        .with_hint(format!(
-            "check the attribute name (search.nixos.org/packages), then fix `{attr}` in {source}"
+        let (attr, set) = what.split_once(" in ").unwrap_or((what, "nixpkgs"));
+        return Error::new(format!("`{attr}` is not in {set} (listed in {source})")).with_hint(format!(
+            "check the name (search.nixos.org), then fix `{attr}` in {source}; `nixpy add` suggests close matches"
         ));
     }
     if let Some(rest) = find_marker(stderr, "nixpy-nix-file-shape: ") {
@@ -355,12 +393,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn string_literals_cannot_interpolate_or_end_early() {
+        assert_eq!(string_literal("plain"), "\"plain\"");
+        assert_eq!(string_literal("a\"b"), "\"a\\\"b\"");
+        assert_eq!(string_literal("${x}"), "\"\\${x}\"");
+        assert_eq!(string_literal("back\\slash\n"), "\"back\\\\slash\\n\"");
+        assert_eq!(string_literal("$HOME"), "\"$HOME\"");
+    }
+
+    #[test]
     fn unknown_attributes_become_one_line() {
-        let stderr = "error: nixpy-unknown-attribute: nosuchpkg (listed in nixpy.toml)\n\n       … while evaluating\n";
+        let stderr = "error: nixpy-unknown-attribute: nosuchpkg in nixpkgs (listed in nixpy.toml)\n\n       … while evaluating\n";
         let err = explain_failure("building", stderr);
         assert_eq!(
             err.message,
-            "`nosuchpkg` is not a package in this nixpkgs (listed in nixpy.toml)"
+            "`nosuchpkg` is not in nixpkgs (listed in nixpy.toml)"
         );
     }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes parsed arguments and returns the
 //! process exit status.
 
+pub mod add;
 pub mod cache_key;
 pub mod doctor;
 pub mod gc;

@@ -1,0 +1,397 @@
+//! `nixpy add` and `nixpy remove`: edit the manifest (or the requirements
+//! file) in place, after checking names against the pinned nixpkgs, then
+//! bring the lock and the environment up to date. If that fails, the edit
+//! is undone, so the project is never left with a list that does not build.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::atomic_write;
+use crate::attr_path::AttrPath;
+use crate::cli::EditArgs;
+use crate::environment::{self, BuildOptions, Context};
+use crate::error::{Error, Result};
+use crate::manifest::{self, ManifestKind};
+use crate::manifest_edit::{self, ListKey, Location};
+use crate::nix::{self, Nix};
+use crate::plan::ShellPlan;
+use crate::project::ProjectLocation;
+use crate::requirements::normalize_name;
+use crate::ui;
+
+/// One file's text before and after an edit.
+struct FileEdit {
+    path: PathBuf,
+    before: String,
+    after: String,
+}
+
+pub fn add(ctx: &Context, args: EditArgs) -> Result<i32> {
+    let location = ctx.locate()?;
+    let (nix_names, list) = nix_names(&args)?;
+    let pip = pip_requirements(&args)?;
+    if !nix_names.is_empty() {
+        check_attributes_exist(ctx, list, &nix_names)?;
+    }
+    let mut edits = Vec::new();
+    let mut summary = Vec::new();
+    if !nix_names.is_empty() {
+        let items: Vec<String> = nix_names.iter().map(ToString::to_string).collect();
+        let before = read(&location.manifest)?;
+        let (after, added) =
+            manifest_edit::add_to_list(&before, manifest_location(&location), list, &items)
+                .map_err(|why| {
+                    Error::new(format!(
+                        "cannot edit {}: {why}",
+                        location.manifest.display()
+                    ))
+                })?;
+        summary.extend(added.iter().map(|a| format!("{a} to {}", list.key())));
+        edits.push(FileEdit {
+            path: location.manifest.clone(),
+            before,
+            after,
+        });
+    }
+    if !pip.is_empty() {
+        let (path, before, after) = edit_requirements(&location, &pip, &[])?;
+        summary.extend(
+            pip.iter()
+                .map(|(_, line)| format!("`{line}` to {}", relative(&location, &path))),
+        );
+        edits.push(FileEdit {
+            path,
+            before,
+            after,
+        });
+    }
+    apply_and_update(
+        ctx,
+        &location,
+        edits,
+        &format!("added {}", join_or_nothing(&summary)),
+    )
+}
+
+pub fn remove(ctx: &Context, args: EditArgs) -> Result<i32> {
+    let location = ctx.locate()?;
+    let (nix_names, list) = nix_names(&args)?;
+    let mut edits = Vec::new();
+    let mut summary = Vec::new();
+    if !nix_names.is_empty() {
+        let items: Vec<String> = nix_names.iter().map(ToString::to_string).collect();
+        let before = read(&location.manifest)?;
+        let (after, removed) =
+            manifest_edit::remove_from_list(&before, manifest_location(&location), list, &items)
+                .map_err(|why| {
+                    Error::new(format!(
+                        "cannot edit {}: {why}",
+                        location.manifest.display()
+                    ))
+                })?;
+        if let Some(missing) = items.iter().find(|i| !removed.contains(i)) {
+            return Err(Error::new(format!(
+                "`{missing}` is not in {} of {}",
+                list.key(),
+                relative(&location, &location.manifest)
+            ))
+            .with_hint("`nixpy show` lists what the manifest has"));
+        }
+        summary.extend(removed.iter().map(|r| format!("{r} from {}", list.key())));
+        edits.push(FileEdit {
+            path: location.manifest.clone(),
+            before,
+            after,
+        });
+    }
+    if !args.pip.is_empty() {
+        let names: Vec<String> = args.pip.iter().map(|n| normalize_name(n)).collect();
+        let (path, before, after) = edit_requirements(&location, &[], &names)?;
+        if before == after {
+            return Err(Error::new(format!(
+                "none of {} is in {}",
+                names.join(", "),
+                relative(&location, &path)
+            )));
+        }
+        summary.extend(
+            names
+                .iter()
+                .map(|n| format!("{n} from {}", relative(&location, &path))),
+        );
+        edits.push(FileEdit {
+            path,
+            before,
+            after,
+        });
+    }
+    apply_and_update(
+        ctx,
+        &location,
+        edits,
+        &format!("removed {}", join_or_nothing(&summary)),
+    )
+}
+
+fn nix_names(args: &EditArgs) -> Result<(Vec<AttrPath>, ListKey)> {
+    let list = if args.python {
+        ListKey::PythonPackages
+    } else {
+        ListKey::Packages
+    };
+    let names = args
+        .names
+        .iter()
+        .map(|n| {
+            AttrPath::parse(n).map_err(|why| {
+                Error::new(why)
+                    .with_hint("use a nixpkgs attribute path such as ffmpeg or nodePackages.pnpm")
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if names.is_empty() && args.pip.is_empty() {
+        return Err(
+            Error::new("nothing to do: name packages, or give --pip REQUIREMENT").with_hint(
+                "nixpy add ffmpeg sox, nixpy add --python numpy, nixpy add --pip 'requests>=2'",
+            ),
+        );
+    }
+    Ok((names, list))
+}
+
+/// (normalised name, requirement line) for each `--pip` value.
+fn pip_requirements(args: &EditArgs) -> Result<Vec<(String, String)>> {
+    args.pip
+        .iter()
+        .map(|text| {
+            let parsed =
+                pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(text).map_err(|e| {
+                    Error::new(format!(
+                        "`{text}` is not a valid requirement: {}",
+                        e.to_string().lines().next().unwrap_or_default()
+                    ))
+                    .with_hint("write it as in requirements.txt, e.g. 'requests>=2.31'")
+                })?;
+            Ok((normalize_name(parsed.name.as_ref()), text.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn manifest_location(location: &ProjectLocation) -> Location {
+    match location.kind {
+        ManifestKind::NixpyToml => Location::Root,
+        ManifestKind::Pyproject => Location::ToolNixpy,
+    }
+}
+
+/// The pip source the project uses: `requirements = [...]`'s first file,
+/// else requirements.txt, else `[project].dependencies`, else a new
+/// requirements.txt.
+fn edit_requirements(
+    location: &ProjectLocation,
+    add: &[(String, String)],
+    remove: &[String],
+) -> Result<(PathBuf, String, String)> {
+    let manifest = manifest::load(&location.manifest, location.kind)?;
+    let default = location.root.join("requirements.txt");
+    let pyproject = location.root.join(crate::project::PYPROJECT_FILE);
+    if let Some(first) = manifest.requirements.as_ref().and_then(|r| r.first()) {
+        return edit_requirements_file(first, add, remove);
+    }
+    if default.is_file()
+        || !pyproject.is_file()
+        || manifest::load_pyproject_dependencies(&pyproject)?.is_none()
+    {
+        return edit_requirements_file(&default, add, remove);
+    }
+    let before = read(&pyproject)?;
+    let (after, _) = manifest_edit::edit_pyproject_dependencies(&before, add, remove)
+        .map_err(|why| Error::new(format!("cannot edit {}: {why}", pyproject.display())))?;
+    Ok((pyproject, before, after))
+}
+
+fn edit_requirements_file(
+    path: &Path,
+    add: &[(String, String)],
+    remove: &[String],
+) -> Result<(PathBuf, String, String)> {
+    let before = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let (removed_text, _) = manifest_edit::remove_requirements(&before, remove);
+    let after = if add.is_empty() {
+        removed_text
+    } else {
+        manifest_edit::add_requirements(&removed_text, add)
+    };
+    Ok((path.to_path_buf(), before, after))
+}
+
+/// Writes every edit, then updates the lock and the environment; on
+/// failure the files are restored and the error returned.
+fn apply_and_update(
+    ctx: &Context,
+    location: &ProjectLocation,
+    edits: Vec<FileEdit>,
+    done: &str,
+) -> Result<i32> {
+    let lock_before = std::fs::read(location.lock_path()).ok();
+    for edit in &edits {
+        atomic_write::write_file(&edit.path, edit.after.as_bytes())?;
+    }
+    match environment::prepare(ctx, BuildOptions::default()) {
+        Ok(_) => {
+            ui::status(done);
+            Ok(0)
+        }
+        Err(err) => {
+            for edit in &edits {
+                atomic_write::write_file(&edit.path, edit.before.as_bytes())?;
+            }
+            if let Some(lock) = lock_before {
+                atomic_write::write_file(&location.lock_path(), &lock)?;
+            }
+            let files: Vec<String> = edits.iter().map(|e| relative(location, &e.path)).collect();
+            eprintln!("{err}");
+            Err(Error::new(format!(
+                "the change did not build, so {} was left as it was",
+                files.join(" and ")
+            ))
+            .with_hint("fix the cause above and run the command again"))
+        }
+    }
+}
+
+/// Refuses attribute paths the pinned nixpkgs does not have, suggesting
+/// close matches ("did you mean `tesseract`?").
+fn check_attributes_exist(ctx: &Context, list: ListKey, names: &[AttrPath]) -> Result<()> {
+    let (flake_dir, plan) = environment::generated_flake(ctx)?;
+    let nix = Nix::locate(&ctx.substituters)?;
+    let answers = nix.eval_json(
+        "check package names",
+        &existence_expr(&flake_dir, &plan, list, names),
+    )?;
+    let answers = answers.as_array().cloned().unwrap_or_default();
+    let mut problems = Vec::new();
+    for (name, answer) in names.iter().zip(answers) {
+        let Some(siblings) = answer.as_array() else {
+            continue;
+        };
+        let leaf = name.segments().last().cloned().unwrap_or_default();
+        let candidates: Vec<&str> = siblings.iter().filter_map(|s| s.as_str()).collect();
+        let suggestions = closest(&leaf, &candidates);
+        let prefix: Vec<&str> = name.segments()[..name.segments().len() - 1]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let qualify = |s: &str| {
+            if prefix.is_empty() {
+                s.to_owned()
+            } else {
+                format!("{}.{s}", prefix.join("."))
+            }
+        };
+        let hint = match suggestions.as_slice() {
+            [] => "check the name on search.nixos.org/packages".to_owned(),
+            some => format!(
+                "did you mean {}?",
+                some.iter()
+                    .map(|s| format!("`{}`", qualify(s)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        problems.push((name.to_string(), hint));
+    }
+    let Some((first, hint)) = problems.first() else {
+        return Ok(());
+    };
+    let set = match list {
+        ListKey::Packages => "nixpkgs".to_owned(),
+        ListKey::PythonPackages => format!("{}.pkgs", plan.python),
+    };
+    let names: Vec<String> = problems.iter().map(|(n, _)| format!("`{n}`")).collect();
+    Err(Error::new(format!(
+        "{} not in the pinned {set}; nothing was changed",
+        names.join(", ") + if problems.len() == 1 { " is" } else { " are" }
+    ))
+    .with_hint(if problems.len() == 1 {
+        hint.clone()
+    } else {
+        format!("{first}: {hint}")
+    }))
+}
+
+/// For each path: null when it exists, else the attribute names beside it.
+fn existence_expr(flake_dir: &Path, plan: &ShellPlan, list: ListKey, names: &[AttrPath]) -> String {
+    let wanted: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            let s = n.segments();
+            serde_json::json!({ "path": s, "parent": &s[..s.len() - 1] })
+        })
+        .collect();
+    let set = match list {
+        ListKey::Packages => "pkgs".to_owned(),
+        ListKey::PythonPackages => format!(
+            "(lib.getAttrFromPath (builtins.fromJSON {}) pkgs).pkgs",
+            nix::string_literal(&serde_json::to_string(plan.python.segments()).expect("json"))
+        ),
+    };
+    format!(
+        "let flake = builtins.getFlake {flake}; pkgs = flake.inputs.nixpkgs.legacyPackages.{system}; lib = pkgs.lib; set = {set}; \
+         wanted = builtins.fromJSON {wanted}; in \
+         map (w: if lib.hasAttrByPath w.path set then null \
+                 else if lib.hasAttrByPath w.parent set then builtins.attrNames (lib.getAttrFromPath w.parent set) \
+                 else [ ]) wanted",
+        flake = nix::string_literal(&format!("path:{}", flake_dir.display())),
+        system = nix::string_literal(&plan.system),
+        wanted = nix::string_literal(&serde_json::Value::Array(wanted).to_string()),
+    )
+}
+
+/// Up to three candidates close to `name`, best first.
+fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), *c))
+        .filter(|(score, c)| *score >= 0.85 || c.to_ascii_lowercase().starts_with(&lower))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.len().cmp(&b.1.len())));
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+fn read(path: &Path) -> Result<String> {
+    manifest::read_manifest_text(path)
+}
+
+fn relative(location: &ProjectLocation, path: &Path) -> String {
+    path.strip_prefix(&location.root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn join_or_nothing(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing (already there)".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_matches_rank_typos_first() {
+        let candidates = ["tesseract", "tessera", "ffmpeg", "hello"];
+        assert_eq!(closest("tesseract5", &candidates)[0], "tesseract");
+        assert_eq!(closest("fmpeg", &candidates), ["ffmpeg"]);
+        assert!(closest("zzz", &candidates).is_empty());
+    }
+}

@@ -1,0 +1,262 @@
+//! Editing the manifest and requirement files in place (`nixpy add` and
+//! `nixpy remove`), keeping the user's comments, order and formatting.
+
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
+
+use crate::requirements::normalize_name;
+
+/// Which list of the manifest an edit goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKey {
+    Packages,
+    PythonPackages,
+}
+
+impl ListKey {
+    pub fn key(self) -> &'static str {
+        match self {
+            ListKey::Packages => "packages",
+            ListKey::PythonPackages => "python-packages",
+        }
+    }
+}
+
+/// Where nixpy's keys live: the root of nixpy.toml, or `[tool.nixpy]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Root,
+    ToolNixpy,
+}
+
+fn nixpy_table(doc: &mut DocumentMut, location: Location) -> Result<&mut Table, String> {
+    match location {
+        Location::Root => Ok(doc.as_table_mut()),
+        Location::ToolNixpy => doc
+            .get_mut("tool")
+            .and_then(Item::as_table_mut)
+            .and_then(|t| t.get_mut("nixpy"))
+            .and_then(Item::as_table_mut)
+            .ok_or_else(|| "pyproject.toml has no [tool.nixpy] table".to_owned()),
+    }
+}
+
+/// Adds `items` not already present; returns the ones added.
+pub fn add_to_list(
+    text: &str,
+    location: Location,
+    list: ListKey,
+    items: &[String],
+) -> Result<(String, Vec<String>), String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let table = nixpy_table(&mut doc, location)?;
+    let array = array_of(table, list.key())?;
+    let mut added = Vec::new();
+    for item in items {
+        if !array.iter().any(|v| v.as_str() == Some(item)) {
+            array.push(item.as_str());
+            added.push(item.clone());
+        }
+    }
+    Ok((doc.to_string(), added))
+}
+
+/// Removes `items`; returns the ones that were there.
+pub fn remove_from_list(
+    text: &str,
+    location: Location,
+    list: ListKey,
+    items: &[String],
+) -> Result<(String, Vec<String>), String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let table = nixpy_table(&mut doc, location)?;
+    let mut removed = Vec::new();
+    if let Some(array) = table.get_mut(list.key()).and_then(Item::as_array_mut) {
+        for item in items {
+            let found = array.iter().position(|v| v.as_str() == Some(item));
+            if let Some(index) = found {
+                array.remove(index);
+                removed.push(item.clone());
+            }
+        }
+    }
+    Ok((doc.to_string(), removed))
+}
+
+fn array_of<'t>(table: &'t mut Table, key: &str) -> Result<&'t mut Array, String> {
+    if !table.contains_key(key) {
+        table.insert(key, Item::Value(Value::Array(Array::new())));
+    }
+    table
+        .get_mut(key)
+        .and_then(Item::as_array_mut)
+        .ok_or_else(|| format!("`{key}` is not a list"))
+}
+
+/// Adds requirement lines to a requirements file, replacing a line for the
+/// same distribution (so `add --pip 'rich>=13'` updates `rich`).
+pub fn add_requirements(text: &str, lines: &[(String, String)]) -> String {
+    let mut out: Vec<String> = text.lines().map(str::to_owned).collect();
+    for (name, line) in lines {
+        match out
+            .iter()
+            .position(|l| requirement_name(l).as_deref() == Some(name))
+        {
+            Some(i) => out[i] = line.clone(),
+            None => out.push(line.clone()),
+        }
+    }
+    let mut joined = out.join("\n");
+    joined.push('\n');
+    joined
+}
+
+/// Removes the lines naming `names`; returns the new text and what was removed.
+pub fn remove_requirements(text: &str, names: &[String]) -> (String, Vec<String>) {
+    let mut removed = Vec::new();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| match requirement_name(l) {
+            Some(n) if names.contains(&n) => {
+                removed.push(n);
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let mut joined = kept.join("\n");
+    if !joined.is_empty() {
+        joined.push('\n');
+    }
+    (joined, removed)
+}
+
+/// The same, for `[project].dependencies` of pyproject.toml.
+pub fn edit_pyproject_dependencies(
+    text: &str,
+    add: &[(String, String)],
+    remove: &[String],
+) -> Result<(String, Vec<String>), String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let project = doc
+        .get_mut("project")
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| "pyproject.toml has no [project] table".to_owned())?;
+    let deps = array_of(project, "dependencies")?;
+    let mut touched = Vec::new();
+    for name in remove {
+        let found = position_of(deps, name);
+        if let Some(i) = found {
+            deps.remove(i);
+            touched.push(name.clone());
+        }
+    }
+    for (name, line) in add {
+        let found = position_of(deps, name);
+        match found {
+            Some(i) => {
+                deps.replace(i, line.as_str());
+            }
+            None => deps.push(line.as_str()),
+        }
+        touched.push(name.clone());
+    }
+    Ok((doc.to_string(), touched))
+}
+
+fn position_of(deps: &Array, name: &str) -> Option<usize> {
+    deps.iter()
+        .position(|v| v.as_str().and_then(requirement_name).as_deref() == Some(name))
+}
+
+/// The normalised name a requirement line starts with, if it names one.
+fn requirement_name(line: &str) -> Option<String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') || line.starts_with('-') {
+        return None;
+    }
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(line.len());
+    (end > 0).then(|| normalize_name(&line[..end]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_keeps_comments_and_order() {
+        let text = "# my project\npython = \"python3\"  # pinned\npackages = [\n  \"ffmpeg\", # video\n]\n";
+        let (out, added) = add_to_list(
+            text,
+            Location::Root,
+            ListKey::Packages,
+            &["sox".into(), "ffmpeg".into()],
+        )
+        .unwrap();
+        assert_eq!(added, ["sox"]);
+        assert!(
+            out.starts_with("# my project\npython = \"python3\"  # pinned\n"),
+            "{out}"
+        );
+        assert!(out.contains("# video"), "{out}");
+        assert!(out.contains("\"sox\""), "{out}");
+        let (out, removed) =
+            remove_from_list(&out, Location::Root, ListKey::Packages, &["ffmpeg".into()]).unwrap();
+        assert_eq!(removed, ["ffmpeg"]);
+        assert!(!out.contains("\"ffmpeg\""), "{out}");
+    }
+
+    #[test]
+    fn missing_lists_are_created_in_tool_nixpy() {
+        let text = "[project]\nname = \"x\"\n\n[tool.nixpy]\npython = \"python3\"\n";
+        let (out, _) = add_to_list(
+            text,
+            Location::ToolNixpy,
+            ListKey::PythonPackages,
+            &["numpy".into()],
+        )
+        .unwrap();
+        let doc: toml::Table = toml::from_str(&out).unwrap();
+        assert_eq!(
+            doc["tool"]["nixpy"]["python-packages"].as_array().unwrap()[0].as_str(),
+            Some("numpy")
+        );
+    }
+
+    #[test]
+    fn requirement_lines_are_replaced_by_name() {
+        let text = "# deps\nrequests>=2\nRich==12 # old\n";
+        let out = add_requirements(
+            text,
+            &[
+                ("rich".into(), "rich>=13".into()),
+                ("attrs".into(), "attrs".into()),
+            ],
+        );
+        assert_eq!(out, "# deps\nrequests>=2\nrich>=13\nattrs\n");
+        let (out, removed) = remove_requirements(&out, &["requests".into()]);
+        assert_eq!(out, "# deps\nrich>=13\nattrs\n");
+        assert_eq!(removed, ["requests"]);
+    }
+
+    #[test]
+    fn pyproject_dependencies_are_edited() {
+        let text = "[project]\nname = \"x\"\ndependencies = [\"requests>=2\"]\n";
+        let (out, _) = edit_pyproject_dependencies(
+            text,
+            &[("rich".into(), "rich".into())],
+            &["requests".into()],
+        )
+        .unwrap();
+        let doc: toml::Table = toml::from_str(&out).unwrap();
+        assert_eq!(doc["project"]["dependencies"].as_array().unwrap().len(), 1);
+        assert_eq!(doc["project"]["dependencies"][0].as_str(), Some("rich"));
+    }
+}
