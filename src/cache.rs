@@ -98,7 +98,9 @@ pub struct CacheEntry {
     pub fingerprint: Fingerprint,
     /// Key of the generated flake and its pin: same key, same shell.
     pub shell_key: String,
-    pub shell_env: ShellEnv,
+    /// Kept as raw JSON: the warm path never needs it, so it is not parsed
+    /// there (see [`CacheEntry::shell_env`]).
+    pub shell_env: Box<serde_json::value::RawValue>,
     /// The store file holding the shell's environment (its GC root's target).
     pub shell_env_path: String,
     /// Key of what the pip resolution depended on.
@@ -110,6 +112,15 @@ pub struct CacheEntry {
 }
 
 impl CacheEntry {
+    /// The shell's variables and facts, parsed on demand.
+    pub fn shell_env(&self) -> ShellEnv {
+        serde_json::from_str(self.shell_env.get()).unwrap_or_default()
+    }
+
+    pub fn raw_shell_env(shell: &ShellEnv) -> Box<serde_json::value::RawValue> {
+        serde_json::value::to_raw_value(shell).expect("shell environment serialises")
+    }
+
     pub fn path_in(project_dir: &Path) -> PathBuf {
         project_dir.join("entry.json")
     }

@@ -148,20 +148,6 @@ fn split_path(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// Store paths the environment cannot work without; if one disappeared
-/// (garbage collected), the cached environment is rebuilt.
-pub fn essential_store_paths(env: &ShellEnv) -> Vec<String> {
-    let mut paths: Vec<String> = [&env.python, &env.bash, &env.uv]
-        .into_iter()
-        .chain(env.path.iter().filter(|p| p.starts_with("/nix/store/")))
-        .filter(|p| !p.is_empty())
-        .map(|p| store_path_of(p).to_owned())
-        .collect();
-    paths.sort();
-    paths.dedup();
-    paths
-}
-
 /// `/nix/store/abc-name/bin/x` -> `/nix/store/abc-name`.
 pub fn store_path_of(path: &str) -> &str {
     let Some(rest) = path.strip_prefix("/nix/store/") else {
@@ -228,19 +214,6 @@ mod tests {
             ["/nix/store/ddd-gcc-lib/lib", "/nix/store/eee-zlib/lib"]
         );
         assert_eq!(env.python, "/nix/store/bbb-py/bin/python3");
-    }
-
-    #[test]
-    fn essential_paths_are_store_roots() {
-        let env = parse(SAMPLE).unwrap();
-        assert_eq!(
-            essential_store_paths(&env),
-            [
-                "/nix/store/aaa-ffmpeg",
-                "/nix/store/bbb-py",
-                "/nix/store/fff-bash"
-            ]
-        );
     }
 
     #[test]

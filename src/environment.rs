@@ -31,6 +31,20 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context from the environment (`NIXPY_NIXPKGS`, `CI`) and flags.
+    pub fn new(
+        start_dir: PathBuf,
+        nixpkgs_override: Option<String>,
+        substituters: nix::Substituters,
+    ) -> Context {
+        Context {
+            start_dir,
+            nixpkgs_override: nixpkgs_override.filter(|r| !r.is_empty()),
+            ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0"),
+            substituters,
+        }
+    }
+
     pub fn locate(&self) -> Result<ProjectLocation> {
         project::discover(&self.start_dir)
     }
@@ -113,7 +127,12 @@ pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheE
 
 /// The warm path: the cached entry, if every input is unchanged and every
 /// store path it needs is still there. No Nix, no Python, no bash.
-fn warm(pc: &ProjectCache, scalars: &BTreeMap<String, String>) -> Option<CacheEntry> {
+/// `announce` says why a present entry is not used (once per run).
+fn warm(
+    pc: &ProjectCache,
+    scalars: &BTreeMap<String, String>,
+    announce: bool,
+) -> Option<CacheEntry> {
     let path = pc.entry_path();
     let mut entry = CacheEntry::read(&path)?;
     match entry.fingerprint.check(scalars) {
@@ -132,13 +151,23 @@ fn warm(pc: &ProjectCache, scalars: &BTreeMap<String, String>) -> Option<CacheEn
         }
     }
     if let Some(missing) = entry.missing_path() {
-        ui::note(&format!(
-            "{missing} is gone (garbage collected?); rebuilding"
-        ));
+        if announce {
+            ui::note(&format!(
+                "{missing} is gone (garbage collected?); rebuilding"
+            ));
+        }
         return None;
     }
     mark_used(&path);
     Some(entry)
+}
+
+/// The warm path alone, for the clap-free start of `nixpy run`: `None`
+/// whenever anything needs a look (the normal path then says what).
+pub fn warm_only(ctx: &Context) -> Option<CacheEntry> {
+    let location = ctx.locate().ok()?;
+    let pc = ProjectCache::of(&location).ok()?;
+    warm(&pc, &scalars(ctx), false)
 }
 
 /// Sets the entry's mtime to now: `nixpy gc --older-than` reads it. One
@@ -156,7 +185,7 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     let scalars = scalars(ctx);
     let may_use_cache = !opts.refresh && !opts.upgrade && !opts.record_paths;
     if may_use_cache {
-        if let Some(entry) = warm(&pc, &scalars) {
+        if let Some(entry) = warm(&pc, &scalars, true) {
             return Ok(entry);
         }
     }
@@ -167,7 +196,7 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     )?;
     if may_use_cache {
         // Another run may have built it while we waited.
-        if let Some(entry) = warm(&pc, &scalars) {
+        if let Some(entry) = warm(&pc, &scalars, false) {
             return Ok(entry);
         }
     }
@@ -336,7 +365,7 @@ fn build(
     });
     let recorded = lock.store.clone().filter(|_| !opts.refresh);
     let (shell_env, shell_env_path) = match reusable {
-        Some(prev) => (prev.shell_env.clone(), prev.shell_env_path.clone()),
+        Some(prev) => (prev.shell_env(), prev.shell_env_path.clone()),
         None => match recorded.as_ref().filter(|r| r.shell_key == portable_key) {
             Some(r) if fetch_recorded_shell(&nix, pc, &r.shell_env)? => {
                 (read_shell_env_file(&r.shell_env)?, r.shell_env.clone())
@@ -406,11 +435,11 @@ fn build(
         project_root: location.root.clone(),
         fingerprint,
         shell_key,
-        store_paths: [shell_env_path.clone()]
-            .into_iter()
-            .chain(dev_env::essential_store_paths(&shell_env))
-            .collect(),
-        shell_env,
+        // The environment file references every package, so while it is in
+        // the store its whole closure is (Nix keeps closures complete): one
+        // stat on the warm path, however many packages there are.
+        store_paths: vec![shell_env_path.clone()],
+        shell_env: CacheEntry::raw_shell_env(&shell_env),
         shell_env_path,
         resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
         layer: pip.map(|p| p.layer),

@@ -24,6 +24,9 @@ mod source_pos;
 mod ui;
 mod wheel_stub;
 
+#[cfg(test)]
+mod proptests;
+
 use clap::Parser;
 
 use crate::cli::{BuildFlags, Cli, Command};
@@ -44,7 +47,12 @@ impl From<BuildFlags> for BuildOptions {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(err) = commands::run::try_warm_without_parsing(&args) {
+        eprintln!("{err}");
+        std::process::exit(err.exit_code);
+    }
+    let cli = Cli::parse_from(args);
     ui::set_verbosity(if cli.quiet { 0 } else { 1 + cli.verbose });
     init_tracing(cli.verbose);
     let code = match dispatch(cli) {
@@ -70,15 +78,14 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
     }
     let start_dir = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
-    let ctx = Context {
+    let ctx = Context::new(
         start_dir,
-        nixpkgs_override: cli.nixpkgs.filter(|r| !r.is_empty()),
-        ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0"),
-        substituters: nix::Substituters {
+        cli.nixpkgs,
+        nix::Substituters {
             urls: cli.substituters,
             trusted_public_keys: cli.trusted_public_keys,
         },
-    };
+    );
     match cli.command {
         Command::Run(args) => commands::run::run(&ctx, args),
         Command::Lock(args) => commands::lock::run(&ctx, args),

@@ -529,6 +529,7 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
     let store_path = inputs
         .nix
         .add_to_store(building.path(), &format!("nixpy-layer-{key}"))?;
+    clear_stale_link(&link)?;
     if !inputs.nix.realise_with_root(&store_path, &link)? {
         return Err(Error::new(format!(
             "cannot register {} as a GC root for {store_path}",
@@ -543,6 +544,20 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
         key,
         dir: store_path.into(),
     })
+}
+
+/// Removes whatever stands where the layer's GC root goes: a dangling link
+/// (its store path was collected) or a folder from an older cache layout.
+fn clear_stale_link(link: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(link) else {
+        return Ok(());
+    };
+    let removed = if meta.is_dir() {
+        std::fs::remove_dir_all(link)
+    } else {
+        std::fs::remove_file(link)
+    };
+    removed.map_err(|e| Error::io("remove the stale layer", link, e))
 }
 
 /// The store is read-only, so Python could never cache bytecode there:
@@ -599,6 +614,9 @@ fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &P
             "pip",
             "install",
             "--no-deps",
+            // Bytecode is compiled afterwards, hash-checked: pip's own pycs
+            // embed timestamps and would make the layer differ per machine.
+            "--no-compile",
             "--no-warn-script-location",
             "--target",
         ]

@@ -186,14 +186,17 @@ fn check_installer(location: &crate::project::ProjectLocation) -> Outcome {
         .and_then(|pc| CacheEntry::read(&pc.entry_path()));
     match entry {
         Some(entry)
-            if !entry.shell_env.uv.is_empty() && Path::new(&entry.shell_env.uv).exists() =>
+            if !entry.shell_env().uv.is_empty() && Path::new(&entry.shell_env().uv).exists() =>
         {
-            Outcome::Pass(format!("uv from the Nix shell: {}", entry.shell_env.uv))
+            Outcome::Pass(format!("uv from the Nix shell: {}", entry.shell_env().uv))
         }
         Some(entry) if entry.layer.is_none() => {
             Outcome::Pass("no pip requirements; no installer needed".into())
         }
-        Some(entry) => Outcome::Pass(format!("pip of the Nix Python: {}", entry.shell_env.python)),
+        Some(entry) => Outcome::Pass(format!(
+            "pip of the Nix Python: {}",
+            entry.shell_env().python
+        )),
         None => Outcome::Skip("environment not built yet (`nixpy run -- true` builds it)".into()),
     }
 }

@@ -1,17 +1,46 @@
 //! `nixpy run`: prepare the environment, then become the command.
 
+use std::ffi::OsString;
+
+use crate::cache::CacheEntry;
 use crate::cli::RunArgs;
 use crate::environment::{self, Context};
-use crate::error::Result;
-use crate::{exec, runtime_env};
+use crate::error::{Error, Result};
+use crate::{exec, nix, runtime_env};
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     let entry = environment::prepare(ctx, args.build.into())?;
+    Err(become_command(&entry, &args.command))
+}
+
+fn become_command(entry: &CacheEntry, command: &[OsString]) -> Error {
     let env = runtime_env::compose(std::env::vars_os(), &entry.env);
-    Err(exec::exec(
-        &args.command,
-        env,
-        &entry.env.shell_hook,
-        &entry.env.bash,
-    ))
+    exec::exec(command, env, &entry.env.shell_hook, &entry.env.bash)
+}
+
+/// The warm path before any argument parsing: parsing the full command
+/// line costs about as much as the rest of a warm start. Only the plain
+/// forms `nixpy run CMD...` and `nixpy run -- CMD...` qualify; anything
+/// else (flags, a cache that is not fresh) returns `None` and takes the
+/// normal path, which parses, explains and rebuilds.
+pub fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
+    let [_, subcommand, rest @ ..] = argv else {
+        return None;
+    };
+    if subcommand != "run" {
+        return None;
+    }
+    let command = match rest {
+        [dashes, command @ ..] if dashes == "--" => command,
+        [first, ..] if !first.as_encoded_bytes().starts_with(b"-") => rest,
+        _ => return None,
+    };
+    if command.is_empty() {
+        return None;
+    }
+    let start_dir = std::env::current_dir().ok()?;
+    let nixpkgs = std::env::var("NIXPY_NIXPKGS").ok();
+    let ctx = Context::new(start_dir, nixpkgs, nix::Substituters::default());
+    let entry = environment::warm_only(&ctx)?;
+    Some(become_command(&entry, command))
 }

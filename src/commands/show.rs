@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let store_paths: Vec<String> = entry
         .as_ref()
         .map(|e| {
-            e.shell_env
+            e.shell_env()
                 .path
                 .iter()
                 .filter(|p| p.starts_with("/nix/store/"))
@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         .unwrap_or_default();
     let nix_provided = entry
         .as_ref()
-        .and_then(|e| pip_layer::nix_provided(&pc.cache, &e.shell_env.python).ok())
+        .and_then(|e| pip_layer::nix_provided(&pc.cache, &e.shell_env().python).ok())
         .unwrap_or_default();
     let pins = lock
         .as_ref()
@@ -58,8 +58,8 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         },
         "python": {
             "attribute": manifest.python.to_string(),
-            "interpreter": entry.as_ref().map(|e| e.shell_env.python.clone()),
-            "version": entry.as_ref().map(|e| e.shell_env.python_version.clone()),
+            "interpreter": entry.as_ref().map(|e| e.shell_env().python.clone()),
+            "version": entry.as_ref().map(|e| e.shell_env().python_version.clone()),
         },
         "packages": manifest.packages.iter().map(|p| json!({"attribute": p.to_string(), "source": manifest_name})).collect::<Vec<_>>(),
         "python_packages": manifest.python_packages.iter().map(ToString::to_string).collect::<Vec<_>>(),
