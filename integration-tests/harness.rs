@@ -977,3 +977,132 @@ fn make_wheel_writes_an_installable_wheel() {
         .success()
         .stdout_is("hello from the wheel\n");
 }
+
+// --- pip layer / binary cache helpers ---
+
+/// requirements.txt text that installs only from the project's `wheels/`
+/// folder (no index, so nothing is fetched), followed by `lines`.
+pub fn local_requirements(lines: &[&str]) -> String {
+    let mut text = String::from("--no-index\n--find-links ./wheels\n");
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
+/// The project's nixpy.lock, parsed.
+pub fn read_lock(project: &Project) -> toml::Value {
+    let text = project.read("nixpy.lock");
+    toml::from_str(&text).unwrap_or_else(|e| panic!("nixpy.lock is not TOML: {e}\n{text}"))
+}
+
+/// `/nix/store/<32 base-32 chars>-<name>` where the name starts with `name_prefix`.
+pub fn is_store_path(path: &str, name_prefix: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/nix/store/") else {
+        return false;
+    };
+    let Some((hash, name)) = rest.split_once('-') else {
+        return false;
+    };
+    hash.len() == 32
+        && hash
+            .chars()
+            .all(|c| c.is_ascii_digit() || (c.is_ascii_lowercase() && !"eotu".contains(c)))
+        && name.starts_with(name_prefix)
+        && !name.contains('/')
+}
+
+/// A python one-liner run by `nixpy run -- python -c CODE`; CODE prints JSON.
+pub fn nixpy_python(project: &Project, code: &str) -> Command {
+    nixpy_run(project, ["python", "-c", code])
+}
+
+// --- warm path / reliability helpers ---
+
+/// How many of nixpy's phases whose label starts with `label` began, going by
+/// the start lines printed when stderr is not a terminal
+/// (`nixpy: building the Nix shell (2 package source(s)) ...`). The matching
+/// `...: done in 0.1s` lines are not counted.
+pub fn phases_started(stderr: &str, label: &str) -> usize {
+    phase_lines(stderr)
+        .iter()
+        .filter(|line| line["nixpy: ".len()..].starts_with(label))
+        .count()
+}
+
+/// nixpy's phase start lines in `stderr`: none at all on the warm path.
+pub fn phase_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("nixpy: ") && line.ends_with(" ..."))
+        .collect()
+}
+
+/// A name no earlier run has used (process id, time and a counter), for
+/// derivations and wheels that must really be built, not found in the store.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}-{n}", std::process::id())
+}
+
+/// `<cache>/v1/projects/<id>`, the folder nixpy keeps for `project` in the
+/// cache folder `cache`; the id is the key of the canonical project path
+/// (src/cache.rs `project_dir`, src/fingerprint.rs `key_of`).
+pub fn project_cache_dir(cache: &Path, project: &Project) -> PathBuf {
+    let root = project.root().as_os_str().as_encoded_bytes();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&(root.len() as u64).to_le_bytes());
+    hasher.update(root);
+    let id = hasher.finalize().to_hex()[..32].to_owned();
+    cache.join("v1/projects").join(id)
+}
+
+/// The project's `entry.json` in `cache`, parsed; None when absent or not JSON.
+pub fn read_entry(cache: &Path, project: &Project) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(project_cache_dir(cache, project).join("entry.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Text for a `nix-files` entry whose one package is built from scratch:
+/// after sleeping `sleep_secs` it puts `bin/<name>` (printing `<name> ok`) on
+/// PATH. Use a [`unique_name`] so the store path is this test's alone. The
+/// builder's command line holds `name`, so a test can wait for it to exit.
+pub fn scratch_package_nix(name: &str, sleep_secs: u32) -> String {
+    // The EXIT trap is the stand-in's holdLogUntilExit (see pkgs.nix): without
+    // it Nix 2.8 may report a builder that succeeded as killed by signal 9.
+    let script = format!(
+        "trap '( while read -r _ _ s _ 2>/dev/null < /proc/$$/stat && [ \"$s\" != Z ]; do :; done ) &' EXIT\n\
+         : {name}\n\
+         /bin/sleep {sleep_secs}\n\
+         /bin/mkdir -p \"$out/bin\"\n\
+         printf '#!/bin/sh\\necho \"%s ok\"\\n' {name} > \"$out/bin/{name}\"\n\
+         /bin/chmod +x \"$out/bin/{name}\"\n"
+    );
+    format!(
+        "{{ pkgs, ... }}: [ (builtins.derivation {{ name = {}; system = builtins.currentSystem; builder = \"/bin/bash\"; args = [ \"-c\" {} ]; }}) ]\n",
+        nix_string(name),
+        nix_string(&script)
+    )
+}
+
+/// Writes the wheel `<name>-<version>` into the project's `wheels/` folder;
+/// its module (the name with `-` as `_`) has `VERSION = "<version>"`.
+pub fn add_wheel(project: &Project, name: &str, version: &str) -> PathBuf {
+    let module = name.replace('-', "_");
+    let init = format!("{module}/__init__.py");
+    let text = format!("VERSION = {version:?}\n");
+    make_wheel(
+        &project.mkdir("wheels"),
+        name,
+        version,
+        &[],
+        &[(&init, &text)],
+        &[],
+    )
+}

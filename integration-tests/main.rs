@@ -6,8 +6,12 @@
 //! it are skipped with a note on stderr; set NIXPY_REQUIRE_NIX=1 (CI=true
 //! does the same) to make a missing Nix a failure instead.
 
+mod binary_cache;
+mod commands;
 mod harness;
+mod pip_layer;
 mod run;
+mod warm_path;
 
 use std::path::Path;
 use std::process::Command;

@@ -55,7 +55,7 @@ pub fn add_to_list(
     let mut added = Vec::new();
     for item in items {
         if !array.iter().any(|v| v.as_str() == Some(item)) {
-            array.push(item.as_str());
+            push_keeping_layout(array, item);
             added.push(item.clone());
         }
     }
@@ -78,7 +78,7 @@ pub fn remove_from_list(
         for item in items {
             let found = array.iter().position(|v| v.as_str() == Some(item));
             if let Some(index) = found {
-                array.remove(index);
+                remove_keeping_layout(array, index);
                 removed.push(item.clone());
             }
         }
@@ -152,7 +152,7 @@ pub fn edit_pyproject_dependencies(
     for name in remove {
         let found = position_of(deps, name);
         if let Some(i) = found {
-            deps.remove(i);
+            remove_keeping_layout(deps, i);
             touched.push(name.clone());
         }
     }
@@ -162,11 +162,67 @@ pub fn edit_pyproject_dependencies(
             Some(i) => {
                 deps.replace(i, line.as_str());
             }
-            None => deps.push(line.as_str()),
+            None => push_keeping_layout(deps, line),
         }
         touched.push(name.clone());
     }
     Ok((doc.to_string(), touched))
+}
+
+/// toml_edit keeps a comment that follows an item (`"jq",  # json`) in the
+/// next item's prefix, or in the array's trailing text after the last item.
+/// These two functions move that text so every comment stays with its item.
+fn push_keeping_layout(array: &mut Array, item: &str) {
+    let multiline = array.iter().any(|v| {
+        v.decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .is_some_and(|p| p.contains('\n'))
+    });
+    if !multiline {
+        array.push(item);
+        return;
+    }
+    let indent = array
+        .get(0)
+        .and_then(|v| v.decor().prefix().and_then(|p| p.as_str()))
+        .and_then(|p| p.rsplit('\n').next())
+        .unwrap_or("  ")
+        .to_owned();
+    let trailing = array.trailing().as_str().unwrap_or("").to_owned();
+    // Up to the last newline, the trailing text ends the last item's line.
+    let (last_line_end, closing) = match trailing.rfind('\n') {
+        Some(i) => (trailing[..=i].to_owned(), trailing[i + 1..].to_owned()),
+        None => ("\n".to_owned(), trailing.clone()),
+    };
+    let mut value = toml_edit::Value::from(item);
+    value
+        .decor_mut()
+        .set_prefix(format!("{last_line_end}{indent}"));
+    value.decor_mut().set_suffix("");
+    array.push_formatted(value);
+    array.set_trailing(format!("\n{closing}"));
+    array.set_trailing_comma(true);
+}
+
+fn remove_keeping_layout(array: &mut Array, index: usize) {
+    let removed = array.remove(index);
+    let prefix = removed
+        .decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or("")
+        .to_owned();
+    if index < array.len() {
+        // The removed item's prefix carries the previous item's comment.
+        if let Some(next) = array.get_mut(index) {
+            next.decor_mut().set_prefix(prefix);
+        }
+    } else if let Some(i) = prefix.rfind('\n') {
+        let trailing = array.trailing().as_str().unwrap_or("").to_owned();
+        let closing = trailing.rsplit('\n').next().unwrap_or("").to_owned();
+        array.set_trailing(format!("{}{closing}", &prefix[..=i]));
+    }
 }
 
 fn position_of(deps: &Array, name: &str) -> Option<usize> {
@@ -228,6 +284,60 @@ mod tests {
             doc["tool"]["nixpy"]["python-packages"].as_array().unwrap()[0].as_str(),
             Some("numpy")
         );
+    }
+
+    #[test]
+    fn comments_stay_with_their_items_in_multiline_lists() {
+        let text = "packages = [\n  \"hello\", # greeting\n  \"jq\",    # json\n]\n";
+        let (out, _) = add_to_list(
+            text,
+            Location::Root,
+            ListKey::Packages,
+            &["ffmpeg".into(), "sox".into()],
+        )
+        .unwrap();
+        assert_eq!(out, "packages = [\n  \"hello\", # greeting\n  \"jq\",    # json\n  \"ffmpeg\",\n  \"sox\",\n]\n");
+        let text = "packages = [\n  \"hello\", # greeting\n  \"jq\",    # json\n  \"sox\",\n]\n";
+        let (out, _) =
+            remove_from_list(text, Location::Root, ListKey::Packages, &["jq".into()]).unwrap();
+        assert_eq!(
+            out,
+            "packages = [\n  \"hello\", # greeting\n  \"sox\",\n]\n"
+        );
+        let (out, _) =
+            remove_from_list(text, Location::Root, ListKey::Packages, &["sox".into()]).unwrap();
+        assert_eq!(
+            out,
+            "packages = [\n  \"hello\", # greeting\n  \"jq\",    # json\n]\n"
+        );
+    }
+
+    #[test]
+    fn one_line_lists_stay_tidy() {
+        let (out, _) = remove_from_list(
+            "p = [\"six\", \"numpy\"]\n",
+            Location::Root,
+            ListKey::Packages,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(out, "p = [\"six\", \"numpy\"]\n");
+        let (out, _) = remove_from_list(
+            "packages = [\"six\", \"numpy\"]\n",
+            Location::Root,
+            ListKey::Packages,
+            &["six".into()],
+        )
+        .unwrap();
+        assert_eq!(out, "packages = [\"numpy\"]\n");
+        let (out, _) = add_to_list(
+            "packages = [\"six\"]\n",
+            Location::Root,
+            ListKey::Packages,
+            &["jq".into()],
+        )
+        .unwrap();
+        assert_eq!(out, "packages = [\"six\", \"jq\"]\n");
     }
 
     #[test]

@@ -363,16 +363,8 @@ fn parse_requirement(text: &str, base: &Path, origin: &Origin) -> Result<Require
         let name = editable_name(&location);
         (location, name)
     } else {
-        let parsed =
-            pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec).map_err(|e| {
-                syntax_error(
-                    origin,
-                    format!(
-                        "invalid requirement `{spec}`: {}",
-                        first_line(&e.to_string())
-                    ),
-                )
-            })?;
+        let parsed = parse_pep508(spec)
+            .map_err(|why| syntax_error(origin, format!("invalid requirement `{spec}`: {why}")))?;
         (spec.to_owned(), Some(normalize_name(parsed.name.as_ref())))
     };
     let line = if options.is_empty() {
@@ -385,6 +377,30 @@ fn parse_requirement(text: &str, base: &Path, origin: &Origin) -> Result<Require
         name,
         origin: origin.clone(),
     })
+}
+
+/// Parses one PEP 508 requirement. pep508_rs 0.9 panics on a name that
+/// ends in `-`, `_` or `.` before a specifier (`A-==0`), so names are checked
+/// here first: PEP 508 wants them to start and end with a letter or digit.
+pub fn parse_pep508(
+    spec: &str,
+) -> std::result::Result<pep508_rs::Requirement<pep508_rs::VerbatimUrl>, String> {
+    let trimmed = spec.trim_start();
+    let name_end = trimmed
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(trimmed.len());
+    let name = &trimmed[..name_end];
+    if name.is_empty()
+        || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(format!(
+            "`{}` is not a valid distribution name (letters, digits, - _ . inside, a letter or digit at both ends)",
+            crate::attr_path::printable(name)
+        ));
+    }
+    pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec)
+        .map_err(|e| first_line(&e.to_string()).to_owned())
 }
 
 fn first_line(s: &str) -> &str {
@@ -479,7 +495,7 @@ pub fn conflicts_with_nix(
             continue;
         };
         let spec = req.line.split(" --").next().unwrap_or(&req.line);
-        let Ok(parsed) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec) else {
+        let Ok(parsed) = parse_pep508(spec) else {
             continue;
         };
         let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) = parsed.version_or_url

@@ -4,7 +4,6 @@
 //! is undone, so the project is never left with a list that does not build.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use crate::atomic_write;
 use crate::attr_path::AttrPath;
@@ -152,7 +151,7 @@ fn nix_names(args: &EditArgs) -> Result<(Vec<AttrPath>, ListKey)> {
     if names.is_empty() && args.pip.is_empty() {
         return Err(
             Error::new("nothing to do: name packages, or give --pip REQUIREMENT").with_hint(
-                "nixpy add ffmpeg sox, nixpy add --python numpy, nixpy add --pip 'requests>=2'",
+                "name nixpkgs attributes (ffmpeg sox), --python packages (--python numpy) or --pip requirements (--pip 'requests>=2')",
             ),
         );
     }
@@ -164,14 +163,10 @@ fn pip_requirements(args: &EditArgs) -> Result<Vec<(String, String)>> {
     args.pip
         .iter()
         .map(|text| {
-            let parsed =
-                pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(text).map_err(|e| {
-                    Error::new(format!(
-                        "`{text}` is not a valid requirement: {}",
-                        e.to_string().lines().next().unwrap_or_default()
-                    ))
+            let parsed = crate::requirements::parse_pep508(text).map_err(|why| {
+                Error::new(format!("`{text}` is not a valid requirement: {why}"))
                     .with_hint("write it as in requirements.txt, e.g. 'requests>=2.31'")
-                })?;
+            })?;
             Ok((normalize_name(parsed.name.as_ref()), text.trim().to_owned()))
         })
         .collect()

@@ -26,13 +26,16 @@ pub fn parse_age(text: &str) -> std::result::Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not an age such as 30d, 12h or 90m"))?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3_600,
-        "m" => n * 60,
-        "s" => n,
+    let per_unit = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
         _ => return Err(format!("`{text}`: the unit must be d, h, m or s")),
     };
+    let secs = n
+        .checked_mul(per_unit)
+        .ok_or_else(|| format!("`{text}` is too long an age"))?;
     Ok(Duration::from_secs(secs))
 }
 
