@@ -80,7 +80,7 @@ impl MachineA {
         };
         let (shell_env, layer) = (path("shell-env"), path("layer"));
         assert!(
-            is_store_path(&shell_env, ""),
+            is_store_path(&shell_env, "nixpy-shell-env"),
             "[store].shell-env = {shell_env:?}"
         );
         assert!(

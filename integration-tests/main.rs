@@ -6,11 +6,13 @@
 //! it are skipped with a note on stderr; set NIXPY_REQUIRE_NIX=1 (CI=true
 //! does the same) to make a missing Nix a failure instead.
 
+mod bad_input;
 mod binary_cache;
 mod commands;
 mod harness;
 mod pip_layer;
 mod run;
+mod shell_entry;
 mod warm_path;
 
 use std::path::Path;

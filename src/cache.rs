@@ -105,6 +105,10 @@ pub struct CacheEntry {
     pub shell_env_path: String,
     /// Key of what the pip resolution depended on.
     pub resolution_key: Option<String>,
+    /// Built by `--frozen` from a lock the requirements have moved past:
+    /// good for more frozen runs only.
+    #[serde(default)]
+    pub from_stale_lock: bool,
     pub layer: Option<LayerRef>,
     /// Store paths that must still exist for the entry to be used.
     pub store_paths: Vec<String>,

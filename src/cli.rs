@@ -61,6 +61,14 @@ pub enum Command {
     Doctor,
     /// Remove cache entries of projects that are gone or unused, and what only they used.
     Gc(GcArgs),
+    /// Print the environment as shell code to eval (sh, bash, zsh, fish) or as JSON.
+    Env(crate::commands::env::EnvArgs),
+    /// Start an interactive shell (bash, zsh or fish) inside the environment.
+    Shell(crate::commands::shell::ShellArgs),
+    /// Print the `use nixpy` function for direnv: `eval "$(nixpy direnvrc)"` in .envrc.
+    Direnvrc,
+    /// Write a starting nixpy.toml in the current folder.
+    Init(crate::commands::init::InitArgs),
     /// Print shell completions for bash, zsh or fish.
     Completions(CompletionsArgs),
     /// Print nixpy's man page (roff).

@@ -131,6 +131,7 @@ pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheE
 fn warm(
     pc: &ProjectCache,
     scalars: &BTreeMap<String, String>,
+    frozen: bool,
     announce: bool,
 ) -> Option<CacheEntry> {
     let path = pc.entry_path();
@@ -150,6 +151,10 @@ fn warm(
             return None;
         }
     }
+    if entry.from_stale_lock && !frozen {
+        tracing::debug!("cached environment was installed --frozen from a stale lock");
+        return None;
+    }
     if let Some(missing) = entry.missing_path() {
         if announce {
             ui::note(&format!(
@@ -167,7 +172,7 @@ fn warm(
 pub fn warm_only(ctx: &Context) -> Option<CacheEntry> {
     let location = ctx.locate().ok()?;
     let pc = ProjectCache::of(&location).ok()?;
-    warm(&pc, &scalars(ctx), false)
+    warm(&pc, &scalars(ctx), false, false)
 }
 
 /// Sets the entry's mtime to now: `nixpy gc --older-than` reads it. One
@@ -185,7 +190,7 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     let scalars = scalars(ctx);
     let may_use_cache = !opts.refresh && !opts.upgrade && !opts.record_paths;
     if may_use_cache {
-        if let Some(entry) = warm(&pc, &scalars, true) {
+        if let Some(entry) = warm(&pc, &scalars, opts.frozen, true) {
             return Ok(entry);
         }
     }
@@ -196,7 +201,7 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     )?;
     if may_use_cache {
         // Another run may have built it while we waited.
-        if let Some(entry) = warm(&pc, &scalars, false) {
+        if let Some(entry) = warm(&pc, &scalars, opts.frozen, false) {
             return Ok(entry);
         }
     }
@@ -386,6 +391,7 @@ fn build(
             mode,
             offline: opts.offline,
             nix: &nix,
+            project_root: &location.root,
             recorded_layer: recorded
                 .as_ref()
                 .and_then(|r| r.layer_key.clone().zip(r.layer.clone())),
@@ -442,6 +448,7 @@ fn build(
         shell_env: CacheEntry::raw_shell_env(&shell_env),
         shell_env_path,
         resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
+        from_stale_lock: pip.as_ref().is_some_and(|p| p.from_stale_lock),
         layer: pip.map(|p| p.layer),
         env,
     };

@@ -20,6 +20,7 @@ mod plan;
 mod project;
 mod requirements;
 mod runtime_env;
+mod shell_quote;
 mod source_pos;
 mod ui;
 mod wheel_stub;
@@ -95,6 +96,10 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Show(args) => commands::show::run(&ctx, args),
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Doctor => Ok(commands::doctor::run(&ctx)),
+        Command::Env(args) => commands::env::run(&ctx, args),
+        Command::Shell(args) => commands::shell::run(&ctx, args),
+        Command::Direnvrc => commands::direnvrc::run(),
+        Command::Init(args) => commands::init::run(&ctx, args),
         Command::Gc(args) => {
             let older_than = commands::gc::parse_age(&args.older_than)
                 .map_err(|why| Error::new(format!("--older-than: {why}")))?;

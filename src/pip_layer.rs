@@ -42,12 +42,30 @@ pub struct PipInputs<'a> {
     pub nix: &'a Nix,
     /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.
     pub recorded_layer: Option<(String, String)>,
+    /// Paths under it are written as `${PROJECT_ROOT}` in the lock, so the
+    /// lock holds in any checkout folder.
+    pub project_root: &'a Path,
+}
+
+/// The placeholder for the project folder in nixpy.lock (uv and pip both
+/// expand `${VAR}` in requirement files; nixpy expands it itself).
+const ROOT_PLACEHOLDER: &str = "${PROJECT_ROOT}";
+
+/// `text` with the project folder replaced by the placeholder.
+fn portable(text: &str, root: &Path) -> String {
+    text.replace(&root.display().to_string(), ROOT_PLACEHOLDER)
+}
+
+fn localized(text: &str, root: &Path) -> String {
+    text.replace(ROOT_PLACEHOLDER, &root.display().to_string())
 }
 
 pub struct PipOutcome {
     pub lock: PipLock,
     pub layer: LayerRef,
     pub resolution_key: String,
+    /// `--frozen` installed a lock that no longer matches the requirements.
+    pub from_stale_lock: bool,
 }
 
 pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
@@ -94,6 +112,7 @@ pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
     };
     let layer = build_layer(inputs, installer, &lock)?;
     Ok(PipOutcome {
+        from_stale_lock: lock.inputs != resolution_key,
         lock,
         layer,
         resolution_key,
@@ -126,14 +145,15 @@ fn resolution_key(
     nix_provided: &[(String, String)],
 ) -> String {
     let reqs = inputs.requirements;
+    let root = inputs.project_root;
     let provided: String = nix_provided
         .iter()
         .map(|(n, v)| format!("{n}=={v}\n"))
         .collect();
     key_of(&[
-        reqs.requirements_text().as_bytes(),
-        reqs.constraints_text().as_bytes(),
-        reqs.index.to_args().join("\n").as_bytes(),
+        portable(&reqs.requirements_text(), root).as_bytes(),
+        portable(&reqs.constraints_text(), root).as_bytes(),
+        portable(&reqs.index.to_args().join("\n"), root).as_bytes(),
         provided.as_bytes(),
         inputs.shell.python_version.as_bytes(),
         crate::plan::current_system().as_bytes(),
@@ -249,9 +269,19 @@ fn resolve(
         Installer::Pip => resolve_with_pip(inputs, dir, common)?,
         _ => resolve_with_uv(inputs, dir, common)?,
     };
+    let user_hashes = reqs.user_hashes();
     Ok(pins
         .into_iter()
         .filter(|p| !nix_provided.iter().any(|(n, _)| *n == p.name))
+        .map(|mut p| {
+            // A hash the user wrote is a promise about the file: it must
+            // be checked at install (uv's resolver would pick its own).
+            if let Some(hashes) = user_hashes.get(&p.name) {
+                p.hashes = hashes.clone();
+            }
+            p.requirement = portable(&p.requirement, inputs.project_root);
+            p
+        })
         .collect())
 }
 
@@ -452,11 +482,19 @@ fn parse_pip_report(text: &str) -> Result<Vec<LockedPackage>> {
 
 /// The layer's key: interpreter, exact pins, installer, platform. Two
 /// projects with the same resolution share one layer.
-pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock) -> String {
+pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock, root: &Path) -> String {
+    // Localised: a path requirement's folder ends up inside the layer
+    // (editable .pth files), so it is part of what the layer is.
     let pins: String = lock
         .packages
         .iter()
-        .map(|p| format!("{} {}\n", p.requirement, p.hashes.join(",")))
+        .map(|p| {
+            format!(
+                "{} {}\n",
+                localized(&p.requirement, root),
+                p.hashes.join(",")
+            )
+        })
         .collect();
     let installer_id = match installer {
         Installer::Pip => format!("pip:{}", shell.python),
@@ -480,7 +518,7 @@ fn published(key: &str, link: &Path) -> Option<LayerRef> {
 }
 
 fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> Result<LayerRef> {
-    let key = layer_key(inputs.shell, installer, lock);
+    let key = layer_key(inputs.shell, installer, lock, inputs.project_root);
     let layers = inputs.cache.layers_dir();
     let link = layers.join(&key);
     if let Some(layer) = published(&key, &link) {
@@ -522,7 +560,7 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
         .map_err(|e| Error::io("create a folder in", &layers, e))?;
     let scratch = scratch_dir(inputs.cache)?;
     let pins_file = scratch.path().join("pins.txt");
-    write(&pins_file, &pins_text(lock))?;
+    write(&pins_file, &pins_text(lock, installer, inputs.project_root))?;
     install(inputs, installer, building.path(), &pins_file)?;
     write(&building.path().join("sitecustomize.py"), SITECUSTOMIZE)?;
     compile_bytecode(&inputs.shell.python, building.path());
@@ -574,6 +612,11 @@ fn compile_bytecode(python: &str, dir: &Path) {
         "0",
         "--invalidation-mode",
         "unchecked-hash",
+        // A fixed name for the source path inside the pycs (Python points
+        // code at the real file when it loads them), so the same layer
+        // gives the same bytes, and so the same store path, everywhere.
+        "-d",
+        "/nixpy-layer",
     ]
     .iter()
     .map(Into::into)
@@ -590,21 +633,25 @@ fn compile_bytecode(python: &str, dir: &Path) {
     }
 }
 
-fn pins_text(lock: &PipLock) -> String {
-    // Hashes only when every pin has them: pip turns any hash into
-    // hash-checking mode for all, which local and editable pins cannot meet.
+fn pins_text(lock: &PipLock, installer: Installer, root: &Path) -> String {
+    // uv checks each hash given; pip turns any hash into hash-checking mode
+    // for all, which local and editable pins cannot meet, so for pip hashes
+    // are written only when every pin has them.
     let all_hashed = lock.packages.iter().all(|p| !p.hashes.is_empty());
-    lock.packages
+    let write_hashes = installer != Installer::Pip || all_hashed;
+    let text: String = lock
+        .packages
         .iter()
         .map(|p| {
-            let hashes: String = if all_hashed {
+            let hashes: String = if write_hashes {
                 p.hashes.iter().map(|h| format!(" --hash={h}")).collect()
             } else {
                 String::new()
             };
             format!("{}{hashes}\n", p.requirement)
         })
-        .collect()
+        .collect();
+    localized(&text, root)
 }
 
 fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &Path) -> Result<()> {
@@ -719,6 +766,18 @@ mod tests {
     }
 
     #[test]
+    fn lock_paths_are_portable_between_checkouts() {
+        let root = Path::new("/home/a/proj");
+        let line = "localpkg @ file:///home/a/proj/vendor/localpkg";
+        let p = portable(line, root);
+        assert_eq!(p, "localpkg @ file://${PROJECT_ROOT}/vendor/localpkg");
+        assert_eq!(
+            localized(&p, Path::new("/srv/ci/proj")),
+            "localpkg @ file:///srv/ci/proj/vendor/localpkg"
+        );
+    }
+
+    #[test]
     fn hashes_are_written_only_when_every_pin_has_them() {
         let pin = |r: &str, h: &[&str]| LockedPackage {
             name: r.into(),
@@ -731,11 +790,20 @@ mod tests {
             installer: "uv".into(),
             packages: vec![pin("a==1", &["sha256:1"]), pin("-e /x", &[])],
         };
-        assert_eq!(pins_text(&lock), "a==1\n-e /x\n");
+        let root = Path::new("/p");
+        assert_eq!(pins_text(&lock, Installer::Pip, root), "a==1\n-e /x\n");
+        // uv checks each given hash on its own.
+        assert_eq!(
+            pins_text(&lock, Installer::Uv, root),
+            "a==1 --hash=sha256:1\n-e /x\n"
+        );
         let lock = PipLock {
             packages: vec![pin("a==1", &["sha256:1"])],
             ..lock
         };
-        assert_eq!(pins_text(&lock), "a==1 --hash=sha256:1\n");
+        assert_eq!(
+            pins_text(&lock, Installer::Pip, root),
+            "a==1 --hash=sha256:1\n"
+        );
     }
 }

@@ -557,7 +557,8 @@ fn requirement_names_ending_in_a_separator_are_errors_not_crashes() {
     for text in ["A-==0\n", "a_[0\n", "name.>=1\n"] {
         let file = tmp.path().join("requirements.txt");
         std::fs::write(&file, text).unwrap();
-        let result = std::panic::catch_unwind(|| requirements::read_files(&[file.clone()]));
+        let result =
+            std::panic::catch_unwind(|| requirements::read_files(std::slice::from_ref(&file)));
         match result {
             Ok(Err(e)) => assert!(e.message.contains("requirements.txt:1:"), "{}", e.message),
             Ok(Ok(_)) => panic!("{text:?} accepted"),

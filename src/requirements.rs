@@ -86,6 +86,22 @@ impl RequirementSet {
             .collect()
     }
 
+    /// `--hash` values the user wrote, by distribution name.
+    pub fn user_hashes(&self) -> std::collections::HashMap<String, Vec<String>> {
+        self.requirements
+            .iter()
+            .filter_map(|r| {
+                let hashes: Vec<String> = r
+                    .line
+                    .split_whitespace()
+                    .filter_map(|t| t.strip_prefix("--hash="))
+                    .map(str::to_owned)
+                    .collect();
+                Some((r.name.clone()?, hashes)).filter(|(_, h)| !h.is_empty())
+            })
+            .collect()
+    }
+
     pub fn constraints_text(&self) -> String {
         self.constraints
             .iter()
@@ -94,11 +110,23 @@ impl RequirementSet {
     }
 
     /// Requirements given as plain strings (pyproject dependencies).
+    /// Each string's origin is its line in `origin_file`, found by looking
+    /// for the quoted string after the previous one.
     pub fn add_strings(&mut self, origin_file: &Path, base: &Path, lines: &[String]) -> Result<()> {
-        for (i, text) in lines.iter().enumerate() {
+        let source = std::fs::read_to_string(origin_file).unwrap_or_default();
+        let mut from = 0;
+        for text in lines {
+            let found = [format!("\"{text}\""), format!("'{text}'")]
+                .iter()
+                .filter_map(|quoted| source[from..].find(quoted.as_str()))
+                .min()
+                .map(|i| from + i);
+            if let Some(at) = found {
+                from = at + 1;
+            }
             let origin = Origin {
                 file: origin_file.to_path_buf(),
-                line: i + 1,
+                line: found.map_or(0, |at| source[..at].matches('\n').count() + 1),
             };
             let req = parse_requirement(text, base, &origin)?;
             self.requirements.push(req);

@@ -1,0 +1,306 @@
+//! `nixpy env`: the environment `nixpy run` gives a command, as code for the
+//! user's shell to eval (`eval "$(nixpy env)"`, `nixpy env --format fish |
+//! source`) or as JSON. This is what direnv's `use nixpy` loads, so a failed
+//! rebuild keeps the last good environment (with `NIXPY_DID_FALLBACK=1`)
+//! rather than leaving the shell with none.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::cache::CacheEntry;
+use crate::cli::BuildFlags;
+use crate::environment::{self, Context, ProjectCache};
+use crate::error::{Error, Result};
+use crate::runtime_env::{self, EnvSpec};
+use crate::shell_quote;
+use crate::ui;
+
+/// Set when the environment is the last good one because a rebuild failed.
+pub const FALLBACK_VAR: &str = "NIXPY_DID_FALLBACK";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `export NAME='value'` lines, for sh, bash and zsh.
+    Sh,
+    /// `set -gx NAME 'value'` lines.
+    Fish,
+    /// One JSON object of names and values (`null` for a removed variable).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub build: BuildFlags,
+    /// Output syntax.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+    /// Print only the variables that differ from the current environment.
+    #[arg(long)]
+    pub diff: bool,
+    /// Also print code that runs the shell hook after the variables are set
+    /// (the hook is bash: meant for bash, as direnv runs it; sh format only).
+    #[arg(long)]
+    pub hook: bool,
+    /// Print the files the environment depends on, one per line, and build
+    /// nothing (for direnv's watch_file).
+    #[arg(long, conflicts_with_all = ["format", "diff", "hook"])]
+    pub watch_files: bool,
+}
+
+pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
+    if args.watch_files {
+        return print(&watch_files(ctx)?);
+    }
+    if args.hook && args.format != Format::Sh {
+        return Err(Error::new("--hook needs --format sh: the shell hook is bash code")
+            .with_hint("fish and JSON consumers get the variables only; `nixpy shell` runs the hook for any shell"));
+    }
+    let (entry, fell_back) = environment::prepare_or_last_good(ctx, args.build.into())?;
+    let current: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let target = target_env(current.clone(), &entry.env, fell_back);
+    let changes = changes(&current, &target, args.diff);
+    let mut out = render(args.format, &changes, &current.into_iter().collect());
+    if args.hook && !entry.env.shell_hook.is_empty() {
+        out.extend_from_slice(&hook_code(&entry.env.shell_hook));
+    }
+    print(&out)
+}
+
+/// The environment the command would get: [`runtime_env::compose`], plus
+/// NIXPY_DID_FALLBACK exactly when this environment is a fallback (so a
+/// stale marker from an earlier eval is removed).
+pub fn target_env(
+    current: Vec<(OsString, OsString)>,
+    spec: &EnvSpec,
+    fell_back: bool,
+) -> BTreeMap<OsString, OsString> {
+    let mut env: BTreeMap<OsString, OsString> =
+        runtime_env::compose(current, spec).into_iter().collect();
+    env.remove(OsStr::new(FALLBACK_VAR));
+    if fell_back {
+        env.insert(FALLBACK_VAR.into(), "1".into());
+    }
+    env
+}
+
+/// One line of output: set a variable (`Some`) or remove it (`None`).
+pub type Change = (OsString, Option<OsString>);
+
+/// Everything in `target` (or only what differs from `current`), then the
+/// variables of `current` that `target` lacks, as removals.
+pub fn changes(
+    current: &[(OsString, OsString)],
+    target: &BTreeMap<OsString, OsString>,
+    diff_only: bool,
+) -> Vec<Change> {
+    let current: BTreeMap<&OsString, &OsString> = current.iter().map(|(k, v)| (k, v)).collect();
+    let mut out: Vec<Change> = target
+        .iter()
+        .filter(|(name, value)| !diff_only || current.get(name) != Some(value))
+        .map(|(name, value)| (name.clone(), Some(value.clone())))
+        .collect();
+    out.extend(
+        current
+            .keys()
+            .filter(|name| !target.contains_key(**name))
+            .map(|name| ((*name).clone(), None)),
+    );
+    out
+}
+
+/// The changes as code (or JSON). A variable that cannot be written in the
+/// format is left out, with a note when leaving it out loses a change.
+pub fn render(
+    format: Format,
+    changes: &[Change],
+    current: &BTreeMap<OsString, OsString>,
+) -> Vec<u8> {
+    let mut skipped = Vec::new();
+    let mut out = Vec::new();
+    let mut json = serde_json::Map::new();
+    for (name, value) in changes {
+        let bytes = name.as_bytes();
+        let writable = match format {
+            Format::Sh | Format::Fish => shell_quote::assignable(bytes),
+            Format::Json => {
+                name.to_str().is_some() && value.as_ref().is_none_or(|v| v.to_str().is_some())
+            }
+        };
+        if !writable {
+            // An unchanged variable needs no line: the evaluating shell has it.
+            if current.get(name) != value.as_ref() {
+                skipped.push(name.to_string_lossy().into_owned());
+            }
+            continue;
+        }
+        match (format, value) {
+            (Format::Sh, Some(v)) => out.extend(shell_quote::sh_export(bytes, v.as_bytes())),
+            (Format::Sh, None) => out.extend([b"unset ", bytes, b"\n"].concat()),
+            (Format::Fish, Some(v)) => out.extend(shell_quote::fish_export(bytes, v.as_bytes())),
+            (Format::Fish, None) => out.extend([b"set -e ", bytes, b"\n"].concat()),
+            (Format::Json, v) => {
+                let v = v
+                    .as_ref()
+                    .and_then(|v| v.to_str())
+                    .map(|v| serde_json::Value::String(v.to_owned()));
+                json.insert(
+                    name.to_string_lossy().into_owned(),
+                    v.unwrap_or(serde_json::Value::Null),
+                );
+            }
+        }
+    }
+    if format == Format::Json {
+        out = serde_json::to_vec_pretty(&json).expect("strings serialise");
+        out.push(b'\n');
+    }
+    if !skipped.is_empty() {
+        let why = match format {
+            Format::Json => "not UTF-8",
+            _ => "not assignable in a shell",
+        };
+        ui::note(&format!(
+            "left out variables whose names or values are {why}: {}",
+            skipped.join(", ")
+        ));
+    }
+    out
+}
+
+/// Runs the hook in a function, as `nixpy run` does, so `local` and
+/// `return` in it behave.
+pub fn hook_code(hook: &str) -> Vec<u8> {
+    let mut code = b"__nixpy_hook() { eval ".to_vec();
+    code.extend(shell_quote::sh_single(hook.as_bytes()));
+    code.extend_from_slice(b"; }; __nixpy_hook; unset -f __nixpy_hook\n");
+    code
+}
+
+/// Every file whose change changes the environment: the cached entry's
+/// fingerprint (what the environment in use was built from) and the inputs
+/// as they read now (which may name files the entry does not, such as a
+/// nix-file added by a broken edit), plus the manifest and lock themselves.
+fn watch_files(ctx: &Context) -> Result<Vec<u8>> {
+    let location = ctx.locate()?;
+    let mut files: Vec<PathBuf> = vec![location.manifest.clone(), location.lock_path()];
+    if let Some(entry) = ProjectCache::of(&location)
+        .ok()
+        .and_then(|pc| CacheEntry::read(&pc.entry_path()))
+    {
+        files.extend(entry.fingerprint.files.into_iter().map(|f| f.path));
+    }
+    // `nixpy env` has just reported any problem with the inputs; don't
+    // repeat its notes, and list what can be read.
+    let verbosity = ui::verbosity();
+    ui::set_verbosity(0);
+    let now = environment::input_files(ctx, &location);
+    ui::set_verbosity(verbosity);
+    if let Ok(fingerprint) = now {
+        files.extend(fingerprint.files.into_iter().map(|f| f.path));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for file in files {
+        let bytes = file.as_os_str().as_bytes();
+        // One path per line: a path with a newline cannot be listed.
+        if !bytes.contains(&b'\n') && seen.insert(file.clone()) {
+            out.extend_from_slice(bytes);
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+fn print(bytes: &[u8]) -> Result<i32> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::new(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
+    #[test]
+    fn diff_keeps_only_what_changes_and_removes_a_stale_fallback_marker() {
+        let spec = EnvSpec {
+            set: [("NEW".to_owned(), "n".to_owned())].into(),
+            project: vec![("NIXPY_PROJECT".into(), "/p".into())],
+            ..EnvSpec::default()
+        };
+        let current = os(&[
+            ("HOME", "/h"),
+            ("NIXPY_DID_FALLBACK", "1"),
+            ("NIXPY_PROJECT", "/p"),
+        ]);
+        let target = target_env(current.clone(), &spec, false);
+        let diff = changes(&current, &target, true);
+        assert_eq!(
+            diff,
+            vec![
+                ("NEW".into(), Some("n".into())),
+                ("NIXPY_DID_FALLBACK".into(), None)
+            ]
+        );
+        let all = changes(&current, &target, false);
+        assert_eq!(all.len(), 4, "{all:?}");
+
+        let target = target_env(current.clone(), &spec, true);
+        assert_eq!(
+            target.get(OsStr::new("NIXPY_DID_FALLBACK")),
+            Some(&OsString::from("1"))
+        );
+    }
+
+    #[test]
+    fn formats() {
+        let changes: Vec<Change> = vec![
+            ("A".into(), Some("it's".into())),
+            ("bad-name".into(), Some("x".into())),
+            ("GONE".into(), None),
+        ];
+        let current = BTreeMap::from([(OsString::from("GONE"), OsString::from("x"))]);
+        assert_eq!(
+            render(Format::Sh, &changes, &current),
+            b"export A='it'\\''s'\nunset GONE\n"
+        );
+        assert_eq!(
+            render(Format::Fish, &changes, &current),
+            b"set -gx A 'it\\'s'\nset -e GONE\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&render(Format::Json, &changes, &current)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"A": "it's", "bad-name": "x", "GONE": null})
+        );
+    }
+
+    #[test]
+    fn hook_runs_in_a_function() {
+        let code = hook_code("local x=1; echo \"it's $x\"");
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(OsStr::from_bytes(&code))
+            .output();
+        if let Ok(out) = out {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "it's 1\n");
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! `nixpy init`: a starting, commented nixpy.toml in the current folder
+//! (and with `--direnv`, an .envrc that loads the environment). It never
+//! overwrites a file, and checks everything before writing anything.
+
+use std::path::Path;
+
+use clap::Args;
+
+use crate::atomic_write;
+use crate::commands::direnvrc::ENVRC;
+use crate::environment::Context;
+use crate::error::{Error, Result};
+use crate::manifest;
+use crate::project::{MANIFEST_FILE, PYPROJECT_FILE};
+use crate::ui;
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also write an .envrc that loads the environment with direnv (and add
+    /// .direnv/ to .gitignore).
+    #[arg(long)]
+    pub direnv: bool,
+}
+
+pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
+    let dir = &ctx.start_dir;
+    let manifest_path = dir.join(MANIFEST_FILE);
+    if manifest_path.symlink_metadata().is_ok() {
+        return Err(
+            Error::new(format!("{} already exists", manifest_path.display()))
+                .with_hint("nixpy init never overwrites it; edit it, or remove it to start again"),
+        );
+    }
+    let pyproject = dir.join(PYPROJECT_FILE);
+    let pyproject_text = std::fs::read_to_string(&pyproject).ok();
+    if pyproject_text
+        .as_deref()
+        .is_some_and(manifest::pyproject_has_nixpy_table)
+    {
+        return Err(Error::new(format!(
+            "{} already configures nixpy ([tool.nixpy])",
+            pyproject.display()
+        ))
+        .with_hint("edit [tool.nixpy] there; a nixpy.toml beside it would take its place"));
+    }
+    let source = pip_source(dir, pyproject_text.is_some());
+    let envrc = dir.join(".envrc");
+    let envrc_exists = envrc.symlink_metadata().is_ok();
+
+    atomic_write::write_file(&manifest_path, template(&source).as_bytes())?;
+    ui::status(&format!(
+        "wrote {} ({})",
+        manifest_path.display(),
+        source.summary()
+    ));
+    if args.direnv {
+        if envrc_exists {
+            let text = std::fs::read_to_string(&envrc).unwrap_or_default();
+            if !text.lines().any(|l| l.trim() == "use nixpy") {
+                ui::warn(&format!(
+                    "{} exists, so nixpy left it alone; add these two lines to it:\n{}",
+                    envrc.display(),
+                    ENVRC.trim_end()
+                ));
+            }
+        } else {
+            atomic_write::write_file(&envrc, ENVRC.as_bytes())?;
+            ui::status(&format!(
+                "wrote {}; run `direnv allow` to load the environment",
+                envrc.display()
+            ));
+        }
+        ignore_direnv_folder(&dir.join(".gitignore"))?;
+    }
+    Ok(0)
+}
+
+/// Where the pip layer's requirements will come from, by the manifest's
+/// default rule (`environment::pip_sources`): requirements.txt, else
+/// `[project]` of pyproject.toml.
+#[derive(Debug, PartialEq, Eq)]
+enum PipSource {
+    RequirementsTxt,
+    Pyproject,
+    Nothing,
+}
+
+impl PipSource {
+    fn summary(&self) -> &'static str {
+        match self {
+            PipSource::RequirementsTxt => "pip packages from requirements.txt",
+            PipSource::Pyproject => "pip packages from [project] of pyproject.toml",
+            PipSource::Nothing => "no pip packages yet",
+        }
+    }
+
+    fn comment(&self) -> &'static str {
+        match self {
+            PipSource::RequirementsTxt => {
+                "# pip packages: from requirements.txt (found here), installed with uv into a\n\
+                 # layer on top of the Nix packages. Other files instead:\n\
+                 # requirements = [\"requirements.txt\", \"requirements-dev.txt\"]"
+            }
+            PipSource::Pyproject => {
+                "# pip packages: from [project].dependencies of pyproject.toml (there is no\n\
+                 # requirements.txt here), installed with uv into a layer on top of the Nix\n\
+                 # packages. Optional groups: pip-extras = [\"dev\"]"
+            }
+            PipSource::Nothing => {
+                "# pip packages: none yet. nixpy will use requirements.txt once it exists\n\
+                 # (else [project].dependencies of pyproject.toml), or the files named here:\n\
+                 # requirements = [\"requirements.txt\"]"
+            }
+        }
+    }
+}
+
+fn pip_source(dir: &Path, has_pyproject: bool) -> PipSource {
+    if dir.join("requirements.txt").is_file() {
+        return PipSource::RequirementsTxt;
+    }
+    let has_project_table = has_pyproject
+        && manifest::load_pyproject_dependencies(&dir.join(PYPROJECT_FILE))
+            .ok()
+            .flatten()
+            .is_some_and(|deps| !deps.dependencies.is_empty());
+    if has_project_table {
+        PipSource::Pyproject
+    } else {
+        PipSource::Nothing
+    }
+}
+
+fn template(source: &PipSource) -> String {
+    format!(
+        r#"# nixpy.toml: this project's environment, for `nixpy run -- CMD` and `nixpy shell`.
+# Every key is listed in nixpy's README ("Manifest keys"); `nixpy show` shows
+# where each part of the environment comes from.
+
+# Where Nix packages come from; nixpy.lock pins the revision (commit it).
+# nixpkgs = "{nixpkgs}"
+
+# The interpreter: a nixpkgs attribute such as python311 or python312.
+python = "{python}"
+
+# System tools and native libraries from Nix, by attribute path,
+# e.g. ["ffmpeg", "tesseract", "nodePackages.pnpm"].
+packages = []
+
+# Python packages built by Nix, for the heavy native ones,
+# e.g. ["numpy", "opencv4", "torch"].
+python-packages = []
+
+# Nix files the project already keeps (a list of packages, or a
+# home-manager style module): nix-files = ["nix/tools.nix"]
+
+{pip}
+
+# Variables set in the environment, verbatim:
+# [env]
+# MODEL_DIR = "models"
+"#,
+        nixpkgs = manifest::DEFAULT_NIXPKGS,
+        python = manifest::DEFAULT_PYTHON,
+        pip = source.comment(),
+    )
+}
+
+/// Adds `.direnv/` (direnv's per-project folder) to an existing .gitignore
+/// that does not ignore it yet; a project without one is left without one.
+fn ignore_direnv_folder(gitignore: &Path) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(gitignore) else {
+        return Ok(());
+    };
+    let ignored = text
+        .lines()
+        .map(str::trim)
+        .any(|l| matches!(l, ".direnv" | ".direnv/" | "/.direnv" | "/.direnv/"));
+    if ignored {
+        return Ok(());
+    }
+    let mut new = text;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(".direnv/\n");
+    atomic_write::write_file(gitignore, new.as_bytes())?;
+    ui::status(&format!("added .direnv/ to {}", gitignore.display()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_is_a_valid_manifest_for_every_source() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(MANIFEST_FILE);
+        for source in [
+            PipSource::RequirementsTxt,
+            PipSource::Pyproject,
+            PipSource::Nothing,
+        ] {
+            let text = template(&source);
+            let manifest = manifest::parse(&path, manifest::ManifestKind::NixpyToml, &text)
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert!(manifest.packages.is_empty());
+            assert!(manifest.requirements.is_none(), "the default rule decides");
+        }
+    }
+
+    #[test]
+    fn pip_source_follows_the_default_rule() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(pip_source(tmp.path(), false), PipSource::Nothing);
+        std::fs::write(
+            tmp.path().join("pyproject.toml"),
+            "[project]\nname = \"x\"\ndependencies = [\"rich\"]\n",
+        )
+        .unwrap();
+        assert_eq!(pip_source(tmp.path(), true), PipSource::Pyproject);
+        std::fs::write(tmp.path().join("requirements.txt"), "rich\n").unwrap();
+        assert_eq!(pip_source(tmp.path(), true), PipSource::RequirementsTxt);
+    }
+
+    #[test]
+    fn gitignore_gets_the_direnv_folder_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gi = tmp.path().join(".gitignore");
+        ignore_direnv_folder(&gi).unwrap();
+        assert!(!gi.exists(), "no .gitignore is created");
+        std::fs::write(&gi, "target").unwrap();
+        ignore_direnv_folder(&gi).unwrap();
+        ignore_direnv_folder(&gi).unwrap();
+        assert_eq!(std::fs::read_to_string(&gi).unwrap(), "target\n.direnv/\n");
+    }
+}

@@ -1,0 +1,271 @@
+//! `nixpy shell`: the user's shell (bash, zsh or fish; else the
+//! environment's bash) inside the environment, with NIXPY_SHELL=1, the shell
+//! hook run once and `(nixpy) ` before the prompt. nixpy execs the shell, so
+//! its exit status is the shell's.
+//!
+//! The startup files that make this work hold no project data (the hook
+//! travels in an environment variable, as for `nixpy run`), so they are
+//! fixed texts kept in the cache folder (`shell/`) and rewritten only when
+//! nixpy changes them: nothing per run to clean up or leak, and no file that
+//! deletes itself under a shell that might not have read it yet.
+//!
+//! * bash: `--rcfile` when interactive (sources ~/.bashrc, then the hook,
+//!   then the prompt), and `BASH_ENV` for commands on stdin (the user's own
+//!   BASH_ENV, then the hook); the file restores BASH_ENV first, so the
+//!   shell's children never see nixpy's.
+//! * zsh: `ZDOTDIR` points at nixpy's folder, whose .zshenv restores the
+//!   user's ZDOTDIR and runs their .zshenv, and whose .zshrc runs their
+//!   .zshrc and sets the prompt.
+//! * fish: `--init-command` sets the prompt after the user's config.
+//!
+//! The hook is bash code. In bash it runs inside the shell, so the functions
+//! it defines are there; for zsh and fish it runs in bash just before the
+//! shell starts (`nix develop` users know this from `nix develop -c zsh`),
+//! so what it exports reaches the shell and nothing is misread as zsh or fish.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::atomic_write;
+use crate::cache::Cache;
+use crate::cli::BuildFlags;
+use crate::commands::env::target_env;
+use crate::environment::{self, Context};
+use crate::error::Result;
+use crate::exec;
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub build: BuildFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// Variables that carry state from nixpy to the startup files; the files
+/// remove them. Any found in the caller's environment are stale.
+const HOOK_VAR: &str = "__NIXPY_SHELL_HOOK";
+const SAVED_BASH_ENV: &str = "__NIXPY_BASH_ENV";
+const SAVED_ZDOTDIR: &str = "__NIXPY_ZDOTDIR";
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const BASHRC: &str = r#"# Startup file of `nixpy shell` for bash (nixpy @VERSION@). nixpy writes it
+# and rewrites it when it changes; edits here are lost. bash reads it through
+# --rcfile when interactive, and through BASH_ENV when it runs commands.
+if [ -n "${__NIXPY_BASH_ENV+set}" ]; then
+  BASH_ENV=$__NIXPY_BASH_ENV
+else
+  unset BASH_ENV
+fi
+unset __NIXPY_BASH_ENV
+case $- in
+  *i*) if [ -f ~/.bashrc ]; then . ~/.bashrc; fi ;;
+  *) if [ -n "${BASH_ENV:-}" ]; then . "$BASH_ENV"; fi ;;
+esac
+if [ -n "${__NIXPY_SHELL_HOOK+set}" ]; then
+  __nixpy_hook() { eval "$__NIXPY_SHELL_HOOK"; }
+  __nixpy_hook
+  unset -f __nixpy_hook
+  unset __NIXPY_SHELL_HOOK
+fi
+case $- in
+  *i*) if [ -z "${NIXPY_NO_PROMPT:-}" ]; then PS1="(nixpy) ${PS1-}"; fi ;;
+esac
+"#;
+
+const ZSHENV: &str = r#"# Startup file of `nixpy shell` for zsh (nixpy @VERSION@). nixpy writes it
+# and rewrites it when it changes; edits here are lost. zsh found it through
+# ZDOTDIR; the user's own files run with the user's ZDOTDIR.
+__nixpy_zdotdir=$ZDOTDIR
+if (( ${+__NIXPY_ZDOTDIR} )); then
+  ZDOTDIR=$__NIXPY_ZDOTDIR
+else
+  unset ZDOTDIR
+fi
+unset __NIXPY_ZDOTDIR
+if [[ -f ${ZDOTDIR:-$HOME}/.zshenv ]]; then
+  source "${ZDOTDIR:-$HOME}/.zshenv"
+fi
+if [[ -o interactive ]]; then
+  # Back here for .zshrc, remembering where the user's files are.
+  if (( ${+ZDOTDIR} )); then
+    __nixpy_user_zdotdir=$ZDOTDIR
+  fi
+  ZDOTDIR=$__nixpy_zdotdir
+fi
+unset __nixpy_zdotdir
+"#;
+
+const ZSHRC: &str = r#"# Startup file of `nixpy shell` for zsh (nixpy @VERSION@); see .zshenv.
+if (( ${+__nixpy_user_zdotdir} )); then
+  ZDOTDIR=$__nixpy_user_zdotdir
+  unset __nixpy_user_zdotdir
+else
+  unset ZDOTDIR
+fi
+if [[ -f ${ZDOTDIR:-$HOME}/.zshrc ]]; then
+  source "${ZDOTDIR:-$HOME}/.zshrc"
+fi
+if [[ -z ${NIXPY_NO_PROMPT-} ]]; then
+  PS1="(nixpy) $PS1"
+fi
+"#;
+
+/// Wraps the user's prompt (after their config ran), keeping `$status` for it.
+const FISH_INIT: &str = r#"if status is-interactive; and not set -q NIXPY_NO_PROMPT; and functions -q fish_prompt
+    functions -c fish_prompt __nixpy_user_prompt
+    function __nixpy_status
+        return $argv[1]
+    end
+    function fish_prompt
+        set -l last $status
+        printf '(nixpy) '
+        __nixpy_status $last
+        __nixpy_user_prompt
+    end
+end"#;
+
+pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
+    let (entry, fell_back) = environment::prepare_or_last_good(ctx, args.build.into())?;
+    let mut env = target_env(std::env::vars_os().collect(), &entry.env, fell_back);
+    for stale in [HOOK_VAR, SAVED_BASH_ENV, SAVED_ZDOTDIR] {
+        env.remove(OsStr::new(stale));
+    }
+    env.insert("NIXPY_SHELL".into(), "1".into());
+    let (shell, kind) = choose(std::env::var_os("SHELL").as_deref(), &entry.env.bash);
+    let hook = entry.env.shell_hook.as_str();
+    let files = Cache::locate()?.root.join("shell");
+    let mut argv: Vec<OsString> = vec![shell];
+    // The hook runs in the shell for bash (through its startup file), and
+    // in bash right before the shell for the others (through exec).
+    let hook_before_exec = match kind {
+        Kind::Bash => {
+            let rc = install(&files, "bashrc", BASHRC)?;
+            save(&mut env, "BASH_ENV", SAVED_BASH_ENV);
+            env.insert("BASH_ENV".into(), rc.clone().into());
+            if !hook.is_empty() {
+                env.insert(HOOK_VAR.into(), hook.into());
+            }
+            argv.extend(["--rcfile".into(), rc.into()]);
+            ""
+        }
+        Kind::Zsh => {
+            let dir = files.join("zsh");
+            install(&dir, ".zshenv", ZSHENV)?;
+            install(&dir, ".zshrc", ZSHRC)?;
+            save(&mut env, "ZDOTDIR", SAVED_ZDOTDIR);
+            env.insert("ZDOTDIR".into(), dir.into());
+            hook
+        }
+        Kind::Fish => {
+            argv.extend(["--init-command".into(), FISH_INIT.into()]);
+            hook
+        }
+    };
+    Err(exec::exec(
+        &argv,
+        env.into_iter().collect(),
+        hook_before_exec,
+        &entry.env.bash,
+    ))
+}
+
+/// The user's shell when nixpy knows how to start it (by its name: bash,
+/// zsh, fish), else the environment's bash (Nix's bashInteractive).
+pub fn choose(user_shell: Option<&OsStr>, env_bash: &str) -> (OsString, Kind) {
+    if let Some(shell) = user_shell.filter(|s| !s.is_empty()) {
+        let kind = match Path::new(shell).file_name().and_then(OsStr::to_str) {
+            Some("bash") => Some(Kind::Bash),
+            Some("zsh") => Some(Kind::Zsh),
+            Some("fish") => Some(Kind::Fish),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return (shell.to_owned(), kind);
+        }
+    }
+    let bash = if env_bash.is_empty() {
+        "bash"
+    } else {
+        env_bash
+    };
+    (bash.into(), Kind::Bash)
+}
+
+/// Keeps the caller's `name` in `saved`, for the startup file to restore.
+fn save(env: &mut BTreeMap<OsString, OsString>, name: &str, saved: &str) {
+    if let Some(value) = env.get(OsStr::new(name)).cloned() {
+        env.insert(saved.into(), value);
+    }
+}
+
+/// Writes `dir/name` unless it already holds the text (the common case:
+/// no write, no fsync). Concurrent shells write the same bytes atomically.
+fn install(dir: &Path, name: &str, template: &str) -> Result<PathBuf> {
+    let text = template.replace("@VERSION@", VERSION);
+    let path = dir.join(name);
+    if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+        atomic_write::create_private_dir(dir)?;
+        atomic_write::write_file(&path, text.as_bytes())?;
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_shells_by_name_else_the_environments_bash() {
+        let nix_bash = "/nix/store/x-bash-interactive/bin/bash";
+        let pick = |s: Option<&str>| choose(s.map(OsStr::new), nix_bash);
+        assert_eq!(
+            pick(Some("/usr/bin/zsh")),
+            ("/usr/bin/zsh".into(), Kind::Zsh)
+        );
+        assert_eq!(
+            pick(Some("/opt/fish/bin/fish")),
+            ("/opt/fish/bin/fish".into(), Kind::Fish)
+        );
+        assert_eq!(pick(Some("/bin/bash")), ("/bin/bash".into(), Kind::Bash));
+        for other in [
+            None,
+            Some(""),
+            Some("/bin/dash"),
+            Some("/usr/bin/tcsh"),
+            Some("/bin/bash5"),
+        ] {
+            assert_eq!(pick(other), (nix_bash.into(), Kind::Bash), "{other:?}");
+        }
+        assert_eq!(choose(None, ""), ("bash".into(), Kind::Bash));
+    }
+
+    #[test]
+    fn startup_files_are_valid_syntax() {
+        let check = |shell: &str, flag: &str, text: &str| {
+            if let Ok(out) = std::process::Command::new(shell)
+                .args([flag, "-c", text])
+                .output()
+            {
+                assert!(
+                    out.status.success(),
+                    "{shell}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        };
+        check("bash", "-n", BASHRC);
+        check("zsh", "-n", ZSHENV);
+        check("zsh", "-n", ZSHRC);
+        check("fish", "--no-execute", FISH_INIT);
+    }
+}
