@@ -678,7 +678,7 @@ fn requirement_files_must_exist_be_text_and_not_loop() {
 }
 
 #[test]
-#[ignore = "nixpy bug: a requirement name ending in -, _ or . before a specifier (`A-==0`) panics inside pep508_rs 0.9 (lib.rs:477), called from src/requirements.rs parse_requirement; nixpy dies with exit 101 (SIGABRT in release) instead of `requirements.txt:1: invalid requirement`"]
+// Regression: pep508_rs 0.9 panicked on these (exit 101, SIGABRT in release).
 fn requirement_names_ending_in_a_separator_are_errors_not_crashes() {
     let cases = vec![
         case("name ending in dash")
@@ -699,7 +699,7 @@ fn requirement_names_ending_in_a_separator_are_errors_not_crashes() {
 }
 
 #[test]
-#[ignore = "nixpy bug: source_pos::render echoes the offending manifest line verbatim, so a raw control character (here ESC) in nixpy.toml reaches the terminal; it should be escaped as attr_path::printable does"]
+// Regression: error snippets once echoed the raw line to the terminal.
 fn manifest_errors_do_not_echo_raw_control_characters() {
     let cases = vec![
         case("raw SOH in a string")

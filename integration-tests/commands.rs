@@ -1198,7 +1198,6 @@ fn commands_in_hints(stderr: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "nixpy bug: hints tell the user to run `nixpy init`, which does not exist (src/project.rs:43, src/manifest.rs:146 and :154)"]
 fn hints_name_only_commands_that_exist() {
     // Needs no Nix: both are found before Nix runs.
     let no_manifest = Project::new();

@@ -9,6 +9,7 @@
 mod bad_input;
 mod binary_cache;
 mod commands;
+mod faults;
 mod harness;
 mod pip_layer;
 mod run;

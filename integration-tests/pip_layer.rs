@@ -1229,3 +1229,40 @@ fn offline_names_the_package_it_cannot_get() {
         .stderr_has("nixpy-it-not-anywhere")
         .stderr_has("--offline");
 }
+
+#[test]
+fn the_lock_names_editable_and_direct_reference_packages() {
+    let Some(_) = require_nix() else { return };
+    let project = Project::new().file("nixpy.toml", "");
+    write_local_project(&project, "localpkg", "localpkg");
+    let dist = project.mkdir("dist");
+    make_wheel(
+        &dist,
+        "x",
+        "1.0",
+        &[],
+        &[("x/__init__.py", "V = '1.0'\n")],
+        &[],
+    );
+    project.write(
+        "requirements.txt",
+        "--no-index\n-e ./localpkg\n./dist/x-1.0-py3-none-any.whl\n",
+    );
+    nixpy_run(&project, ["true"]).outcome().success();
+    assert_eq!(
+        locked_packages(&project),
+        [
+            ("localpkg".to_owned(), "0.1.0".to_owned()),
+            ("x".to_owned(), "1.0".to_owned())
+        ],
+        "{}",
+        project.read("nixpy.lock")
+    );
+    assert!(
+        !project
+            .read("nixpy.lock")
+            .contains(&project.root().display().to_string()),
+        "nixpy.lock holds the checkout's absolute path:\n{}",
+        project.read("nixpy.lock")
+    );
+}

@@ -301,7 +301,6 @@ fn editing_an_included_requirements_file_rebuilds_the_layer() {
 }
 
 #[test]
-#[ignore = "nixpy bug: an edited nix-file is seen as stale, but build() reuses the previous shell because shell_key hashes only the generated flake (plan.json holds the nix-file's path, not its contents); src/environment.rs `reusable`/`shell_key`"]
 fn editing_a_nix_file_rebuilds_the_shell() {
     let Some(_) = require_nix() else { return };
     let project = Project::with_manifest("nix-files = [\"nix/extra.nix\"]\n")
@@ -878,7 +877,6 @@ fn gc_removes_a_deleted_project_and_says_what_it_freed() {
 }
 
 #[test]
-#[ignore = "nixpy bug: `nixpy gc` never removes a pip layer's GC root: layers/<key> is a symlink into the store, and commands/gc.rs lists only real folders (`subdirs` skips symlinks), so the layer of a deleted project stays rooted forever"]
 fn gc_removes_the_layer_root_only_a_deleted_project_used() {
     let Some(_) = require_nix() else { return };
     let cache = temp_dir("nixpy-it-cache-");

@@ -6,8 +6,30 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Replaces `path` with `contents` atomically (same-folder temp file, fsync, rename).
+/// Replaces a file of nixpy's cache with `contents` atomically (same-folder
+/// temp file, fsync, rename). A new file is readable by the user only.
 pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
+    write_with_mode(path, contents, 0o600)
+}
+
+/// The same for a file of the user's project (nixpy.lock, the manifest,
+/// .envrc): a new one gets the usual 0666 less the umask, as an editor
+/// would give it, since it is committed and shared.
+pub fn write_project_file(path: &Path, contents: &[u8]) -> Result<()> {
+    write_with_mode(path, contents, 0o666 & !current_umask())
+}
+
+fn current_umask() -> u32 {
+    // SAFETY: umask(2) cannot fail; it is set back at once (nixpy is
+    // single-threaded where it writes files).
+    unsafe {
+        let mask = libc::umask(0o022);
+        libc::umask(mask);
+        mask as u32
+    }
+}
+
+fn write_with_mode(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -22,12 +44,41 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
         .sync_all()
         .map_err(|e| Error::io("flush", tmp.path(), e))?;
     // Keep the permissions of a file being replaced (a user's lock, manifest).
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
+    let permissions = match std::fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => std::os::unix::fs::PermissionsExt::from_mode(new_mode),
+    };
+    let _ = std::fs::set_permissions(tmp.path(), permissions);
     tmp.persist(path)
         .map_err(|e| Error::io("replace", path, e.error))?;
     Ok(())
+}
+
+/// A temporary folder in `dir`, private to the user whatever the umask
+/// (it may become a published cache folder by rename).
+pub fn private_tempdir_in(dir: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(dir)
+        .map_err(|e| Error::io("create a folder in", dir, e))?;
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .map_err(|e| Error::io("restrict", tmp.path(), e))?;
+    Ok(tmp)
+}
+
+/// Creates a file readable and writable by the user only.
+pub fn create_private_file(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))
 }
 
 /// Creates `path` (and parents) readable only by the user: cache folders

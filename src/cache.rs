@@ -164,6 +164,14 @@ impl CacheEntry {
     }
 }
 
+/// Lock files are private whatever the umask.
+fn lock_file_options() -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true).mode(0o600);
+    options
+}
+
 /// An exclusive lock on a file, held until dropped. Waiting runs say so.
 pub struct FileLock {
     _file: File,
@@ -171,10 +179,7 @@ pub struct FileLock {
 
 impl FileLock {
     pub fn acquire(path: &Path, what: &str) -> Result<FileLock> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let file = lock_file_options()
             .open(path)
             .map_err(|e| Error::io("open lock file", path, e))?;
         match file.try_lock() {
@@ -190,12 +195,7 @@ impl FileLock {
 
     /// Takes the lock only if nobody holds it.
     pub fn try_acquire(path: &Path) -> Option<FileLock> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .ok()?;
+        let file = lock_file_options().open(path).ok()?;
         file.try_lock().ok()?;
         Some(FileLock { _file: file })
     }

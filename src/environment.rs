@@ -211,7 +211,6 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
 /// For shell entry (direnv, `nixpy env`): when a rebuild fails, keep the
 /// last good environment with a warning instead of leaving the user with
 /// none. Never under CI, where a stale environment must not pass as fresh.
-#[allow(dead_code)] // wired up by `nixpy env` and direnv, in progress
 pub fn prepare_or_last_good(ctx: &Context, opts: BuildOptions) -> Result<(CacheEntry, bool)> {
     match prepare(ctx, opts) {
         Ok(entry) => Ok((entry, false)),
@@ -240,6 +239,8 @@ struct Inputs {
     fingerprint: Fingerprint,
     manifest: Manifest,
     requirements: RequirementSet,
+    /// nix-files and the files they import.
+    nix_sources: Vec<PathBuf>,
 }
 
 fn read_inputs(location: &ProjectLocation, scalars: BTreeMap<String, String>) -> Result<Inputs> {
@@ -263,10 +264,30 @@ fn read_inputs(location: &ProjectLocation, scalars: BTreeMap<String, String>) ->
             "both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins",
         );
     }
-    for file in &manifest.nix_files {
-        fingerprint.add_file(file);
-        let text = manifest::read_manifest_text(file)?;
-        nix_file::check(file, &text)?;
+    // Nix files and what they import by relative path: their contents
+    // are part of the shell (the generated flake names only their paths).
+    let mut nix_sources: Vec<PathBuf> = Vec::new();
+    let mut pending: Vec<PathBuf> = manifest.nix_files.clone();
+    while let Some(file) = pending.pop() {
+        if nix_sources.contains(&file) {
+            continue;
+        }
+        fingerprint.add_file(&file);
+        let text = manifest::read_manifest_text(&file)?;
+        nix_file::check(&file, &text)?;
+        let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+        for relative in nix_file::relative_paths(&text) {
+            let target = dir.join(&relative);
+            let target = if target.is_dir() {
+                target.join("default.nix")
+            } else {
+                target
+            };
+            if target.is_file() {
+                pending.push(target.canonicalize().unwrap_or(target));
+            }
+        }
+        nix_sources.push(file);
     }
     let requirements = pip_sources(&manifest)?;
     for file in &requirements.files {
@@ -276,6 +297,7 @@ fn read_inputs(location: &ProjectLocation, scalars: BTreeMap<String, String>) ->
         fingerprint,
         manifest,
         requirements,
+        nix_sources,
     })
 }
 
@@ -337,6 +359,7 @@ fn build(
         mut fingerprint,
         manifest,
         requirements,
+        nix_sources,
     } = read_inputs(location, scalars)?;
     let nixpkgs = effective_nixpkgs(ctx, &manifest)?;
     let plan = ShellPlan::new(&manifest, &nixpkgs, !requirements.is_empty());
@@ -352,10 +375,33 @@ fn build(
     let pin = pin_nixpkgs(&nix, pc, &plan, lock.nixpkgs.as_ref(), mode)?;
     let files = flake_files(&plan, &pin);
     // The same on every machine: what nixpy.lock records store paths under.
+    let nix_source_hashes: Vec<String> = nix_sources
+        .iter()
+        .map(|p| {
+            let hash = fingerprint
+                .files
+                .iter()
+                .find(|f| &f.path == p)
+                .and_then(|f| f.hash.clone());
+            format!(
+                "{}:{}",
+                p.strip_prefix(&location.root).unwrap_or(p).display(),
+                hash.unwrap_or_default()
+            )
+        })
+        .collect();
+    // plan.json names nix-files by absolute path: the project folder is
+    // left out, so another checkout of the project finds recorded paths.
+    let root_text = location.root.display().to_string();
+    let portable_texts: Vec<String> = files
+        .iter()
+        .map(|(_, text)| text.replace(&root_text, "${PROJECT_ROOT}"))
+        .collect();
     let portable_key = key_of(
-        &files
+        &portable_texts
             .iter()
-            .map(|(_, text)| text.as_bytes())
+            .chain(&nix_source_hashes)
+            .map(|t| t.as_bytes())
             .collect::<Vec<_>>(),
     );
     let shell_key = key_of(&[
@@ -486,10 +532,7 @@ fn pin_nixpkgs(
     let phase = ui::Phase::start(format!("locking nixpkgs ({})", plan.nixpkgs));
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
-    let scratch = tempfile::Builder::new()
-        .prefix(".locking-")
-        .tempdir_in(&flakes)
-        .map_err(|e| Error::io("create a folder in", &flakes, e))?;
+    let scratch = atomic_write::private_tempdir_in(&flakes, ".locking-")?;
     for (name, text) in flake_source_files(plan) {
         atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
     }
@@ -541,11 +584,17 @@ fn write_flake_dir(pc: &ProjectCache, key: &str, files: &[(&str, String)]) -> Re
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
     let dir = flakes.join(key);
-    if !dir.join("flake.lock").is_file() {
-        let staging = tempfile::Builder::new()
-            .prefix(".writing-")
-            .tempdir_in(&flakes)
-            .map_err(|e| Error::io("create a folder in", &flakes, e))?;
+    // A published folder is trusted only if it still holds what it should
+    // (a damaged one would otherwise fail every run, --refresh included).
+    let intact = files.iter().all(|(name, text)| {
+        std::fs::read_to_string(dir.join(name)).is_ok_and(|on_disk| on_disk == *text)
+    });
+    if !intact && dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io("remove the damaged generated flake", &dir, e))?;
+    }
+    if !intact {
+        let staging = atomic_write::private_tempdir_in(&flakes, ".writing-")?;
         for (name, text) in files {
             atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
         }

@@ -143,7 +143,7 @@ pub fn write(path: &Path, lock: &LockFile) -> Result<bool> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);
     }
-    atomic_write::write_file(path, text.as_bytes())?;
+    atomic_write::write_project_file(path, text.as_bytes())?;
     Ok(true)
 }
 

@@ -42,7 +42,15 @@ impl Substituters {
 /// What identifies the Nix in use for the fingerprint, without running it:
 /// its resolved path (a versioned store path on NixOS) and file stat.
 pub fn identity() -> Option<String> {
-    let program = which::which("nix").ok()?;
+    // Store folders on PATH come from a nixpy environment (`nixpy shell`,
+    // direnv): a project listing `nix` must not make inside and outside
+    // runs see two Nix binaries and rebuild each other's environment.
+    let path = std::env::var_os("PATH")?;
+    let outside: Vec<std::path::PathBuf> = std::env::split_paths(&path)
+        .filter(|dir| !dir.starts_with("/nix/store/"))
+        .collect();
+    let outside = std::env::join_paths(outside).ok()?;
+    let program = which::which_in("nix", Some(outside), "/").ok()?;
     let real = program.canonicalize().unwrap_or(program);
     let stat = crate::fingerprint::Stat::of(&real)?;
     Some(format!(

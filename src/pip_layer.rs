@@ -111,6 +111,8 @@ pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
         }
     };
     let layer = build_layer(inputs, installer, &lock)?;
+    let mut lock = lock;
+    name_direct_references(&mut lock, &layer.dir, inputs.project_root);
     Ok(PipOutcome {
         from_stale_lock: lock.inputs != resolution_key,
         lock,
@@ -226,14 +228,14 @@ fn installer_cmd(program: &str, args: Vec<String>) -> duct::Expression {
 fn scratch_dir(cache: &Cache) -> Result<tempfile::TempDir> {
     let dir = cache.root.join("tmp");
     cache.ensure(&dir)?;
-    tempfile::Builder::new()
-        .prefix("resolve-")
-        .tempdir_in(&dir)
-        .map_err(|e| Error::io("create a folder in", &dir, e))
+    crate::atomic_write::private_tempdir_in(&dir, "resolve-")
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io("write", path, e))
+    use std::io::Write;
+    crate::atomic_write::create_private_file(path)?
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", path, e))
 }
 
 fn resolve(
@@ -480,6 +482,66 @@ fn parse_pip_report(text: &str) -> Result<Vec<LockedPackage>> {
     Ok(packages)
 }
 
+/// Editable, path and URL pins come out of the resolver without a name or
+/// version; the installed layer knows both (dist-info METADATA, and the
+/// location in direct_url.json), so the lock gets them from there.
+fn name_direct_references(lock: &mut PipLock, layer: &Path, root: &Path) {
+    if lock.packages.iter().all(|p| !p.version.is_empty()) {
+        return;
+    }
+    let installed = direct_references_in(layer);
+    for pin in lock.packages.iter_mut().filter(|p| p.version.is_empty()) {
+        let location = localized(&pin.requirement, root);
+        let location = location.trim_start_matches("-e ");
+        let location = location
+            .split_once(" @ ")
+            .map_or(location, |(_, url)| url)
+            .trim();
+        let url = if location.starts_with('/') {
+            format!("file://{location}")
+        } else {
+            location.to_owned()
+        };
+        if let Some((name, version)) = installed
+            .iter()
+            .find(|(u, _, _)| u.trim_end_matches('/') == url.trim_end_matches('/'))
+            .map(|(_, n, v)| (n, v))
+        {
+            pin.name = normalize_name(name);
+            pin.version = version.clone();
+        }
+    }
+    lock.packages.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// (url, name, version) of every distribution in `layer` installed from a
+/// direct reference.
+fn direct_references_in(layer: &Path) -> Vec<(String, String, String)> {
+    let Ok(entries) = std::fs::read_dir(layer) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".dist-info"))
+        .filter_map(|e| {
+            let direct: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path().join("direct_url.json")).ok()?)
+                    .ok()?;
+            let metadata = std::fs::read_to_string(e.path().join("METADATA")).ok()?;
+            let field = |key: &str| {
+                metadata
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
+            };
+            Some((
+                direct["url"].as_str()?.to_owned(),
+                field("Name:")?,
+                field("Version:")?,
+            ))
+        })
+        .collect()
+}
+
 /// The layer's key: interpreter, exact pins, installer, platform. Two
 /// projects with the same resolution share one layer.
 pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock, root: &Path) -> String {
@@ -554,10 +616,7 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
     ));
     // Installed into a temporary folder (removed on any failure), then
     // added to the Nix store whole: a layer that is published is complete.
-    let building = tempfile::Builder::new()
-        .prefix(&format!(".building-{key}-"))
-        .tempdir_in(&layers)
-        .map_err(|e| Error::io("create a folder in", &layers, e))?;
+    let building = crate::atomic_write::private_tempdir_in(&layers, &format!(".building-{key}-"))?;
     let scratch = scratch_dir(inputs.cache)?;
     let pins_file = scratch.path().join("pins.txt");
     write(&pins_file, &pins_text(lock, installer, inputs.project_root))?;

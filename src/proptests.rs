@@ -264,36 +264,6 @@ fn split_at(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     parts
 }
 
-/// The panic pep508_rs 0.9 raises for a name ending in `-`, `_` or `.`
-/// followed by a specifier (`A-==0`): a known nixpy bug with its own
-/// (ignored) test below, tolerated here so the other properties still run.
-const KNOWN_PEP508_PANIC: &str = "`PackageName` validation should match PEP 508 parsing";
-
-/// `requirements::read_files`, with the known pep508 panic turned into
-/// `None`; any other panic fails the property.
-fn read_requirements(
-    files: &[PathBuf],
-) -> Option<crate::error::Result<requirements::RequirementSet>> {
-    // (The panic hook still prints the message; libtest shows it only if the
-    // property fails.)
-    let result = std::panic::catch_unwind(|| requirements::read_files(files));
-    match result {
-        Ok(result) => Some(result),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            if message.contains(KNOWN_PEP508_PANIC) {
-                None
-            } else {
-                panic!("requirements::read_files panicked: {message}");
-            }
-        }
-    }
-}
-
 fn refs(parts: &[Vec<u8>]) -> Vec<&[u8]> {
     parts.iter().map(Vec::as_slice).collect()
 }
@@ -369,7 +339,7 @@ proptest! {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("requirements.txt");
         std::fs::write(&file, &bytes).unwrap();
-        let _ = read_requirements(&[file]);
+        let _ = requirements::read_files(&[file]);
     }
 
     #[test]
@@ -377,7 +347,7 @@ proptest! {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("requirements.txt");
         std::fs::write(&file, &text).unwrap();
-        let _ = read_requirements(&[file]);
+        let _ = requirements::read_files(&[file]);
     }
 
     #[test]
@@ -393,9 +363,8 @@ proptest! {
             std::fs::write(dir.join(name), text).unwrap();
         }
         let main_file = dir.join("requirements.txt");
-        match read_requirements(std::slice::from_ref(&main_file)) {
-            None => {}
-            Some(Ok(set)) => {
+        match requirements::read_files(std::slice::from_ref(&main_file)) {
+            Ok(set) => {
                 prop_assert_eq!(set.files.first(), Some(&main_file));
                 for f in &set.files {
                     prop_assert!(f.is_absolute() && f.is_file(), "{}", f.display());
@@ -411,7 +380,7 @@ proptest! {
                     prop_assert!(!r.line.contains('\n'));
                 }
             }
-            Some(Err(e)) => {
+            Err(e) => {
                 // Every failure names the file (and usually the line) it is about.
                 prop_assert!(e.message.contains('/'), "error names no file: {}", e.message);
             }

@@ -234,7 +234,7 @@ fn apply_and_update(
 ) -> Result<i32> {
     let lock_before = std::fs::read(location.lock_path()).ok();
     for edit in &edits {
-        atomic_write::write_file(&edit.path, edit.after.as_bytes())?;
+        atomic_write::write_project_file(&edit.path, edit.after.as_bytes())?;
     }
     match environment::prepare(ctx, BuildOptions::default()) {
         Ok(_) => {
@@ -243,10 +243,10 @@ fn apply_and_update(
         }
         Err(err) => {
             for edit in &edits {
-                atomic_write::write_file(&edit.path, edit.before.as_bytes())?;
+                atomic_write::write_project_file(&edit.path, edit.before.as_bytes())?;
             }
             if let Some(lock) = lock_before {
-                atomic_write::write_file(&location.lock_path(), &lock)?;
+                atomic_write::write_project_file(&location.lock_path(), &lock)?;
             }
             let files: Vec<String> = edits.iter().map(|e| relative(location, &e.path)).collect();
             eprintln!("{err}");

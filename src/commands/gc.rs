@@ -120,7 +120,9 @@ pub fn run(args: GcArgs) -> Result<i32> {
             });
         }
     }
-    for dir in subdirs(&cache.layers_dir()) {
+    // Published layers are symlinks (GC roots) into the store; removing
+    // the link lets nix-collect-garbage free the layer.
+    for dir in entries(&cache.layers_dir()) {
         let name = file_name(&dir);
         if name.starts_with(".building-") {
             let key = name
@@ -182,6 +184,20 @@ fn has_manifest(root: &Path) -> bool {
     root.join(project::MANIFEST_FILE).exists() || root.join(project::PYPROJECT_FILE).exists()
 }
 
+/// Folders and symlinks in `dir`.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_symlink() || p.is_dir())
+        .collect();
+    paths.sort();
+    paths
+}
+
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -209,7 +225,17 @@ fn age_of(path: &Path, now: SystemTime) -> Duration {
         .unwrap_or_default()
 }
 
+/// Bytes below `path`; for a link, those of what it points to (a layer's
+/// link keeps its store path alive).
 fn size_of(path: &Path) -> u64 {
+    match std::fs::canonicalize(path) {
+        Ok(target) if path.is_symlink() => tree_size(&target),
+        _ => tree_size(path),
+    }
+}
+
+/// Bytes below `path`, not following links inside it.
+fn tree_size(path: &Path) -> u64 {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return 0;
     };
@@ -217,7 +243,7 @@ fn size_of(path: &Path) -> u64 {
         return meta.len();
     }
     std::fs::read_dir(path)
-        .map(|entries| entries.flatten().map(|e| size_of(&e.path())).sum())
+        .map(|entries| entries.flatten().map(|e| tree_size(&e.path())).sum())
         .unwrap_or(0)
 }
 

@@ -47,7 +47,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     let envrc = dir.join(".envrc");
     let envrc_exists = envrc.symlink_metadata().is_ok();
 
-    atomic_write::write_file(&manifest_path, template(&source).as_bytes())?;
+    atomic_write::write_project_file(&manifest_path, template(&source).as_bytes())?;
     ui::status(&format!(
         "wrote {} ({})",
         manifest_path.display(),
@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
                 ));
             }
         } else {
-            atomic_write::write_file(&envrc, ENVRC.as_bytes())?;
+            atomic_write::write_project_file(&envrc, ENVRC.as_bytes())?;
             ui::status(&format!(
                 "wrote {}; run `direnv allow` to load the environment",
                 envrc.display()
@@ -184,7 +184,7 @@ fn ignore_direnv_folder(gitignore: &Path) -> Result<()> {
         new.push('\n');
     }
     new.push_str(".direnv/\n");
-    atomic_write::write_file(gitignore, new.as_bytes())?;
+    atomic_write::write_project_file(gitignore, new.as_bytes())?;
     ui::status(&format!("added .direnv/ to {}", gitignore.display()));
     Ok(())
 }

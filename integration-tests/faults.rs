@@ -1,0 +1,727 @@
+//! Faults around nixpy: no Nix, a full disk under the cache, damaged cache
+//! files, many concurrent runs, many sequential runs, file permissions, and
+//! secrets in logs. Whatever happens, nixpy answers with a clear `error:`
+//! (exit 2) or recovers by rebuilding; it never panics.
+
+use std::os::unix::fs::symlink;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+const SHELL_BUILD: &str = "building the Nix shell";
+
+#[track_caller]
+fn assert_no_panic(out: &Outcome) {
+    assert!(
+        !out.stderr.contains("panicked") && !out.stderr.contains("RUST_BACKTRACE"),
+        "nixpy panicked: {}\n{}",
+        out.command,
+        out.stderr
+    );
+    assert!(
+        out.status.code().is_some(),
+        "nixpy died by a signal: {}\n{}",
+        out.command,
+        out.stderr
+    );
+}
+
+/// A folder whose only programs are the host's Python and uv: PATH on a
+/// machine without Nix.
+fn path_without_nix() -> tempfile::TempDir {
+    let host = host_tools();
+    let bin = temp_dir("nixpy-it-nonix-");
+    symlink(&host.python, bin.path().join("python3")).unwrap();
+    if host.uv.is_file() {
+        symlink(&host.uv, bin.path().join("uv")).unwrap();
+    }
+    bin
+}
+
+/// A project with an `[env]` marker and a pip layer of one fresh wheel.
+fn marked_project(marker: &str, packages: &str) -> (Project, String) {
+    let project = Project::with_manifest(&format!(
+        "packages = [{packages}]\n[env]\nIT_MARKER = {}\n",
+        toml_string(marker)
+    ));
+    let module = unique_name("nixpy-it-fault").replace('-', "_");
+    add_wheel(&project, &module, "1.0.0");
+    project.write("requirements.txt", &local_requirements(&[&module]));
+    (project, module)
+}
+
+/// `python -c` printing the [env] marker and the module's version.
+fn probe(module: &str) -> Vec<String> {
+    vec![
+        "python".into(),
+        "-c".into(),
+        format!("import os, {module}; print(os.environ['IT_MARKER'], {module}.VERSION)"),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// No Nix
+// ---------------------------------------------------------------------------
+
+#[test]
+fn without_nix_every_command_fails_cleanly_or_works() {
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    let bin = path_without_nix();
+    let run = |args: &[&str]| {
+        let out = nixpy(&project).args(args).env("PATH", bin.path()).outcome();
+        assert_no_panic(&out);
+        out
+    };
+    // What needs Nix says it is missing and how to install it.
+    for args in [
+        &["run", "--", "true"][..],
+        &["lock"],
+        &["add", "jq"],
+        &["push", "--to", "file:///nonexistent"],
+    ] {
+        let out = run(args);
+        out.nixpy_error()
+            .stderr_has("Nix is not installed")
+            .stderr_has("hint:");
+        let hint = &out.stderr[out.stderr.find("hint:").unwrap()..];
+        assert!(
+            hint.contains("install"),
+            "no install hint for {args:?}:\n{}",
+            out.stderr
+        );
+    }
+    // What does not need Nix works without it.
+    let key = run(&["cache-key"]);
+    key.success();
+    assert_eq!(key.stdout.lines().count(), 1);
+    run(&["show"]).success();
+    run(&["gc", "--dry-run"]).success();
+    let doctor = run(&["doctor"]);
+    doctor.code(1);
+    assert!(
+        doctor.stdout.contains("Nix is not installed")
+            || doctor.stderr.contains("Nix is not installed")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// A full disk under the cache folder
+// ---------------------------------------------------------------------------
+
+/// A tmpfs of `size` mounted on a fresh folder, unmounted on drop.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = temp_dir("nixpy-it-tmpfs-");
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            other => {
+                let why = match other {
+                    Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                let test = std::thread::current().name().unwrap_or("?").to_owned();
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED {test}: cannot mount a tmpfs (needs root): {why}"
+                );
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills the file system, leaving nothing free.
+    fn fill(&self) {
+        let mut file = std::fs::File::create(self.path().join("filler")).unwrap();
+        let block = vec![0x5a_u8; 4096];
+        use std::io::Write as _;
+        while file.write_all(&block).is_ok() {}
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Roughly incompressible text, `len` bytes (a wheel that really is big
+/// once installed).
+fn noise(len: usize) -> String {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut out = String::with_capacity(len + 32);
+    out.push_str("DATA = \"");
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push_str(&format!("{x:016x}"));
+    }
+    out.push_str("\"\n");
+    out
+}
+
+#[test]
+fn a_cache_disk_that_fills_up_during_the_pip_install_is_a_clean_error() {
+    let Some(_) = require_nix() else { return };
+    let Some(fs) = Tmpfs::mount("200k") else {
+        return;
+    };
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    let module = unique_name("nixpy-it-big").replace('-', "_");
+    let init = format!("{module}/__init__.py");
+    make_wheel(
+        &project.mkdir("wheels"),
+        &module,
+        "1.0.0",
+        &[],
+        &[(&init, &noise(600_000))],
+        &[],
+    );
+    project.write("requirements.txt", &local_requirements(&[&module]));
+    let out = nixpy_run(&project, ["true"])
+        .env("NIXPY_CACHE_DIR", fs.path())
+        .outcome();
+    assert_no_panic(&out);
+    out.nixpy_error().stderr_has("No space left on device");
+    // Nothing half-installed is left to be mistaken for a layer.
+    let layers = fs.path().join("v1/layers");
+    let leftovers: Vec<_> = walk(&layers);
+    assert!(leftovers.is_empty(), "left in layers/: {leftovers:?}");
+    assert!(
+        read_entry(fs.path(), &project).is_none(),
+        "an entry was written"
+    );
+}
+
+#[test]
+fn a_full_cache_disk_is_a_clean_error() {
+    let Some(_) = require_nix() else { return };
+    let Some(fs) = Tmpfs::mount("128k") else {
+        return;
+    };
+    fs.fill();
+    for manifest in ["packages = [\"hello\"]\n", ""] {
+        let project = Project::with_manifest(manifest);
+        let out = nixpy_run(&project, ["true"])
+            .env("NIXPY_CACHE_DIR", fs.path())
+            .outcome();
+        assert_no_panic(&out);
+        out.nixpy_error().stderr_has("No space left on device");
+        // And the same project with room works.
+        nixpy_run(&project, ["true"]).outcome().success();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Damaged cache files
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_damaged_entry_is_rebuilt() {
+    let Some(_) = require_nix() else { return };
+    let (project, module) = marked_project("damaged-entry", "\"hello\"");
+    let expected = "damaged-entry 1.0.0\n";
+    nixpy_run(&project, probe(&module))
+        .outcome()
+        .success()
+        .stdout_is(expected);
+    let entry_path = project_cache_dir(project.cache_dir(), &project).join("entry.json");
+    let good = std::fs::read(&entry_path).unwrap();
+    let good_json: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    let with = |pointer: &str, value: serde_json::Value| {
+        let mut v = good_json.clone();
+        *v.pointer_mut(pointer).unwrap() = value;
+        serde_json::to_vec(&v).unwrap()
+    };
+    let damages: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated to half", good[..good.len() / 2].to_vec()),
+        ("truncated to nothing", Vec::new()),
+        ("garbage", b"\x00\xff garbage {{{ \n".repeat(50)),
+        ("not an object", b"[1, 2, 3]".to_vec()),
+        ("an empty object", b"{}".to_vec()),
+        ("a future format", with("/format", serde_json::json!(999))),
+        (
+            "another nixpy version",
+            with("/nixpy_version", serde_json::json!("999.0.0")),
+        ),
+        (
+            "a wrong type inside",
+            with("/store_paths", serde_json::json!("not a list")),
+        ),
+        (
+            "a store path that is gone",
+            with(
+                "/store_paths/0",
+                serde_json::json!("/nix/store/00000000000000000000000000000000-gone"),
+            ),
+        ),
+    ];
+    for (what, bytes) in damages {
+        std::fs::write(&entry_path, &bytes).unwrap();
+        let out = nixpy_run(&project, probe(&module)).outcome();
+        assert_no_panic(&out);
+        out.success().stdout_is(expected);
+        assert!(
+            phases_started(&out.stderr, SHELL_BUILD) == 1,
+            "{what}: the entry was not rebuilt:\n{}",
+            out.stderr
+        );
+        let rebuilt: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&entry_path).unwrap())
+                .unwrap_or_else(|e| panic!("{what}: the rebuilt entry is not JSON: {e}"));
+        assert_eq!(rebuilt["format"], good_json["format"], "{what}");
+        let warm = nixpy_run(&project, probe(&module)).outcome();
+        warm.success().stdout_is(expected);
+        assert_eq!(
+            warm.stderr, "",
+            "{what}: the run after the rebuild is not warm"
+        );
+    }
+}
+
+#[test]
+fn damaged_auxiliary_cache_files_are_repaired() {
+    let Some(_) = require_nix() else { return };
+    let (project, module) = marked_project("aux", "");
+    let expected = "aux 1.0.0\n";
+    nixpy_run(&project, probe(&module))
+        .outcome()
+        .success()
+        .stdout_is(expected);
+    let cache = project.cache_dir().join("v1");
+    let entry = read_entry(project.cache_dir(), &project).unwrap();
+    let key = entry["layer"]["key"].as_str().unwrap().to_owned();
+    // The interpreter's package list: garbage.
+    for file in std::fs::read_dir(cache.join("interpreters"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::write(file.path(), "{ not json").unwrap();
+    }
+    // The layer's root: pointing at a store path that does not exist.
+    let root = cache.join("layers").join(&key);
+    std::fs::remove_file(&root).unwrap();
+    symlink(
+        "/nix/store/00000000000000000000000000000000-nixpy-layer-gone",
+        &root,
+    )
+    .unwrap();
+    // And the entry gone, so all of it is read again.
+    std::fs::remove_file(project_cache_dir(project.cache_dir(), &project).join("entry.json"))
+        .unwrap();
+    let out = nixpy_run(&project, probe(&module)).outcome();
+    assert_no_panic(&out);
+    out.success().stdout_is(expected);
+    let target = std::fs::read_link(&root).unwrap();
+    assert!(
+        target.is_dir(),
+        "the layer root still dangles: {}",
+        target.display()
+    );
+}
+
+#[test]
+fn a_damaged_generated_flake_is_regenerated() {
+    let Some(_) = require_nix() else { return };
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    nixpy_run(&project, ["hello"]).outcome().success();
+    for dir in std::fs::read_dir(project.cache_dir().join("v1/flakes"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::write(dir.path().join("flake.nix"), "garbage\n").unwrap();
+    }
+    std::fs::remove_file(project_cache_dir(project.cache_dir(), &project).join("entry.json"))
+        .unwrap();
+    let out = nixpy_run(&project, ["hello"]).outcome();
+    assert_no_panic(&out);
+    out.success()
+        .stdout_is("hello version 2.12.1 (nixpy stand-in)\n");
+}
+
+// ---------------------------------------------------------------------------
+// Many runs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn thirty_two_concurrent_runs_of_four_projects_each_see_their_own_environment() {
+    let Some(_) = require_nix() else { return };
+    let cache = temp_dir("nixpy-it-cache-");
+    let projects: Vec<(Project, String)> = (0..4)
+        .map(|i| {
+            let tools = ["\"hello\"", "\"jq\"", "\"sox\"", "\"hello\", \"jq\""];
+            marked_project(&format!("project-{i}"), tools[i])
+        })
+        .collect();
+    // Two warm, two cold.
+    for (project, module) in &projects[..2] {
+        nixpy_run(project, probe(module))
+            .env("NIXPY_CACHE_DIR", cache.path())
+            .outcome()
+            .success();
+    }
+    let mut children = Vec::new();
+    for round in 0..8 {
+        for (i, (project, module)) in projects.iter().enumerate() {
+            let mut cmd = nixpy_run(project, probe(module));
+            cmd.env("NIXPY_CACHE_DIR", cache.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            children.push((i, round, cmd.spawn().unwrap()));
+        }
+    }
+    let mut stderr_of = vec![String::new(); 4];
+    for (i, round, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "project {i} run {round} failed: {:?}\n{stderr}",
+            out.status
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("project-{i} 1.0.0\n"),
+            "project {i} run {round} saw another environment\n{stderr}"
+        );
+        stderr_of[i] += &stderr;
+    }
+    for (i, stderr) in stderr_of.iter().enumerate() {
+        let builds = phases_started(stderr, SHELL_BUILD);
+        let expected = if i < 2 { 0 } else { 1 };
+        assert_eq!(
+            builds, expected,
+            "project {i} built its shell {builds} time(s):\n{stderr}"
+        );
+    }
+}
+
+/// Every path below `dir`, as a sorted list.
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+}
+
+/// Names in /tmp that nixpy's temporary files would have.
+fn tmp_leftovers() -> Vec<String> {
+    std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with(".nixpy-tmp-") || n.starts_with("resolve-") || n.starts_with(".building-")
+        })
+        .collect()
+}
+
+#[test]
+fn a_thousand_warm_runs_leave_no_trace() {
+    let Some(_) = require_nix() else { return };
+    let (project, module) = marked_project("thousand", "\"hello\"");
+    nixpy_run(&project, probe(&module)).outcome().success();
+    nixpy_run(&project, ["true"]).outcome().success();
+    let before = listing(project.cache_dir());
+    let project_before = project.listing();
+    let tmp_before = tmp_leftovers();
+    let entry_before = read_entry(project.cache_dir(), &project).unwrap();
+    let started = Instant::now();
+    for i in 0..1000 {
+        let out = nixpy_run(&project, ["true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "warm run {i}: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(60),
+        "1000 warm runs took {took:?}"
+    );
+    assert_eq!(
+        listing(project.cache_dir()),
+        before,
+        "the cache folder changed"
+    );
+    assert_eq!(
+        project.listing(),
+        project_before,
+        "the project folder changed"
+    );
+    let new: Vec<String> = tmp_leftovers()
+        .into_iter()
+        .filter(|n| !tmp_before.contains(n))
+        .collect();
+    assert!(new.is_empty(), "new temporary files in /tmp: {new:?}");
+    assert_eq!(
+        read_entry(project.cache_dir(), &project).unwrap(),
+        entry_before,
+        "warm runs rewrote the entry"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Permissions
+// ---------------------------------------------------------------------------
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// Folders and files below `root` (symlinks, the GC roots, excepted).
+fn owned_below(root: &Path) -> Vec<(PathBuf, bool)> {
+    walk(root)
+        .into_iter()
+        .filter_map(|p| {
+            let meta = std::fs::symlink_metadata(&p).ok()?;
+            (!meta.file_type().is_symlink()).then(|| (p, meta.is_dir()))
+        })
+        .collect()
+}
+
+/// Builds a project with a pip layer into a cache folder nixpy creates
+/// itself (`<tmp>/nested/cache`), with the given umask.
+fn build_with_umask(umask: u32) -> (tempfile::TempDir, PathBuf) {
+    let parent = temp_dir("nixpy-it-perm-");
+    let cache = parent.path().join("nested/cache");
+    let (project, module) = marked_project("perm", "\"hello\"");
+    let mut cmd = nixpy_run(&project, probe(&module));
+    cmd.env("NIXPY_CACHE_DIR", &cache);
+    use std::os::unix::process::CommandExt;
+    // SAFETY: umask(2) is async-signal-safe and touches no memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(umask as libc::mode_t);
+            Ok(())
+        });
+    }
+    cmd.outcome().success();
+    (parent, cache)
+}
+
+#[test]
+fn cache_folders_are_private_and_nothing_is_world_writable() {
+    let Some(_) = require_nix() else { return };
+    let (_parent, cache) = build_with_umask(0o022);
+    // nixpy created the cache folder and its parent: both private.
+    assert_eq!(format!("{:o}", mode(&cache)), "700", "{}", cache.display());
+    assert_eq!(format!("{:o}", mode(cache.parent().unwrap())), "700");
+    let flakes = cache.join("v1/flakes");
+    for (path, is_dir) in owned_below(&cache) {
+        let m = mode(&path);
+        assert_eq!(m & 0o002, 0, "{} is world-writable ({m:o})", path.display());
+        // Generated flake folders have their own (ignored) test below.
+        if is_dir && path.parent() != Some(flakes.as_path()) {
+            assert_eq!(m, 0o700, "{} is {m:o}, not 0700", path.display());
+        }
+    }
+}
+
+#[test]
+fn generated_flake_folders_are_private_too() {
+    let Some(_) = require_nix() else { return };
+    let (_parent, cache) = build_with_umask(0o022);
+    for dir in std::fs::read_dir(cache.join("v1/flakes"))
+        .unwrap()
+        .flatten()
+    {
+        assert_eq!(
+            format!("{:o}", mode(&dir.path())),
+            "700",
+            "{}",
+            dir.path().display()
+        );
+    }
+}
+
+#[test]
+fn nothing_is_world_writable_even_under_umask_0() {
+    let Some(_) = require_nix() else { return };
+    let (_parent, cache) = build_with_umask(0);
+    let loose: Vec<String> = owned_below(&cache)
+        .into_iter()
+        .filter(|(p, _)| mode(p) & 0o002 != 0)
+        .map(|(p, _)| format!("{:o} {}", mode(&p), p.display()))
+        .collect();
+    assert!(loose.is_empty(), "world-writable: {loose:#?}");
+}
+
+#[test]
+fn the_lock_keeps_its_permissions_and_is_replaced_atomically() {
+    let Some(_) = require_nix() else { return };
+    let (project, module) = marked_project("lockperm", "");
+    nixpy_run(&project, probe(&module)).outcome().success();
+    let lock = project.path("nixpy.lock");
+    set_mode(&lock, 0o640);
+    let before = std::fs::read_to_string(&lock).unwrap();
+    let inode = std::fs::metadata(&lock).unwrap().ino();
+    // A new requirement changes the lock's pip section.
+    let second = unique_name("nixpy-it-fault").replace('-', "_");
+    add_wheel(&project, &second, "2.0.0");
+    project.write("requirements.txt", &local_requirements(&[&module, &second]));
+    nixpy_run(&project, ["true"]).outcome().success();
+    let after = std::fs::read_to_string(&lock).unwrap();
+    assert_ne!(after, before, "the lock was not rewritten");
+    assert_eq!(
+        format!("{:o}", mode(&lock)),
+        "640",
+        "the lock's mode changed"
+    );
+    assert_ne!(
+        std::fs::metadata(&lock).unwrap().ino(),
+        inode,
+        "rewritten in place, not replaced"
+    );
+    let stray: Vec<_> = project
+        .listing()
+        .into_iter()
+        .filter(|n| n.contains(".nixpy-tmp-"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
+fn the_manifest_keeps_its_permissions_when_nixpy_add_edits_it() {
+    let Some(_) = require_nix() else { return };
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    nixpy_run(&project, ["hello"]).outcome().success();
+    let manifest = project.path("nixpy.toml");
+    set_mode(&manifest, 0o640);
+    let inode = std::fs::metadata(&manifest).unwrap().ino();
+    nixpy(&project).args(["add", "jq"]).outcome().success();
+    assert!(
+        project.read("nixpy.toml").contains("jq"),
+        "{}",
+        project.read("nixpy.toml")
+    );
+    assert_eq!(
+        format!("{:o}", mode(&manifest)),
+        "640",
+        "the manifest's mode changed"
+    );
+    assert_ne!(
+        std::fs::metadata(&manifest).unwrap().ino(),
+        inode,
+        "edited in place, not replaced"
+    );
+}
+
+#[test]
+fn a_new_lock_follows_the_umask() {
+    let Some(_) = require_nix() else { return };
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    let mut cmd = nixpy_run(&project, ["true"]);
+    use std::os::unix::process::CommandExt;
+    // SAFETY: umask(2) is async-signal-safe and touches no memory.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    cmd.outcome().success();
+    assert_eq!(format!("{:o}", mode(&project.path("nixpy.lock"))), "644");
+}
+
+// ---------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------
+
+#[test]
+fn env_values_never_appear_in_nixpys_messages() {
+    let Some(_) = require_nix() else { return };
+    const SECRET: &str = "s3cr3t-value";
+    let env = format!("[env]\nSECRET_TOKEN = \"{SECRET}\"\n");
+    let module = unique_name("nixpy-it-secret").replace('-', "_");
+    let cases: Vec<(&str, String, Option<String>)> = vec![
+        (
+            "a cold build",
+            format!("packages = [\"hello\"]\n{env}"),
+            None,
+        ),
+        (
+            "a failing build",
+            format!("packages = [\"broken\"]\n{env}"),
+            None,
+        ),
+        (
+            "an unknown package",
+            format!("packages = [\"nosuchpkg\"]\n{env}"),
+            None,
+        ),
+        (
+            "a manifest error on another line",
+            format!("pakages = []\n{env}"),
+            None,
+        ),
+        (
+            "a bad env name beside it",
+            format!("{env}\"1BAD\" = \"x\"\n"),
+            None,
+        ),
+        (
+            "an unresolvable requirement",
+            env.clone(),
+            Some(local_requirements(&[&format!("{module}-missing>=1")])),
+        ),
+        (
+            "a nix-file error",
+            format!("nix-files = [\"x.nix\"]\n{env}"),
+            None,
+        ),
+    ];
+    for (what, manifest, requirements) in cases {
+        let project = Project::with_manifest(&manifest).file("x.nix", "42\n");
+        project.mkdir("wheels");
+        if let Some(r) = requirements {
+            project.write("requirements.txt", &r);
+        }
+        let out = nixpy_run(&project, ["true"]).outcome();
+        assert_no_panic(&out);
+        assert!(
+            !out.stderr.contains(SECRET),
+            "{what}: the secret is on stderr:\n{}",
+            out.stderr
+        );
+        // Verbose output names Nix commands; still no values.
+        let out = nixpy(&project)
+            .args(["-v", "run", "--refresh", "--", "true"])
+            .outcome();
+        assert!(
+            !out.stderr.contains(SECRET),
+            "{what} (-v): the secret is on stderr:\n{}",
+            out.stderr
+        );
+    }
+}
