@@ -35,22 +35,10 @@ pub fn add(ctx: &Context, args: EditArgs) -> Result<i32> {
     let mut edits = Vec::new();
     let mut summary = Vec::new();
     if !nix_names.is_empty() {
-        let items: Vec<String> = nix_names.iter().map(ToString::to_string).collect();
-        let before = read(&location.manifest)?;
-        let (after, added) =
-            manifest_edit::add_to_list(&before, manifest_location(&location), list, &items)
-                .map_err(|why| {
-                    Error::new(format!(
-                        "cannot edit {}: {why}",
-                        location.manifest.display()
-                    ))
-                })?;
+        let (edit, added) =
+            edit_manifest_list(&location, list, &nix_names, manifest_edit::add_to_list)?;
         summary.extend(added.iter().map(|a| format!("{a} to {}", list.key())));
-        edits.push(FileEdit {
-            path: location.manifest.clone(),
-            before,
-            after,
-        });
+        edits.push(edit);
     }
     if !pip.is_empty() {
         let (path, before, after) = edit_requirements(&location, &pip, &[])?;
@@ -78,16 +66,9 @@ pub fn remove(ctx: &Context, args: EditArgs) -> Result<i32> {
     let mut edits = Vec::new();
     let mut summary = Vec::new();
     if !nix_names.is_empty() {
+        let (edit, removed) =
+            edit_manifest_list(&location, list, &nix_names, manifest_edit::remove_from_list)?;
         let items: Vec<String> = nix_names.iter().map(ToString::to_string).collect();
-        let before = read(&location.manifest)?;
-        let (after, removed) =
-            manifest_edit::remove_from_list(&before, manifest_location(&location), list, &items)
-                .map_err(|why| {
-                    Error::new(format!(
-                        "cannot edit {}: {why}",
-                        location.manifest.display()
-                    ))
-                })?;
         if let Some(missing) = items.iter().find(|i| !removed.contains(i)) {
             return Err(Error::new(format!(
                 "`{missing}` is not in {} of {}",
@@ -97,11 +78,7 @@ pub fn remove(ctx: &Context, args: EditArgs) -> Result<i32> {
             .with_hint("`nixpy show` lists what the manifest has"));
         }
         summary.extend(removed.iter().map(|r| format!("{r} from {}", list.key())));
-        edits.push(FileEdit {
-            path: location.manifest.clone(),
-            before,
-            after,
-        });
+        edits.push(edit);
     }
     if !args.pip.is_empty() {
         let names: Vec<String> = args.pip.iter().map(|n| normalize_name(n)).collect();
@@ -130,6 +107,35 @@ pub fn remove(ctx: &Context, args: EditArgs) -> Result<i32> {
         edits,
         &format!("removed {}", join_or_nothing(&summary)),
     )
+}
+
+/// An edit of one of the manifest's lists, and the items it touched.
+type ListEdit =
+    fn(&str, Location, ListKey, &[String]) -> std::result::Result<(String, Vec<String>), String>;
+
+fn edit_manifest_list(
+    location: &ProjectLocation,
+    list: ListKey,
+    names: &[AttrPath],
+    edit: ListEdit,
+) -> Result<(FileEdit, Vec<String>)> {
+    let items: Vec<String> = names.iter().map(ToString::to_string).collect();
+    let before = read(&location.manifest)?;
+    let (after, touched) =
+        edit(&before, manifest_location(location), list, &items).map_err(|why| {
+            Error::new(format!(
+                "cannot edit {}: {why}",
+                location.manifest.display()
+            ))
+        })?;
+    Ok((
+        FileEdit {
+            path: location.manifest.clone(),
+            before,
+            after,
+        },
+        touched,
+    ))
 }
 
 fn nix_names(args: &EditArgs) -> Result<(Vec<AttrPath>, ListKey)> {

@@ -154,7 +154,7 @@ fn check_cache() -> Outcome {
         Ok(_) => Outcome::Pass(format!(
             "{} ({})",
             cache.root.display(),
-            human_size(dir_size(&cache.root))
+            crate::cache::human_bytes(crate::cache::tree_size(&cache.root))
         )),
         Err(e) => Outcome::Fail(
             format!("{} is not writable: {e}", cache.root.display()),
@@ -227,20 +227,4 @@ fn check_direnv(root: &Path) -> Outcome {
             "add `eval \"$(direnv hook bash)\"` to ~/.bashrc (zsh: `direnv hook zsh`; fish: `direnv hook fish | source`)".into(),
         )
     }
-}
-
-fn dir_size(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(path)
-        .map(|es| es.flatten().map(|e| dir_size(&e.path())).sum())
-        .unwrap_or(0)
-}
-
-fn human_size(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }

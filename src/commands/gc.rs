@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::cache::{Cache, CacheEntry, FileLock};
+use crate::cache::{self, Cache, CacheEntry, FileLock};
 use crate::error::{Error, Result};
 use crate::project;
 use crate::ui;
@@ -168,7 +168,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
             "{verb} {} ({}, {})",
             removal.path.display(),
             removal.why,
-            human_bytes(removal.bytes)
+            cache::human_bytes(removal.bytes)
         );
         if !args.dry_run {
             std::fs::remove_dir_all(&removal.path)
@@ -176,7 +176,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
         }
     }
     let verb = if args.dry_run { "would free" } else { "freed" };
-    println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", human_bytes(total), removals.len());
+    println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", cache::human_bytes(total), removals.len());
     Ok(0)
 }
 
@@ -229,22 +229,9 @@ fn age_of(path: &Path, now: SystemTime) -> Duration {
 /// link keeps its store path alive).
 fn size_of(path: &Path) -> u64 {
     match std::fs::canonicalize(path) {
-        Ok(target) if path.is_symlink() => tree_size(&target),
-        _ => tree_size(path),
+        Ok(target) if path.is_symlink() => cache::tree_size(&target),
+        _ => cache::tree_size(path),
     }
-}
-
-/// Bytes below `path`, not following links inside it.
-fn tree_size(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(path)
-        .map(|entries| entries.flatten().map(|e| tree_size(&e.path())).sum())
-        .unwrap_or(0)
 }
 
 fn describe_age(age: Duration) -> String {
@@ -253,21 +240,6 @@ fn describe_age(age: Duration) -> String {
         format!("{days} day(s)")
     } else {
         format!("{} hour(s)", age.as_secs() / 3_600)
-    }
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -286,7 +258,7 @@ mod tests {
 
     #[test]
     fn sizes_read_like_du() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(cache::human_bytes(512), "512 B");
+        assert_eq!(cache::human_bytes(1536), "1.5 KiB");
     }
 }
