@@ -7,18 +7,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, CacheEntry, FileLock, ENTRY_FORMAT};
-use crate::dev_env::{self, ShellEnv};
 use crate::error::{Error, Result};
-use crate::fingerprint::{key_of, Fingerprint, Freshness};
-use crate::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
+use crate::fingerprint::{key_of, Freshness};
+use crate::inputs::{self, Inputs};
+use crate::lockfile::{self, LockFile, StorePaths, LOCK_VERSION};
 use crate::manifest::{self, Manifest};
 use crate::nix::{self, Nix};
+use crate::nix_shell::{
+    build_shell, fetch_recorded_shell, flake_files, pin_nixpkgs, read_shell_env_file,
+    write_flake_dir,
+};
 use crate::pip_layer::{self, LockMode, PipInputs};
 use crate::plan::{self, ShellPlan};
-use crate::project::{self, ProjectLocation, PYPROJECT_FILE};
-use crate::requirements::{self, RequirementSet};
+use crate::project::{self, ProjectLocation};
 use crate::runtime_env::{self, LayerPaths, SpecInputs};
-use crate::{atomic_write, nix_file, ui};
+use crate::{atomic_write, ui};
 
 /// Where and how nixpy was asked to work (global flags and variables).
 #[derive(Debug, Clone)]
@@ -234,108 +237,7 @@ pub fn prepare_or_last_good(ctx: &Context, opts: BuildOptions) -> Result<(CacheE
     }
 }
 
-/// Reads every input, stamping each file before it is read.
-struct Inputs {
-    fingerprint: Fingerprint,
-    manifest: Manifest,
-    requirements: RequirementSet,
-    /// nix-files and the files they import.
-    nix_sources: Vec<PathBuf>,
-}
-
-fn read_inputs(location: &ProjectLocation, scalars: BTreeMap<String, String>) -> Result<Inputs> {
-    let mut fingerprint = Fingerprint {
-        scalars,
-        files: Vec::new(),
-    };
-    let root = &location.root;
-    // Files whose appearance alone changes the project: stamped even absent.
-    for always in [
-        &location.manifest,
-        &root.join(project::MANIFEST_FILE),
-        &root.join(PYPROJECT_FILE),
-        &root.join("requirements.txt"),
-    ] {
-        fingerprint.add_file(always);
-    }
-    let manifest = manifest::load(&location.manifest, location.kind)?;
-    if location.shadowed_pyproject {
-        ui::note(
-            "both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins",
-        );
-    }
-    // Nix files and what they import by relative path: their contents
-    // are part of the shell (the generated flake names only their paths).
-    let mut nix_sources: Vec<PathBuf> = Vec::new();
-    let mut pending: Vec<PathBuf> = manifest.nix_files.clone();
-    while let Some(file) = pending.pop() {
-        if nix_sources.contains(&file) {
-            continue;
-        }
-        fingerprint.add_file(&file);
-        let text = manifest::read_manifest_text(&file)?;
-        nix_file::check(&file, &text)?;
-        let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-        for relative in nix_file::relative_paths(&text) {
-            let target = dir.join(&relative);
-            let target = if target.is_dir() {
-                target.join("default.nix")
-            } else {
-                target
-            };
-            if target.is_file() {
-                pending.push(target.canonicalize().unwrap_or(target));
-            }
-        }
-        nix_sources.push(file);
-    }
-    let requirements = pip_sources(&manifest)?;
-    for file in &requirements.files {
-        fingerprint.add_file(file);
-    }
-    Ok(Inputs {
-        fingerprint,
-        manifest,
-        requirements,
-        nix_sources,
-    })
-}
-
-/// Every input file of the project, stamped (for `nixpy cache-key`).
-pub fn input_files(ctx: &Context, location: &ProjectLocation) -> Result<Fingerprint> {
-    let mut fingerprint = read_inputs(location, scalars(ctx))?.fingerprint;
-    fingerprint.add_file(&location.lock_path());
-    Ok(fingerprint)
-}
-
-/// `requirements = [...]`, else requirements.txt, else `[project]` of pyproject.toml.
-pub fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
-    if let Some(files) = &manifest.requirements {
-        return requirements::read_files(files);
-    }
-    let default = manifest.root.join("requirements.txt");
-    if default.is_file() {
-        return requirements::read_files(&[default]);
-    }
-    let pyproject = manifest.root.join(PYPROJECT_FILE);
-    let mut set = RequirementSet::default();
-    if pyproject.is_file() {
-        if let Some(deps) = manifest::load_pyproject_dependencies(&pyproject)? {
-            let mut lines = deps.dependencies.clone();
-            for extra in &manifest.pip_extras {
-                let group = deps.optional.get(extra).ok_or_else(|| {
-                    Error::new(format!("pip-extras names `{extra}`, which is not a group of [project.optional-dependencies] in {}", pyproject.display()))
-                        .with_hint(format!("groups there: {}", deps.optional.keys().cloned().collect::<Vec<_>>().join(", ")))
-                })?;
-                lines.extend(group.iter().cloned());
-            }
-            set.add_strings(&pyproject, &manifest.root, &lines)?;
-        }
-    }
-    Ok(set)
-}
-
-fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
+pub fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
     match &ctx.nixpkgs_override {
         Some(reference) => {
             manifest::check_flake_ref(reference).map_err(|why| {
@@ -360,7 +262,7 @@ fn build(
         manifest,
         requirements,
         nix_sources,
-    } = read_inputs(location, scalars)?;
+    } = inputs::read_inputs(location, scalars)?;
     let nixpkgs = effective_nixpkgs(ctx, &manifest)?;
     let plan = ShellPlan::new(&manifest, &nixpkgs, !requirements.is_empty());
     let lock_path = location.lock_path();
@@ -503,119 +405,13 @@ fn build(
     Ok(entry)
 }
 
-/// The nixpkgs pin: from nixpy.lock when it pins this reference, else
-/// locked now (when the mode allows writing the lock).
-fn pin_nixpkgs(
-    nix: &Nix,
-    pc: &ProjectCache,
-    plan: &ShellPlan,
-    current: Option<&NixpkgsPin>,
-    mode: LockMode,
-) -> Result<NixpkgsPin> {
-    match current {
-        Some(pin) if pin.url == plan.nixpkgs && mode != LockMode::Upgrade => return Ok(pin.clone()),
-        _ => {}
-    }
-    if matches!(mode, LockMode::Locked | LockMode::Frozen) {
-        let why = match current {
-            Some(pin) => format!(
-                "nixpy.lock pins nixpkgs `{}`, but the project now uses `{}`",
-                pin.url, plan.nixpkgs
-            ),
-            None => "nixpy.lock is missing or does not pin nixpkgs".to_owned(),
-        };
-        return Err(Error::new(format!(
-            "{why}, and the lock may not be rewritten here (--locked, --frozen or CI is set)"
-        ))
-        .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
-    }
-    let phase = ui::Phase::start(format!("locking nixpkgs ({})", plan.nixpkgs));
-    let flakes = pc.cache.flakes_dir();
-    pc.cache.ensure(&flakes)?;
-    let scratch = atomic_write::private_tempdir_in(&flakes, ".locking-")?;
-    for (name, text) in flake_source_files(plan) {
-        atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
-    }
-    let node = nix.lock_flake(scratch.path())?;
-    phase.finish();
-    NixpkgsPin::from_flake_lock_node(&plan.nixpkgs, &node)
-}
-
-fn flake_source_files(plan: &ShellPlan) -> Vec<(&'static str, String)> {
-    vec![
-        ("flake.nix", plan.flake_nix()),
-        ("shell.nix", plan::SHELL_TEMPLATE.to_owned()),
-        ("plan.json", plan.plan_json()),
-    ]
-}
-
-fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, String)> {
-    let mut files = flake_source_files(plan);
-    files.push(("flake.lock", plan::flake_lock_json(&pin.flake_lock_node())));
-    files
-}
-
-/// Fetches a shell environment recorded in nixpy.lock (from the store or a
-/// substituter) and roots it: no evaluation, no build.
-fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
-    let phase = ui::Phase::start(format!("fetching the recorded Nix shell {store_path}"));
-    let fetched = nix.realise_with_root(store_path, &pc.dir.join("shell-profile"))?;
-    if fetched {
-        phase.finish();
-    } else {
-        drop(phase);
-        ui::note(&format!(
-            "{store_path} is not in the store or any substituter; building the shell instead"
-        ));
-    }
-    Ok(fetched)
-}
-
-/// The environment file Nix builds for a shell holds the same JSON that
-/// `print-dev-env --json` prints.
-fn read_shell_env_file(store_path: &str) -> Result<ShellEnv> {
-    let text = std::fs::read_to_string(store_path)
-        .map_err(|e| Error::io("read", Path::new(store_path), e))?;
-    dev_env::parse(&text)
-}
-
-/// Writes the generated flake, content-addressed by `key`, unless present.
-fn write_flake_dir(pc: &ProjectCache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
-    let flakes = pc.cache.flakes_dir();
-    pc.cache.ensure(&flakes)?;
-    let dir = flakes.join(key);
-    // A published folder is trusted only if it still holds what it should
-    // (a damaged one would otherwise fail every run, --refresh included).
-    let intact = files.iter().all(|(name, text)| {
-        std::fs::read_to_string(dir.join(name)).is_ok_and(|on_disk| on_disk == *text)
-    });
-    if !intact && dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .map_err(|e| Error::io("remove the damaged generated flake", &dir, e))?;
-    }
-    if !intact {
-        let staging = atomic_write::private_tempdir_in(&flakes, ".writing-")?;
-        for (name, text) in files {
-            atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
-        }
-        let staged = staging.keep();
-        if let Err(e) = std::fs::rename(&staged, &dir) {
-            let _ = std::fs::remove_dir_all(&staged);
-            if !dir.join("flake.lock").is_file() {
-                return Err(Error::io("publish the generated flake at", &dir, e));
-            }
-        }
-    }
-    Ok(dir)
-}
-
 /// The project's generated flake, pinned, written but not built: for
 /// questions about the pinned nixpkgs (does this attribute exist?).
 pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let manifest = manifest::load(&location.manifest, location.kind)?;
-    let requirements = pip_sources(&manifest)?;
+    let requirements = inputs::pip_sources(&manifest)?;
     let plan = ShellPlan::new(
         &manifest,
         &effective_nixpkgs(ctx, &manifest)?,
@@ -639,52 +435,4 @@ pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
             .collect::<Vec<_>>(),
     );
     Ok((write_flake_dir(&pc, &key, &files)?, plan))
-}
-
-/// Writes the generated flake (content-addressed by `key`) and builds it.
-/// Returns the environment and the store path of its environment file.
-fn build_shell(
-    nix: &Nix,
-    pc: &ProjectCache,
-    plan: &ShellPlan,
-    key: &str,
-    files: &[(&str, String)],
-) -> Result<(ShellEnv, String)> {
-    let dir = write_flake_dir(pc, key, files)?;
-    let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
-    let phase = ui::Phase::start(format!(
-        "building the Nix shell ({count} package source(s))"
-    ));
-    let profile = pc.dir.join("shell-profile");
-    let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
-    phase.finish();
-    prune_profile_generations(&pc.dir, &profile);
-    let shell = dev_env::parse(&json)?;
-    let env_path = std::fs::canonicalize(&profile)
-        .map_err(|e| Error::io("read the GC root", &profile, e))?
-        .display()
-        .to_string();
-    if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
-        nix.add_root(&pc.dir.join("nixpkgs-source"), &source)?;
-    }
-    Ok((shell, env_path))
-}
-
-/// `--profile` keeps every generation as a GC root; only the current one
-/// should hold store paths alive.
-fn prune_profile_generations(dir: &Path, profile: &Path) {
-    let current = std::fs::read_link(profile).ok();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("shell-profile-")
-            && name.ends_with("-link")
-            && current.as_deref() != Some(Path::new(&*name))
-        {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }

@@ -3,13 +3,13 @@
 //! before anything is built.
 
 use crate::cli::BuildFlags;
-use crate::environment::{self, Context};
+use crate::environment::Context;
 use crate::error::Result;
 use crate::fingerprint::key_of;
 
 pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
     let location = ctx.locate()?;
-    let inputs = environment::input_files(ctx, &location)?;
+    let inputs = crate::inputs::input_files(ctx, &location)?;
     let mut parts: Vec<Vec<u8>> = vec![
         env!("CARGO_PKG_VERSION").into(),
         crate::plan::current_system().into(),

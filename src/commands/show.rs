@@ -13,7 +13,7 @@ use crate::pip_layer;
 pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let location = ctx.locate()?;
     let manifest = manifest::load(&location.manifest, location.kind)?;
-    let requirements = environment::pip_sources(&manifest)?;
+    let requirements = crate::inputs::pip_sources(&manifest)?;
     let lock = lockfile::read(&location.lock_path())?;
     let pc = ProjectCache::of(&location)?;
     let state = environment::staleness(&pc, ctx);

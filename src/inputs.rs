@@ -1,0 +1,118 @@
+//! Reading a project's inputs: the manifest, its nix-files and what they
+//! import, the pip requirement files with their includes. Each file is
+//! stamped for the fingerprint before it is read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::environment::{self, Context};
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::manifest::{self, Manifest};
+use crate::project::{self, ProjectLocation, PYPROJECT_FILE};
+use crate::requirements::{self, RequirementSet};
+use crate::{nix_file, ui};
+
+/// Reads every input, stamping each file before it is read.
+pub struct Inputs {
+    pub fingerprint: Fingerprint,
+    pub manifest: Manifest,
+    pub requirements: RequirementSet,
+    /// nix-files and the files they import.
+    pub nix_sources: Vec<PathBuf>,
+}
+
+pub fn read_inputs(
+    location: &ProjectLocation,
+    scalars: BTreeMap<String, String>,
+) -> Result<Inputs> {
+    let mut fingerprint = Fingerprint {
+        scalars,
+        files: Vec::new(),
+    };
+    let root = &location.root;
+    // Files whose appearance alone changes the project: stamped even absent.
+    for always in [
+        &location.manifest,
+        &root.join(project::MANIFEST_FILE),
+        &root.join(PYPROJECT_FILE),
+        &root.join("requirements.txt"),
+    ] {
+        fingerprint.add_file(always);
+    }
+    let manifest = manifest::load(&location.manifest, location.kind)?;
+    if location.shadowed_pyproject {
+        ui::note(
+            "both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins",
+        );
+    }
+    // Nix files and what they import by relative path: their contents
+    // are part of the shell (the generated flake names only their paths).
+    let mut nix_sources: Vec<PathBuf> = Vec::new();
+    let mut pending: Vec<PathBuf> = manifest.nix_files.clone();
+    while let Some(file) = pending.pop() {
+        if nix_sources.contains(&file) {
+            continue;
+        }
+        fingerprint.add_file(&file);
+        let text = manifest::read_manifest_text(&file)?;
+        nix_file::check(&file, &text)?;
+        let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+        for relative in nix_file::relative_paths(&text) {
+            let target = dir.join(&relative);
+            let target = if target.is_dir() {
+                target.join("default.nix")
+            } else {
+                target
+            };
+            if target.is_file() {
+                pending.push(target.canonicalize().unwrap_or(target));
+            }
+        }
+        nix_sources.push(file);
+    }
+    let requirements = pip_sources(&manifest)?;
+    for file in &requirements.files {
+        fingerprint.add_file(file);
+    }
+    Ok(Inputs {
+        fingerprint,
+        manifest,
+        requirements,
+        nix_sources,
+    })
+}
+
+/// Every input file of the project, stamped (for `nixpy cache-key`).
+pub fn input_files(ctx: &Context, location: &ProjectLocation) -> Result<Fingerprint> {
+    let mut fingerprint = read_inputs(location, environment::scalars(ctx))?.fingerprint;
+    fingerprint.add_file(&location.lock_path());
+    Ok(fingerprint)
+}
+
+/// `requirements = [...]`, else requirements.txt, else `[project]` of pyproject.toml.
+pub fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
+    if let Some(files) = &manifest.requirements {
+        return requirements::read_files(files);
+    }
+    let default = manifest.root.join("requirements.txt");
+    if default.is_file() {
+        return requirements::read_files(&[default]);
+    }
+    let pyproject = manifest.root.join(PYPROJECT_FILE);
+    let mut set = RequirementSet::default();
+    if pyproject.is_file() {
+        if let Some(deps) = manifest::load_pyproject_dependencies(&pyproject)? {
+            let mut lines = deps.dependencies.clone();
+            for extra in &manifest.pip_extras {
+                let group = deps.optional.get(extra).ok_or_else(|| {
+                    Error::new(format!("pip-extras names `{extra}`, which is not a group of [project.optional-dependencies] in {}", pyproject.display()))
+                        .with_hint(format!("groups there: {}", deps.optional.keys().cloned().collect::<Vec<_>>().join(", ")))
+                })?;
+                lines.extend(group.iter().cloned());
+            }
+            set.add_strings(&pyproject, &manifest.root, &lines)?;
+        }
+    }
+    Ok(set)
+}

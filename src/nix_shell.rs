@@ -1,0 +1,168 @@
+//! The Nix side of an environment: pinning nixpkgs, writing the generated
+//! flake (content-addressed), building it with `print-dev-env`, or fetching
+//! a shell recorded in nixpy.lock from a substituter.
+
+use std::path::{Path, PathBuf};
+
+use crate::dev_env::{self, ShellEnv};
+use crate::environment::ProjectCache;
+use crate::error::{Error, Result};
+use crate::lockfile::NixpkgsPin;
+use crate::nix::Nix;
+use crate::pip_layer::LockMode;
+use crate::plan::{self, ShellPlan};
+use crate::{atomic_write, ui};
+
+/// The nixpkgs pin: from nixpy.lock when it pins this reference, else
+/// locked now (when the mode allows writing the lock).
+pub fn pin_nixpkgs(
+    nix: &Nix,
+    pc: &ProjectCache,
+    plan: &ShellPlan,
+    current: Option<&NixpkgsPin>,
+    mode: LockMode,
+) -> Result<NixpkgsPin> {
+    match current {
+        Some(pin) if pin.url == plan.nixpkgs && mode != LockMode::Upgrade => return Ok(pin.clone()),
+        _ => {}
+    }
+    if matches!(mode, LockMode::Locked | LockMode::Frozen) {
+        let why = match current {
+            Some(pin) => format!(
+                "nixpy.lock pins nixpkgs `{}`, but the project now uses `{}`",
+                pin.url, plan.nixpkgs
+            ),
+            None => "nixpy.lock is missing or does not pin nixpkgs".to_owned(),
+        };
+        return Err(Error::new(format!(
+            "{why}, and the lock may not be rewritten here (--locked, --frozen or CI is set)"
+        ))
+        .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
+    }
+    let phase = ui::Phase::start(format!("locking nixpkgs ({})", plan.nixpkgs));
+    let flakes = pc.cache.flakes_dir();
+    pc.cache.ensure(&flakes)?;
+    let scratch = atomic_write::private_tempdir_in(&flakes, ".locking-")?;
+    for (name, text) in flake_source_files(plan) {
+        atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
+    }
+    let node = nix.lock_flake(scratch.path())?;
+    phase.finish();
+    NixpkgsPin::from_flake_lock_node(&plan.nixpkgs, &node)
+}
+
+pub fn flake_source_files(plan: &ShellPlan) -> Vec<(&'static str, String)> {
+    vec![
+        ("flake.nix", plan.flake_nix()),
+        ("shell.nix", plan::SHELL_TEMPLATE.to_owned()),
+        ("plan.json", plan.plan_json()),
+    ]
+}
+
+pub fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, String)> {
+    let mut files = flake_source_files(plan);
+    files.push(("flake.lock", plan::flake_lock_json(&pin.flake_lock_node())));
+    files
+}
+
+/// Fetches a shell environment recorded in nixpy.lock (from the store or a
+/// substituter) and roots it: no evaluation, no build.
+pub fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
+    let phase = ui::Phase::start(format!("fetching the recorded Nix shell {store_path}"));
+    let fetched = nix.realise_with_root(store_path, &pc.dir.join("shell-profile"))?;
+    if fetched {
+        phase.finish();
+    } else {
+        drop(phase);
+        ui::note(&format!(
+            "{store_path} is not in the store or any substituter; building the shell instead"
+        ));
+    }
+    Ok(fetched)
+}
+
+/// The environment file Nix builds for a shell holds the same JSON that
+/// `print-dev-env --json` prints.
+pub fn read_shell_env_file(store_path: &str) -> Result<ShellEnv> {
+    let text = std::fs::read_to_string(store_path)
+        .map_err(|e| Error::io("read", Path::new(store_path), e))?;
+    dev_env::parse(&text)
+}
+
+/// Writes the generated flake, content-addressed by `key`, unless present.
+pub fn write_flake_dir(pc: &ProjectCache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
+    let flakes = pc.cache.flakes_dir();
+    pc.cache.ensure(&flakes)?;
+    let dir = flakes.join(key);
+    // A published folder is trusted only if it still holds what it should
+    // (a damaged one would otherwise fail every run, --refresh included).
+    let intact = files.iter().all(|(name, text)| {
+        std::fs::read_to_string(dir.join(name)).is_ok_and(|on_disk| on_disk == *text)
+    });
+    if !intact && dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io("remove the damaged generated flake", &dir, e))?;
+    }
+    if !intact {
+        let staging = atomic_write::private_tempdir_in(&flakes, ".writing-")?;
+        for (name, text) in files {
+            atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
+        }
+        let staged = staging.keep();
+        if let Err(e) = std::fs::rename(&staged, &dir) {
+            let _ = std::fs::remove_dir_all(&staged);
+            if !dir.join("flake.lock").is_file() {
+                return Err(Error::io("publish the generated flake at", &dir, e));
+            }
+        }
+    }
+    Ok(dir)
+}
+
+/// Writes the generated flake (content-addressed by `key`) and builds it.
+/// Returns the environment and the store path of its environment file.
+pub fn build_shell(
+    nix: &Nix,
+    pc: &ProjectCache,
+    plan: &ShellPlan,
+    key: &str,
+    files: &[(&str, String)],
+) -> Result<(ShellEnv, String)> {
+    let dir = write_flake_dir(pc, key, files)?;
+    let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
+    let phase = ui::Phase::start(format!(
+        "building the Nix shell ({count} package source(s))"
+    ));
+    let profile = pc.dir.join("shell-profile");
+    let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
+    phase.finish();
+    prune_profile_generations(&pc.dir, &profile);
+    let shell = dev_env::parse(&json)?;
+    let env_path = std::fs::canonicalize(&profile)
+        .map_err(|e| Error::io("read the GC root", &profile, e))?
+        .display()
+        .to_string();
+    if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
+        nix.add_root(&pc.dir.join("nixpkgs-source"), &source)?;
+    }
+    Ok((shell, env_path))
+}
+
+/// `--profile` keeps every generation as a GC root; only the current one
+/// should hold store paths alive.
+fn prune_profile_generations(dir: &Path, profile: &Path) {
+    let current = std::fs::read_link(profile).ok();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("shell-profile-")
+            && name.ends_with("-link")
+            && current.as_deref() != Some(Path::new(&*name))
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
