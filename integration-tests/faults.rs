@@ -725,3 +725,183 @@ fn env_values_never_appear_in_nixpys_messages() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Where the project and the cache are
+// ---------------------------------------------------------------------------
+
+/// Builds and runs a project (Nix packages, a nix-file, [env], a pip layer
+/// from `./wheels`) in `<parent>/<name>`; the failure, if any.
+fn run_project_in_folder(parent: &Path, name: &str) -> Result<(), String> {
+    let root = parent.join(name);
+    let root_str = root.display().to_string();
+    std::fs::create_dir(&root).unwrap();
+    set_mode(&root, 0o755);
+    // Built by hand: Project picks its own folder name.
+    let module = unique_name("nixpy-it-awk").replace('-', "_");
+    std::fs::write(
+        root.join("nixpy.toml"),
+        "packages = [\"hello\"]\nnix-files = [\"nix/x.nix\"]\n[env]\nIT_MARKER = \"awkward\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("nix")).unwrap();
+    std::fs::write(root.join("nix/x.nix"), "with pkgs; [ sox ]\n").unwrap();
+    let wheels = root.join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let init = format!("{module}/__init__.py");
+    make_wheel(
+        &wheels,
+        &module,
+        "1.0.0",
+        &[],
+        &[(&init, "VERSION = \"1.0.0\"\n")],
+        &[],
+    );
+    std::fs::write(
+        root.join("requirements.txt"),
+        local_requirements(&[&module]),
+    )
+    .unwrap();
+    let cache = temp_dir("nixpy-it-cache-");
+    let run = |args: &[String]| {
+        let out = Command::new(NIXPY)
+            .arg("run")
+            .arg("--")
+            .args(args)
+            .current_dir(&root)
+            .env("NIXPY_NIXPKGS", &standin().flake_ref)
+            .env("NIXPY_CACHE_DIR", cache.path())
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .env_remove("CI")
+            .outcome();
+        assert_no_panic(&out);
+        out
+    };
+    let out = run(&[
+        "sh".into(),
+        "-c".into(),
+        format!("sox; hello; python -c 'import os, {module}; print(os.environ[\"IT_MARKER\"], {module}.VERSION, os.environ[\"NIXPY_PROJECT\"])'"),
+    ]);
+    if !out.status.success() {
+        return Err(format!("project folder {name:?} failed:\n{}", out.stderr));
+    }
+    let expected = format!("sox version 14.4.2 (nixpy stand-in)\nhello version 2.12.1 (nixpy stand-in)\nawkward 1.0.0 {root_str}\n");
+    if out.stdout != expected {
+        return Err(format!(
+            "project folder {name:?}: stdout {:?}, expected {expected:?}",
+            out.stdout
+        ));
+    }
+    let warm = run(&["true".into()]);
+    if !(warm.status.success() && warm.stderr.is_empty()) {
+        return Err(format!(
+            "project folder {name:?} is not warm:\n{}",
+            warm.stderr
+        ));
+    }
+    Ok(())
+}
+
+fn run_projects_in_folders(names: &[&str]) {
+    let parent = temp_dir("nixpy-it-awkward-");
+    let failures: Vec<String> = names
+        .iter()
+        .filter_map(|name| run_project_in_folder(parent.path(), name).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn projects_in_folders_with_awkward_names_work() {
+    let Some(_) = require_nix() else { return };
+    run_projects_in_folders(&[
+        "a b", "a?b", "a'b", "a$b", "a:b", "a\"b", "ä ✓", "a%20b", "a;b", "a\\b",
+    ]);
+}
+
+#[test]
+fn a_project_folder_with_a_hash_works() {
+    let Some(_) = require_nix() else { return };
+    run_projects_in_folders(&["a#b"]);
+}
+
+#[test]
+fn a_cache_folder_with_awkward_characters_works() {
+    let Some(_) = require_nix() else { return };
+    let parent = temp_dir("nixpy-it-awkward-cache-");
+    for name in ["a b", "a#b", "a?b"] {
+        let project = Project::with_manifest("packages = [\"hello\"]\n");
+        let out = nixpy_run(&project, ["hello"])
+            .env("NIXPY_CACHE_DIR", parent.path().join(name))
+            .outcome();
+        assert_no_panic(&out);
+        assert!(
+            out.status.success(),
+            "cache folder {name:?}:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn an_unusable_cache_location_is_a_clean_error() {
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    // NIXPY_CACHE_DIR is a file.
+    let scratch = temp_dir("nixpy-it-cachefile-");
+    let file = scratch.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let out = nixpy_run(&project, ["true"])
+        .env("NIXPY_CACHE_DIR", &file)
+        .outcome();
+    assert_no_panic(&out);
+    out.nixpy_error()
+        .stderr_has("not-a-folder")
+        .stderr_has("hint:");
+    // Nothing to put a cache in at all.
+    let out = nixpy_run(&project, ["true"])
+        .env_remove("NIXPY_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .outcome();
+    assert_no_panic(&out);
+    out.nixpy_error()
+        .stderr_has("HOME")
+        .stderr_has("NIXPY_CACHE_DIR");
+}
+
+#[test]
+fn a_read_only_cache_still_serves_warm_runs() {
+    let Some(_) = require_nix() else { return };
+    let Some(fs) = Tmpfs::mount("16m") else {
+        return;
+    };
+    let (project, module) = marked_project("read-only", "\"hello\"");
+    let run = |args: Vec<String>| {
+        let out = nixpy_run(&project, args)
+            .env("NIXPY_CACHE_DIR", fs.path())
+            .outcome();
+        assert_no_panic(&out);
+        out
+    };
+    run(probe(&module)).success().stdout_is("read-only 1.0.0\n");
+    let remount = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(fs.path())
+        .status()
+        .unwrap();
+    assert!(remount.success(), "cannot remount the tmpfs read-only");
+    let warm = run(probe(&module));
+    warm.success().stdout_is("read-only 1.0.0\n");
+    assert_eq!(warm.stderr, "", "a warm run needs no writes");
+    // Same bytes, new stats: still fresh, the new stats just go unrecorded.
+    let text = project.read("nixpy.toml");
+    std::fs::remove_file(project.path("nixpy.toml")).unwrap();
+    project.write("nixpy.toml", &text);
+    let warm = run(probe(&module));
+    warm.success().stdout_is("read-only 1.0.0\n");
+    assert_eq!(warm.stderr, "");
+    // A real change needs a rebuild, which cannot be written: a clear error.
+    project.write("nixpy.toml", &text.replace("\"hello\"", "\"jq\""));
+    let out = run(vec!["true".into()]);
+    out.nixpy_error().stderr_has("Read-only file system");
+}

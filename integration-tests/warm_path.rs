@@ -322,6 +322,32 @@ fn editing_a_nix_file_rebuilds_the_shell() {
 }
 
 #[test]
+fn editing_a_file_a_nix_file_imports_rebuilds_the_shell() {
+    let Some(_) = require_nix() else { return };
+    let project = Project::with_manifest("nix-files = [\"nix/extra.nix\"]\n")
+        .file(
+            "nix/extra.nix",
+            "{ pkgs, ... }: import ./common.nix { inherit pkgs; }\n",
+        )
+        .file("nix/common.nix", "{ pkgs }: [ pkgs.sox ]\n");
+    nixpy_run(&project, ["sox", "--version"])
+        .outcome()
+        .success();
+    assert_warm(&project, &["sox", "--version"]);
+    project.write("nix/common.nix", "{ pkgs }: [ pkgs.sox pkgs.jq ]\n");
+    let out = nixpy_run(&project, ["jq", "--version"]).outcome();
+    out.success()
+        .stdout_is("jq version 1.7.1 (nixpy stand-in)\n");
+    assert_eq!(
+        phases_started(&out.stderr, SHELL_BUILD),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert_warm(&project, &["jq", "--version"]);
+}
+
+#[test]
 fn editing_pyproject_dependencies_rebuilds_the_layer() {
     let Some(_) = require_nix() else { return };
     // No requirements.txt: the pip layer comes from [project].dependencies.
@@ -925,6 +951,56 @@ fn gc_keeps_a_live_entry_unless_it_is_older_than_asked() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn gc_during_a_first_build_spares_it() {
+    let Some(_) = require_nix() else { return };
+    let tool = unique_name("nixpy-it-gcbuild");
+    let project = Project::with_manifest("nix-files = [\"slow.nix\"]\n")
+        .file("slow.nix", &scratch_package_nix(&tool, 2));
+    let cache = project.cache_dir();
+    let mut child = spawn_group(nixpy_run(&project, [tool.as_str()]));
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains(SHELL_BUILD) {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen += &line;
+    }
+    assert!(
+        seen.contains(SHELL_BUILD),
+        "the build never started:\n{seen}"
+    );
+    // A plain gc (from cron, or another terminal) while the project builds.
+    let out = gc(cache, &[]);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the build failed after gc ran:\n{}{rest}\ngc said:\n{}",
+        seen,
+        out.stdout
+    );
+    let dir = project_cache_dir(cache, &project);
+    assert!(
+        dir.join("entry.json").is_file(),
+        "gc removed the project being built:\n{}",
+        out.stdout
+    );
+    let source = dir.join("nixpkgs-source");
+    assert!(
+        std::fs::read_link(&source).is_ok_and(|t| t.exists()),
+        "the nixpkgs source lost its GC root (gc removed the flake while it was built?):\n{}",
+        out.stdout
+    );
+    assert_warm(&project, &[tool.as_str()]).stdout_is(&format!("{tool} ok\n"));
+    // And gc now, with the build done, keeps it.
+    gc(cache, &[]);
+    assert_warm(&project, &[tool.as_str()]);
 }
 
 #[test]

@@ -59,8 +59,24 @@ impl Cache {
             .join(key_of(&[project_root.as_os_str().as_encoded_bytes()]))
     }
 
+    /// Generated flakes are passed to Nix as `path:` references, which Nix
+    /// parses as URLs without decoding: a cache folder with a space, `#` or
+    /// `?` in its path cannot hold them, so they go to a private folder in
+    /// /tmp instead (they are regenerated whenever missing).
     pub fn flakes_dir(&self) -> PathBuf {
-        self.root.join("flakes")
+        let preferred = self.root.join("flakes");
+        if is_plain_path(&preferred) {
+            return preferred;
+        }
+        // SAFETY: getuid(2) cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let tmp = std::env::temp_dir();
+        let tmp = if is_plain_path(&tmp) {
+            tmp
+        } else {
+            PathBuf::from("/tmp")
+        };
+        tmp.join(format!("nixpy-{uid}-flakes"))
     }
 
     pub fn layers_dir(&self) -> PathBuf {
@@ -76,10 +92,39 @@ impl Cache {
     }
 
     pub fn ensure(&self, dir: &Path) -> Result<()> {
+        if !dir.starts_with(&self.root) {
+            return ensure_private_outside(dir);
+        }
         atomic_write::create_private_dir(dir).map_err(|e| {
             e.with_hint(format!("nixpy needs a writable cache folder; set NIXPY_CACHE_DIR or fix the permissions of {}", self.root.display()))
         })
     }
+}
+
+/// A folder of nixpy's outside the cache root (in /tmp): created private,
+/// and refused if someone else made it first.
+fn ensure_private_outside(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    atomic_write::create_private_dir(dir)?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
+    // SAFETY: getuid(2) cannot fail.
+    let uid = unsafe { libc::getuid() };
+    if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+        return Err(Error::new(format!(
+            "{} is not a private folder of this user",
+            dir.display()
+        ))
+        .with_hint("remove it, or set NIXPY_CACHE_DIR to a path without spaces, # or ?"));
+    }
+    Ok(())
+}
+
+/// A path Nix accepts inside a `path:` flake reference as it is.
+fn is_plain_path(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| {
+        p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._+~=,@".contains(&b))
+    })
 }
 
 /// The layer an entry uses.

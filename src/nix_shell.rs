@@ -142,6 +142,8 @@ pub fn build_shell(
         .map_err(|e| Error::io("read the GC root", &profile, e))?
         .display()
         .to_string();
+    // Written again if something (a concurrent `nixpy gc`) removed it.
+    let dir = write_flake_dir(pc, key, files)?;
     if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
         nix.add_root(&pc.dir.join("nixpkgs-source"), &source)?;
     }

@@ -445,13 +445,36 @@ fn is_location(spec: &str) -> bool {
 
 /// Relative paths become absolute so the installer can run from anywhere.
 fn absolutize_location(location: &str, base: &Path) -> String {
-    if location.contains("://") || location.starts_with("file:") || location.starts_with('/') {
+    if location.contains("://") || location.starts_with("file:") {
+        return location.to_owned();
+    }
+    let path = if location.starts_with('/') {
         location.to_owned()
     } else {
         normalize_lexically(&base.join(location))
             .display()
             .to_string()
+    };
+    // Installers read `#` and `?` in a location as URL syntax: such a path
+    // goes as a percent-encoded file URL instead.
+    if path.contains(['#', '?']) {
+        file_url(&path)
+    } else {
+        path
     }
+}
+
+/// `/a#b/c` -> `file:///a%23b/c`.
+fn file_url(path: &str) -> String {
+    let mut url = String::from("file://");
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            url.push(byte as char);
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
 }
 
 /// Drops `.` and folds `..` without touching the file system (the path may
@@ -627,6 +650,20 @@ mod tests {
             .unwrap_err()
             .message
             .contains("r.txt:2: the file is not valid UTF-8"));
+    }
+
+    #[test]
+    fn locations_with_url_syntax_become_file_urls() {
+        let base = Path::new("/tmp/a#b");
+        assert_eq!(
+            absolutize_location("./wheels", base),
+            "file:///tmp/a%23b/wheels"
+        );
+        assert_eq!(
+            absolutize_location("./wheels", Path::new("/tmp/a b")),
+            "/tmp/a b/wheels"
+        );
+        assert_eq!(absolutize_location("/x?y", base), "file:///x%3Fy");
     }
 
     #[test]

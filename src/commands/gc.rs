@@ -58,6 +58,9 @@ pub fn run(args: GcArgs) -> Result<i32> {
     let mut removals = Vec::new();
     let mut kept_shells = HashSet::new();
     let mut kept_layers = HashSet::new();
+    let build_running = subdirs(&cache.root.join("projects"))
+        .iter()
+        .any(|dir| locked(dir));
 
     for dir in subdirs(&cache.root.join("projects")) {
         let root = std::fs::read_to_string(dir.join("project-root"))
@@ -82,7 +85,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
         };
         match why {
             // A project being rebuilt right now holds its lock: leave it.
-            Some(why) if FileLock::try_acquire(&dir.join("lock")).is_some() => {
+            Some(why) if !locked(&dir) => {
                 let label = root
                     .map(|r| r.display().to_string())
                     .unwrap_or_else(|| dir.display().to_string());
@@ -112,7 +115,11 @@ pub fn run(args: GcArgs) -> Result<i32> {
                 why: "interrupted flake generation".into(),
                 path: dir,
             });
-        } else if !staging && !kept_shells.contains(&name) {
+        } else if !staging
+            && !kept_shells.contains(&name)
+            // A build in progress uses a flake no entry names yet.
+            && !(build_running && age_of(&dir, now) < Duration::from_secs(3_600))
+        {
             removals.push(Removal {
                 bytes: size_of(&dir),
                 why: "generated flake no project uses".into(),
@@ -178,6 +185,11 @@ pub fn run(args: GcArgs) -> Result<i32> {
     let verb = if args.dry_run { "would free" } else { "freed" };
     println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", cache::human_bytes(total), removals.len());
     Ok(0)
+}
+
+/// A build holds the project's lock.
+fn locked(project_dir: &Path) -> bool {
+    project_dir.join("lock").exists() && FileLock::try_acquire(&project_dir.join("lock")).is_none()
 }
 
 fn has_manifest(root: &Path) -> bool {
