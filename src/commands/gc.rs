@@ -118,7 +118,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
         } else if !staging
             && !kept_shells.contains(&name)
             // A build in progress uses a flake no entry names yet.
-            && !(build_running && age_of(&dir, now) < Duration::from_secs(3_600))
+            && (!build_running || age_of(&dir, now) >= Duration::from_secs(3_600))
         {
             removals.push(Removal {
                 bytes: size_of(&dir),
