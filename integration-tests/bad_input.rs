@@ -605,6 +605,8 @@ fn requirement_files_must_exist_be_text_and_not_loop() {
                 vec![]
             })
             .error(&["nixpy.toml:1:", "is not a file"]),
+        // Unreadable files: the tests run as root, which chmod 000 does not
+        // stop, so a folder and a FIFO stand in for files nixpy cannot read.
         case("requirements entry is a FIFO")
             .manifest("requirements = [\"pipe.txt\"]\n")
             .setup(|p| {

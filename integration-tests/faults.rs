@@ -541,7 +541,7 @@ fn cache_folders_are_private_and_nothing_is_world_writable() {
     for (path, is_dir) in owned_below(&cache) {
         let m = mode(&path);
         assert_eq!(m & 0o002, 0, "{} is world-writable ({m:o})", path.display());
-        // Generated flake folders have their own (ignored) test below.
+        // Generated flake folders have their own test below.
         if is_dir && path.parent() != Some(flakes.as_path()) {
             assert_eq!(m, 0o700, "{} is {m:o}, not 0700", path.display());
         }

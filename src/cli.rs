@@ -29,6 +29,10 @@ pub struct Cli {
     #[arg(long = "trusted-public-key", global = true, value_name = "KEY")]
     pub trusted_public_keys: Vec<String>,
 
+    /// Colour in messages: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
     /// Print nothing but errors and warnings.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -166,4 +170,11 @@ pub struct LockArgs {
     pub record_paths: bool,
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }

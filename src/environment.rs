@@ -226,7 +226,7 @@ pub fn prepare_or_last_good(ctx: &Context, opts: BuildOptions) -> Result<(CacheE
                 .filter(|entry| entry.missing_path().is_none());
             match last {
                 Some(entry) => {
-                    eprintln!("{err}");
+                    ui::error(&err);
                     ui::warn("the environment could not be rebuilt; using the last good one (NIXPY_DID_FALLBACK=1)");
                     Ok((entry, true))
                 }

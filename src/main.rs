@@ -52,16 +52,21 @@ impl From<BuildFlags> for BuildOptions {
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(err) = commands::run::try_warm_without_parsing(&args) {
-        eprintln!("{err}");
+        ui::error(&err);
         std::process::exit(err.exit_code);
     }
     let cli = Cli::parse_from(args);
     ui::set_verbosity(if cli.quiet { 0 } else { 1 + cli.verbose });
+    ui::set_color(match cli.color {
+        cli::ColorChoice::Auto => ui::COLOR_AUTO,
+        cli::ColorChoice::Always => ui::COLOR_ALWAYS,
+        cli::ColorChoice::Never => ui::COLOR_NEVER,
+    });
     init_tracing(cli.verbose);
     let code = match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{err}");
+            ui::error(&err);
             err.exit_code
         }
     };
@@ -138,11 +143,7 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
-        // Colour only for a person at a terminal (and never with NO_COLOR).
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
+        .with_ansi(ui::color())
         .without_time()
         .try_init();
 }

@@ -362,6 +362,13 @@ pub fn explain_failure(phase: &str, stderr: &str) -> Error {
         let drv = &line[start..start + line[start..].find('\'')?];
         Some(drv_name(drv).to_owned())
     });
+    if let Some(url) = stderr.lines().rev().find_map(|l| {
+        let rest = l.split_once("unable to download '")?.1;
+        Some(rest[..rest.find('\'')?].to_owned())
+    }) {
+        return Error::new(format!("Nix could not download {url} while {phase}"))
+            .with_hint("check the network; offline, point nixpy at a local nixpkgs checkout or mirror with --nixpkgs path:/srv/nixpkgs (or NIXPY_NIXPKGS), or use a binary cache (docs/ci.md)");
+    }
     let tail = last_lines(stderr, 25);
     match failed_build {
         Some(name) => Error::new(format!("Nix failed to build `{name}` while {phase}:\n{tail}"))
@@ -417,6 +424,17 @@ mod tests {
             err.message,
             "`nosuchpkg` is not in nixpkgs (listed in nixpy.toml)"
         );
+    }
+
+    #[test]
+    fn download_failures_say_what_could_not_be_fetched() {
+        let stderr = "warning: error: unable to download 'https://api.github.com/x': Couldn't resolve host name (6); retrying in 341 ms\nerror: unable to download 'https://api.github.com/x': Couldn't resolve host name (6)\n";
+        let err = explain_failure("resolving the nixpkgs input", stderr);
+        assert_eq!(
+            err.message,
+            "Nix could not download https://api.github.com/x while resolving the nixpkgs input"
+        );
+        assert!(err.hint.unwrap().contains("--nixpkgs path:"));
     }
 
     #[test]

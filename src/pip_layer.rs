@@ -756,10 +756,15 @@ fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &P
         .map_err(|e| Error::new(format!("cannot run {}: {e}", installer.name())))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if inputs.offline {
-            "--offline installs only from the installer's cache; run once online, or provide the wheel with --find-links"
+        let hint = if stderr.contains("No space left on device") {
+            format!(
+                "free disk space where nixpy builds layers ({}): `nixpy gc` removes unused entries, or set NIXPY_CACHE_DIR",
+                inputs.cache.root.display()
+            )
+        } else if inputs.offline {
+            "--offline installs only from the installer's cache; run once online, or provide the wheel with --find-links".to_owned()
         } else {
-            "the lock may name a version the index no longer serves; `nixpy lock --upgrade` resolves again"
+            "the lock may name a version the index no longer serves; `nixpy lock --upgrade` resolves again".to_owned()
         };
         return Err(Error::new(format!(
             "{} failed to install the pip layer:\n{}",

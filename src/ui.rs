@@ -5,6 +5,51 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
+static COLOR: AtomicU8 = AtomicU8::new(COLOR_AUTO);
+
+pub const COLOR_AUTO: u8 = 0;
+pub const COLOR_ALWAYS: u8 = 1;
+pub const COLOR_NEVER: u8 = 2;
+
+/// `--color`; `auto` means: stderr is a terminal and NO_COLOR is unset.
+pub fn set_color(choice: u8) {
+    COLOR.store(choice, Ordering::Relaxed);
+}
+
+pub fn color() -> bool {
+    match COLOR.load(Ordering::Relaxed) {
+        COLOR_ALWAYS => true,
+        COLOR_NEVER => false,
+        _ => {
+            use std::io::IsTerminal;
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// `label` in bold colour (`31` red, `33` yellow, `36` cyan) when colour is on.
+fn label(text: &str, code: &str) -> String {
+    if color() {
+        format!("\x1b[1;{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// An error as the user sees it, with `error:` coloured on a terminal.
+pub fn error(err: &crate::error::Error) {
+    let text = err.to_string();
+    let text = match text.strip_prefix("error:") {
+        Some(rest) => format!("{}{rest}", label("error:", "31")),
+        None => text,
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        text.replacen("\n  hint:", &format!("\n  {}", label("hint:", "36")), 1)
+    );
+}
 
 /// 0 = quiet, 1 = normal, 2+ = verbose.
 pub fn set_verbosity(level: u8) {
@@ -24,12 +69,12 @@ pub fn status(message: &str) {
 
 /// Something the user should know, even in quiet mode.
 pub fn warn(message: &str) {
-    let _ = writeln!(std::io::stderr(), "warning: {message}");
+    let _ = writeln!(std::io::stderr(), "{} {message}", label("warning:", "33"));
 }
 
 pub fn note(message: &str) {
     if verbosity() >= 1 {
-        let _ = writeln!(std::io::stderr(), "note: {message}");
+        let _ = writeln!(std::io::stderr(), "{} {message}", label("note:", "36"));
     }
 }
 
@@ -58,7 +103,11 @@ impl Phase {
             return phase;
         }
         use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        // The spinner redraws a line: for a person at a terminal only.
+        if std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            && COLOR.load(Ordering::Relaxed) != COLOR_NEVER
+        {
             let spinner = indicatif::ProgressBar::new_spinner();
             let style =
                 indicatif::ProgressStyle::with_template("{spinner} nixpy: {msg} ({elapsed})")

@@ -255,7 +255,7 @@ fn apply_and_update(
                 atomic_write::write_project_file(&location.lock_path(), &lock)?;
             }
             let files: Vec<String> = edits.iter().map(|e| relative(location, &e.path)).collect();
-            eprintln!("{err}");
+            ui::error(&err);
             Err(Error::new(format!(
                 "the change did not build, so {} was left as it was",
                 files.join(" and ")
