@@ -376,13 +376,15 @@ fn build(
         bin: p.layer.dir.join("bin").display().to_string(),
     });
     let root = location.root.display().to_string();
-    let env = runtime_env::spec(SpecInputs {
+    let mut env = runtime_env::spec(SpecInputs {
         shell: &shell_env,
         layer: layer_paths.as_ref(),
         project_root: &root,
         manifest_env: &manifest.env,
         manifest_hook: &manifest.shell_hook,
     });
+    env.programs =
+        runtime_env::ProgramIndex::build(env.prepend.get("PATH").map_or(&[][..], Vec::as_slice));
     let entry = CacheEntry {
         format: ENTRY_FORMAT,
         nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -7,7 +7,10 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use std::os::unix::ffi::OsStrExt;
+
 use crate::error::Error;
+use crate::runtime_env::{Lookup, ProgramIndex};
 
 /// Runs the hook (via an environment variable, so it never becomes part of
 /// a command line) in a function scope, then execs the command.
@@ -24,6 +27,7 @@ pub fn exec(
     mut env: Vec<(OsString, OsString)>,
     hook: &str,
     bash: &str,
+    programs: &ProgramIndex,
 ) -> Error {
     let Some(program) = argv.first() else {
         return Error::new("no command given").with_hint("nixpy run -- COMMAND [ARGS...]");
@@ -33,19 +37,31 @@ pub fn exec(
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    if !has_slash(program)
-        && which::which_in(
-            program,
-            Some(&path),
-            std::env::current_dir().unwrap_or_default(),
-        )
-        .is_err()
-    {
-        return not_found(program);
-    }
+    // Searched once, here (execvp would search again), and through the
+    // index of the environment's store folders where PATH still has them.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let resolved = if has_slash(program) {
+        std::path::PathBuf::from(program)
+    } else {
+        let found = match program
+            .to_str()
+            .and_then(|name| programs.lookup(name, path.as_bytes()))
+        {
+            Some(Lookup::Found(found)) => Ok(std::path::PathBuf::from(found)),
+            Some(Lookup::Search(rest)) => {
+                which::which_in(program, Some(OsStr::from_bytes(rest)), cwd)
+            }
+            None => which::which_in(program, Some(&path), cwd),
+        };
+        match found {
+            Ok(found) => found,
+            Err(_) => return not_found(program),
+        }
+    };
     let mut command = if hook.is_empty() || bash.is_empty() {
-        let mut c = Command::new(program);
-        c.args(&argv[1..]);
+        let mut c = Command::new(&resolved);
+        // argv[0] stays as the user wrote it.
+        c.arg0(program).args(&argv[1..]);
         c
     } else {
         env.push(("__NIXPY_SHELL_HOOK".into(), hook.into()));

@@ -1,5 +1,11 @@
 //! nixpy: a Nix-aware Python dev-shell launcher.
 
+// `main` is the C entry point: std's runtime start-up (stack-guard
+// discovery through /proc/self/maps, SIGPIPE set to ignore) costs as much
+// as the rest of a warm `nixpy run`, which only reads a file and execs.
+// Without it a broken pipe ends nixpy as it ends any Unix tool.
+#![no_main]
+
 mod atomic_write;
 mod attr_path;
 mod cache;
@@ -49,7 +55,16 @@ impl From<BuildFlags> for BuildOptions {
     }
 }
 
-fn main() {
+#[unsafe(no_mangle)]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    run_nixpy();
+    0
+}
+
+fn run_nixpy() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(err) = commands::run::try_warm_without_parsing(&args) {
         ui::error(&err);

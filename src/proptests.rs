@@ -242,6 +242,7 @@ fn env_spec() -> impl Strategy<Value = EnvSpec> {
                 project: project.into_iter().filter(|(k, _)| k != "PATH").collect(),
                 shell_hook: String::new(),
                 bash: String::new(),
+                programs: Default::default(),
             }
         })
 }

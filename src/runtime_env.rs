@@ -26,6 +26,78 @@ pub struct EnvSpec {
     pub shell_hook: String,
     /// The bash that runs the hook.
     pub bash: String,
+    /// Programs in the store folders at the front of PATH.
+    #[serde(default)]
+    pub programs: ProgramIndex,
+}
+
+/// The executables of the store folders that lead the environment's PATH,
+/// by name. Store folders never change, so this is built once with the
+/// environment; a warm start then finds a command without trying every
+/// package's bin/ folder in turn (hundreds of failed stats with hundreds of
+/// packages), and searches only the caller's part of PATH.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramIndex {
+    pub dirs: Vec<String>,
+    pub programs: BTreeMap<String, String>,
+}
+
+/// Where to find a command: known, or to be searched in what PATH has
+/// beyond the indexed folders.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    Found(&'a str),
+    Search(&'a [u8]),
+}
+
+impl ProgramIndex {
+    pub fn build(path: &[String]) -> ProgramIndex {
+        use std::os::unix::fs::PermissionsExt;
+        let dirs: Vec<String> = path
+            .iter()
+            .take_while(|d| d.starts_with("/nix/store/"))
+            .cloned()
+            .collect();
+        let mut programs = BTreeMap::new();
+        for dir in &dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                let executable = std::fs::metadata(entry.path())
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+                if executable {
+                    // The first folder on PATH wins, as in a PATH search.
+                    programs
+                        .entry(name)
+                        .or_insert_with(|| entry.path().display().to_string());
+                }
+            }
+        }
+        ProgramIndex { dirs, programs }
+    }
+
+    /// `None` when PATH no longer starts with the indexed folders (the
+    /// manifest's [env] replaced it): then the whole PATH is searched.
+    pub fn lookup<'a>(&'a self, name: &str, path: &'a [u8]) -> Option<Lookup<'a>> {
+        if self.dirs.is_empty() {
+            return None;
+        }
+        let prefix = self.dirs.join(":");
+        let rest = path.strip_prefix(prefix.as_bytes())?;
+        let rest = match rest {
+            [] => rest,
+            [b':', rest @ ..] => rest,
+            _ => return None,
+        };
+        Some(match self.programs.get(name) {
+            Some(found) => Lookup::Found(found),
+            None => Lookup::Search(rest),
+        })
+    }
 }
 
 /// What the pip layer adds, when there is one.
@@ -239,6 +311,29 @@ mod tests {
         assert_eq!(s.shell_hook, "echo nix\necho mine");
         let env = compose(Vec::new(), &s);
         assert_eq!(get(&env, "FOO"), Some("it's ${x} ''"));
+    }
+
+    #[test]
+    fn program_index_covers_leading_store_folders_only() {
+        let index = ProgramIndex {
+            dirs: vec!["/nix/store/a/bin".into(), "/nix/store/b/bin".into()],
+            programs: [("ffmpeg".to_owned(), "/nix/store/a/bin/ffmpeg".to_owned())].into(),
+        };
+        let path = b"/nix/store/a/bin:/nix/store/b/bin:/usr/bin";
+        assert_eq!(
+            index.lookup("ffmpeg", path),
+            Some(Lookup::Found("/nix/store/a/bin/ffmpeg"))
+        );
+        assert_eq!(
+            index.lookup("true", path),
+            Some(Lookup::Search(b"/usr/bin"))
+        );
+        // A PATH the manifest replaced is searched whole.
+        assert_eq!(index.lookup("ffmpeg", b"/opt/bin:/nix/store/a/bin"), None);
+        assert_eq!(
+            index.lookup("ffmpeg", b"/nix/store/a/bin:/nix/store/b/binx"),
+            None
+        );
     }
 
     #[test]

@@ -15,7 +15,13 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
 
 fn become_command(entry: &CacheEntry, command: &[OsString]) -> Error {
     let env = runtime_env::compose(std::env::vars_os(), &entry.env);
-    exec::exec(command, env, &entry.env.shell_hook, &entry.env.bash)
+    exec::exec(
+        command,
+        env,
+        &entry.env.shell_hook,
+        &entry.env.bash,
+        &entry.env.programs,
+    )
 }
 
 /// The warm path before any argument parsing: parsing the full command

@@ -176,6 +176,7 @@ pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
         env.into_iter().collect(),
         hook_before_exec,
         &entry.env.bash,
+        &entry.env.programs,
     ))
 }
 
