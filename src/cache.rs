@@ -143,9 +143,6 @@ pub struct CacheEntry {
     pub fingerprint: Fingerprint,
     /// Key of the generated flake and its pin: same key, same shell.
     pub shell_key: String,
-    /// Kept as raw JSON: the warm path never needs it, so it is not parsed
-    /// there (see [`CacheEntry::shell_env`]).
-    pub shell_env: Box<serde_json::value::RawValue>,
     /// The store file holding the shell's environment (its GC root's target).
     pub shell_env_path: String,
     /// Key of what the pip resolution depended on.
@@ -161,13 +158,14 @@ pub struct CacheEntry {
 }
 
 impl CacheEntry {
-    /// The shell's variables and facts, parsed on demand.
+    /// The shell's variables and facts. Not kept in the entry (the warm path
+    /// never needs them): they are read back from the shell's environment
+    /// file in the store, which the entry's GC root keeps.
     pub fn shell_env(&self) -> ShellEnv {
-        serde_json::from_str(self.shell_env.get()).unwrap_or_default()
-    }
-
-    pub fn raw_shell_env(shell: &ShellEnv) -> Box<serde_json::value::RawValue> {
-        serde_json::value::to_raw_value(shell).expect("shell environment serialises")
+        std::fs::read_to_string(&self.shell_env_path)
+            .ok()
+            .and_then(|text| crate::dev_env::parse(&text).ok())
+            .unwrap_or_default()
     }
 
     pub fn path_in(project_dir: &Path) -> PathBuf {

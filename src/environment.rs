@@ -318,7 +318,10 @@ fn build(
     });
     let recorded = lock.store.clone().filter(|_| !opts.refresh);
     let (shell_env, shell_env_path) = match reusable {
-        Some(prev) => (prev.shell_env(), prev.shell_env_path.clone()),
+        Some(prev) => (
+            read_shell_env_file(&prev.shell_env_path)?,
+            prev.shell_env_path.clone(),
+        ),
         None => match recorded.as_ref().filter(|r| r.shell_key == portable_key) {
             Some(r) if fetch_recorded_shell(&nix, pc, &r.shell_env)? => {
                 (read_shell_env_file(&r.shell_env)?, r.shell_env.clone())
@@ -395,7 +398,6 @@ fn build(
         // the store its whole closure is (Nix keeps closures complete): one
         // stat on the warm path, however many packages there are.
         store_paths: vec![shell_env_path.clone()],
-        shell_env: CacheEntry::raw_shell_env(&shell_env),
         shell_env_path,
         resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
         from_stale_lock: pip.as_ref().is_some_and(|p| p.from_stale_lock),

@@ -47,7 +47,7 @@ pub fn exec(
             .to_str()
             .and_then(|name| programs.lookup(name, path.as_bytes()))
         {
-            Some(Lookup::Found(found)) => Ok(std::path::PathBuf::from(found)),
+            Some(Lookup::Found(found)) => Ok(found),
             Some(Lookup::Search(rest)) => {
                 which::which_in(program, Some(OsStr::from_bytes(rest)), cwd)
             }

@@ -39,14 +39,15 @@ pub struct EnvSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramIndex {
     pub dirs: Vec<String>,
-    pub programs: BTreeMap<String, String>,
+    /// Name -> index into `dirs` (compact: the entry is parsed every run).
+    pub programs: BTreeMap<String, u32>,
 }
 
 /// Where to find a command: known, or to be searched in what PATH has
 /// beyond the indexed folders.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup<'a> {
-    Found(&'a str),
+    Found(std::path::PathBuf),
     Search(&'a [u8]),
 }
 
@@ -59,7 +60,7 @@ impl ProgramIndex {
             .cloned()
             .collect();
         let mut programs = BTreeMap::new();
-        for dir in &dirs {
+        for (index, dir) in dirs.iter().enumerate() {
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
@@ -71,9 +72,7 @@ impl ProgramIndex {
                     .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
                 if executable {
                     // The first folder on PATH wins, as in a PATH search.
-                    programs
-                        .entry(name)
-                        .or_insert_with(|| entry.path().display().to_string());
+                    programs.entry(name).or_insert(index as u32);
                 }
             }
         }
@@ -93,10 +92,16 @@ impl ProgramIndex {
             [b':', rest @ ..] => rest,
             _ => return None,
         };
-        Some(match self.programs.get(name) {
-            Some(found) => Lookup::Found(found),
-            None => Lookup::Search(rest),
-        })
+        Some(
+            match self
+                .programs
+                .get(name)
+                .and_then(|&i| self.dirs.get(i as usize))
+            {
+                Some(dir) => Lookup::Found(std::path::Path::new(dir).join(name)),
+                None => Lookup::Search(rest),
+            },
+        )
     }
 }
 
@@ -317,12 +322,12 @@ mod tests {
     fn program_index_covers_leading_store_folders_only() {
         let index = ProgramIndex {
             dirs: vec!["/nix/store/a/bin".into(), "/nix/store/b/bin".into()],
-            programs: [("ffmpeg".to_owned(), "/nix/store/a/bin/ffmpeg".to_owned())].into(),
+            programs: [("ffmpeg".to_owned(), 0)].into(),
         };
         let path = b"/nix/store/a/bin:/nix/store/b/bin:/usr/bin";
         assert_eq!(
             index.lookup("ffmpeg", path),
-            Some(Lookup::Found("/nix/store/a/bin/ffmpeg"))
+            Some(Lookup::Found("/nix/store/a/bin/ffmpeg".into()))
         );
         assert_eq!(
             index.lookup("true", path),
