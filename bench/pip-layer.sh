@@ -37,8 +37,9 @@ in_project() { (cd "$1" && shift && "$@"); }
 in_project "$project" "$nixpy" run -- python3 -c "import layerpkg$(printf '%03d' "$WHEELS").mod1" ||
   bench_fail "the first nixpy run failed"
 entry=$(bench_entry "$project")
-python=$(bench_json "$entry" 'd["shell_env"]["python"]')
-uv=$(bench_json "$entry" 'd["shell_env"]["uv"]')
+# The interpreter and uv of the project's environment, as nixpy sees them.
+python=$(in_project "$project" "$nixpy" run -- printenv NIXPY_PYTHON)
+uv=$(in_project "$project" "$nixpy" run -- sh -c 'command -v uv')
 [ -x "$python" ] && [ -x "$uv" ] || bench_fail "no Nix python/uv in $entry"
 
 # Before each nixpy run: drop the layer (its GC root and its store path), so
