@@ -4,7 +4,7 @@
 // discovery through /proc/self/maps, SIGPIPE set to ignore) costs as much
 // as the rest of a warm `nixpy run`, which only reads a file and execs.
 // Without it a broken pipe ends nixpy as it ends any Unix tool.
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 
 mod atomic_write;
 mod attr_path;
@@ -55,6 +55,7 @@ impl From<BuildFlags> for BuildOptions {
     }
 }
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(
     _argc: std::ffi::c_int,
@@ -64,6 +65,7 @@ extern "C" fn main(
     0
 }
 
+#[cfg_attr(test, allow(dead_code))]
 fn run_nixpy() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(err) = commands::run::try_warm_without_parsing(&args) {
