@@ -7,8 +7,12 @@
 //!   v1/projects/<id>/lock           held while the entry is rebuilt
 //!   v1/projects/<id>/shell-profile  GC root of the shell environment
 //!   v1/projects/<id>/nixpkgs-source GC root of the pinned nixpkgs
-//!   v1/flakes/<key>/                generated flakes, content-addressed
-//!   v1/layers/<key>/                pip layers, content-addressed and shared
+//!   v1/flakes/<key>/                generated flakes, content-addressed (in a
+//!                                   private /tmp folder if this path has a
+//!                                   space, # or ?, which Nix cannot take)
+//!   v1/layers/<key>                 GC root (link) of a pip layer's store path
+//!   v1/locks/                       per-layer install locks
+//!   v1/interpreters/                what each Nix interpreter provides
 //! ```
 
 use std::fs::File;

@@ -4,10 +4,9 @@
 //! does.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-
-use std::os::unix::ffi::OsStrExt;
 
 use crate::error::Error;
 use crate::runtime_env::{Lookup, ProgramIndex};
