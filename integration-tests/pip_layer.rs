@@ -393,40 +393,26 @@ fn a_changed_included_file_is_noticed() {
 }
 
 #[test]
-fn a_wrong_hash_fails() {
+fn a_wrong_hash_fails_with_either_installer() {
     let Some(_) = require_nix() else { return };
-    let project = Project::new().file("nixpy.toml", "");
-    wheel(&project, "pkga", "1.0", &[]);
-    let wrong = "sha256:".to_owned() + &"0".repeat(64);
-    project.write(
-        "requirements.txt",
-        &local_requirements(&[&format!("pkga==1.0 --hash={wrong}")]),
-    );
-    nixpy_run(&project, ["true"])
-        .outcome()
-        .nixpy_error()
-        .stderr_has_nocase("hash");
-    assert!(
-        !project.path("nixpy.lock").exists() || !project.read("nixpy.lock").contains("pkga"),
-        "a requirement whose hash does not match must not be locked:\n{}",
-        project.read("nixpy.lock")
-    );
-}
-
-#[test]
-fn a_wrong_hash_fails_with_the_pip_installer() {
-    let Some(_) = require_nix() else { return };
-    let project = Project::new().file("nixpy.toml", "installer = \"pip\"\n");
-    wheel(&project, "pkga", "1.0", &[]);
-    let wrong = "sha256:".to_owned() + &"0".repeat(64);
-    project.write(
-        "requirements.txt",
-        &local_requirements(&[&format!("pkga==1.0 --hash={wrong}")]),
-    );
-    nixpy_run(&project, ["true"])
-        .outcome()
-        .nixpy_error()
-        .stderr_has_nocase("hash");
+    for installer in ["uv", "pip"] {
+        let project = Project::new().file("nixpy.toml", &format!("installer = \"{installer}\"\n"));
+        wheel(&project, "pkga", "1.0", &[]);
+        let wrong = "sha256:".to_owned() + &"0".repeat(64);
+        project.write(
+            "requirements.txt",
+            &local_requirements(&[&format!("pkga==1.0 --hash={wrong}")]),
+        );
+        nixpy_run(&project, ["true"])
+            .outcome()
+            .nixpy_error()
+            .stderr_has_nocase("hash");
+        assert!(
+            !project.path("nixpy.lock").exists() || !project.read("nixpy.lock").contains("pkga"),
+            "{installer}: a requirement whose hash does not match must not be locked:\n{}",
+            project.read("nixpy.lock")
+        );
+    }
 }
 
 #[test]

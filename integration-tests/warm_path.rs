@@ -143,18 +143,8 @@ fn warm_runs_print_nothing_and_exec_the_command_directly() {
     let (project, name) = layer_project("packages = [\"hello\"]\n");
     let cold = nixpy_run(&project, versions_of(&[&name])).outcome();
     cold.success().stdout_is("[\"0.1.0\"]\n");
-    assert_eq!(
-        phases_started(&cold.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        cold.stderr
-    );
-    assert_eq!(
-        phases_started(&cold.stderr, LAYER_INSTALL),
-        1,
-        "{}",
-        cold.stderr
-    );
+    assert_phases(&cold.stderr, SHELL_BUILD, 1);
+    assert_phases(&cold.stderr, LAYER_INSTALL, 1);
 
     // Warm: not a line on stderr, and the command replaces nixpy (its parent
     // is this test process, not a nixpy that forked it).
@@ -245,12 +235,7 @@ fn editing_packages_rebuilds_the_shell() {
     let out = nixpy_run(&project, ["jq", "--version"]).outcome();
     out.success()
         .stdout_is("jq version 1.7.1 (nixpy stand-in)\n");
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
     assert_warm(&project, &["jq", "--version"]);
 }
 
@@ -264,18 +249,8 @@ fn editing_requirements_rebuilds_the_layer_and_not_the_shell() {
     project.write("requirements.txt", &local_requirements(&[&first, &second]));
     let out = nixpy_run(&project, versions_of(&[&first, &second])).outcome();
     out.success().stdout_is("[\"0.1.0\", \"0.2.0\"]\n");
-    assert_eq!(
-        phases_started(&out.stderr, LAYER_INSTALL),
-        1,
-        "{}",
-        out.stderr
-    );
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        0,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, LAYER_INSTALL, 1);
+    assert_phases(&out.stderr, SHELL_BUILD, 0);
     assert_warm(&project, &["true"]);
 }
 
@@ -291,12 +266,7 @@ fn editing_an_included_requirements_file_rebuilds_the_layer() {
     project.write("more.txt", &format!("{first}\n{second}\n"));
     let out = nixpy_run(&project, versions_of(&[&first, &second])).outcome();
     out.success().stdout_is("[\"0.1.0\", \"0.2.0\"]\n");
-    assert_eq!(
-        phases_started(&out.stderr, LAYER_INSTALL),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, LAYER_INSTALL, 1);
     assert_warm(&project, &["true"]);
 }
 
@@ -313,12 +283,7 @@ fn editing_a_nix_file_rebuilds_the_shell() {
     // The stand-in's jq, not the host's (or none).
     out.success()
         .stdout_is("jq version 1.7.1 (nixpy stand-in)\n");
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
 }
 
 #[test]
@@ -338,12 +303,7 @@ fn editing_a_file_a_nix_file_imports_rebuilds_the_shell() {
     let out = nixpy_run(&project, ["jq", "--version"]).outcome();
     out.success()
         .stdout_is("jq version 1.7.1 (nixpy stand-in)\n");
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
     assert_warm(&project, &["jq", "--version"]);
 }
 
@@ -372,18 +332,8 @@ fn editing_pyproject_dependencies_rebuilds_the_layer() {
     project.write("pyproject.toml", &pyproject(&[dep(&a, &wa), dep(&b, &wb)]));
     let out = nixpy_run(&project, versions_of(&[&a, &b])).outcome();
     out.success().stdout_is("[\"0.1.0\", \"0.3.0\"]\n");
-    assert_eq!(
-        phases_started(&out.stderr, LAYER_INSTALL),
-        1,
-        "{}",
-        out.stderr
-    );
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        0,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, LAYER_INSTALL, 1);
+    assert_phases(&out.stderr, SHELL_BUILD, 0);
     assert_warm(&project, &["true"]);
 }
 
@@ -453,12 +403,7 @@ fn changing_the_nixpkgs_override_rebuilds() {
         .outcome();
     out.success()
         .stdout_is("hello version 2.12.1 (nixpy stand-in)\n");
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
     assert!(
         project
             .read("nixpy.lock")
@@ -474,12 +419,7 @@ fn changing_the_nixpkgs_override_rebuilds() {
     // And back.
     let back = nixpy_run(&project, ["hello"]).outcome();
     back.success();
-    assert_eq!(
-        phases_started(&back.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        back.stderr
-    );
+    assert_phases(&back.stderr, SHELL_BUILD, 1);
 }
 
 #[test]
@@ -517,12 +457,7 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
     assert!(!Path::new(&shell_env).exists());
     let out = nixpy_run(&project, [tool.as_str()]).outcome();
     out.success().stdout_is(&format!("{tool} ok\n"));
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
     let entry = read_entry(cache, &project).expect("entry.json");
     assert!(Path::new(str_at(&entry, "/shell_env_path")).exists());
     assert_warm(&project, &["true"]);
@@ -538,12 +473,7 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
         .success();
     let out = nixpy_run(&project, versions_of(&[&module])).outcome();
     out.success().stdout_is("[\"0.1.0\"]\n");
-    assert_eq!(
-        phases_started(&out.stderr, LAYER_INSTALL),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, LAYER_INSTALL, 1);
     assert_warm(&project, &["true"]);
 }
 
@@ -733,12 +663,7 @@ fn a_run_killed_during_the_nix_build_leaves_no_half_entry() {
     // ... and stale, so the next run builds, then works.
     let out = nixpy_run(&project, [tool.as_str()]).outcome();
     out.success().stdout_is(&format!("{tool} ok\n"));
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
     assert_warm(&project, &["hello"]);
 }
 
@@ -945,12 +870,7 @@ fn gc_keeps_a_live_entry_unless_it_is_older_than_asked() {
         .env("NIXPY_CACHE_DIR", cache.path())
         .outcome();
     out.success();
-    assert_eq!(
-        phases_started(&out.stderr, SHELL_BUILD),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
 }
 
 #[test]
@@ -1037,4 +957,14 @@ fn cache_key_is_one_stable_line_that_touching_does_not_change() {
     assert_eq!(key(), first, "same contents, same key");
     assert_warm(&project, &["true"]);
     assert_eq!(key(), first, "a warm run changes nothing the key covers");
+}
+
+/// How many times the `phase` (e.g. SHELL_BUILD) started, with the whole
+/// stderr in the failure message.
+fn assert_phases(stderr: &str, phase: &str, times: usize) {
+    assert_eq!(
+        phases_started(stderr, phase),
+        times,
+        "`{phase}` should start {times} time(s):\n{stderr}"
+    );
 }
