@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, CacheEntry, FileLock, ENTRY_FORMAT};
 use crate::error::{Error, Result};
-use crate::fingerprint::{key_of, Freshness};
+use crate::fingerprint::{key_of, FileStamp, Freshness};
 use crate::inputs::{self, Inputs};
-use crate::lockfile::{self, LockFile, StorePaths, LOCK_VERSION};
+use crate::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::manifest::{self, Manifest};
 use crate::nix::{self, Nix};
 use crate::nix_shell::{
@@ -114,18 +114,50 @@ impl ProjectCache {
     }
 }
 
-/// Why the cached entry cannot be used as it is.
-pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheEntry, String> {
-    let Some(entry) = CacheEntry::read(&pc.entry_path()) else {
-        return Err("no cached environment".into());
-    };
-    match entry.fingerprint.check(&scalars(ctx)) {
-        Freshness::Stale(why) => Err(why),
-        _ => match entry.missing_path() {
-            Some(path) => Err(format!("{path} was garbage collected")),
-            None => Ok(entry),
-        },
+/// Why an entry cannot serve as it is.
+enum Unusable {
+    Stale(String),
+    Gone(String),
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unusable::Stale(why) => f.write_str(why),
+            Unusable::Gone(path) => write!(f, "{path} was garbage collected"),
+        }
     }
+}
+
+/// Whether `entry` can serve as it is: the new file stats worth recording
+/// (unchanged contents, moved stats), or why not.
+fn check_entry(
+    entry: &CacheEntry,
+    scalars: &BTreeMap<String, String>,
+    frozen: bool,
+) -> std::result::Result<Vec<FileStamp>, Unusable> {
+    let stamps = match entry.fingerprint.check(scalars) {
+        Freshness::Fresh => Vec::new(),
+        Freshness::FreshWithNewStats(stamps) => stamps,
+        Freshness::Stale(why) => return Err(Unusable::Stale(why)),
+    };
+    if entry.from_stale_lock && !frozen {
+        return Err(Unusable::Stale(
+            "installed --frozen from a lock the requirements moved past".into(),
+        ));
+    }
+    match entry.missing_path() {
+        Some(missing) => Err(Unusable::Gone(missing)),
+        None => Ok(stamps),
+    }
+}
+
+/// The cached entry if it is fresh, else why not (for `nixpy show`).
+pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheEntry, String> {
+    let entry = CacheEntry::read(&pc.entry_path()).ok_or("no cached environment")?;
+    check_entry(&entry, &scalars(ctx), false)
+        .map(|_| entry)
+        .map_err(|why| why.to_string())
 }
 
 /// The warm path: the cached entry, if every input is unchanged and every
@@ -139,9 +171,9 @@ fn warm(
 ) -> Option<CacheEntry> {
     let path = pc.entry_path();
     let mut entry = CacheEntry::read(&path)?;
-    match entry.fingerprint.check(scalars) {
-        Freshness::Fresh => {}
-        Freshness::FreshWithNewStats(stamps) => {
+    match check_entry(&entry, scalars, frozen) {
+        Ok(stamps) if stamps.is_empty() => {}
+        Ok(stamps) => {
             // Record the new stats so the next run skips the hash; skipped
             // when a rebuild holds the lock (it writes a newer entry).
             if let Some(_lock) = FileLock::try_acquire(&pc.dir.join("lock")) {
@@ -149,22 +181,18 @@ fn warm(
                 let _ = entry.write(&path);
             }
         }
-        Freshness::Stale(why) => {
+        Err(Unusable::Gone(missing)) => {
+            if announce {
+                ui::note(&format!(
+                    "{missing} is gone (garbage collected?); rebuilding"
+                ));
+            }
+            return None;
+        }
+        Err(Unusable::Stale(why)) => {
             tracing::debug!("cached environment is stale: {why}");
             return None;
         }
-    }
-    if entry.from_stale_lock && !frozen {
-        tracing::debug!("cached environment was installed --frozen from a stale lock");
-        return None;
-    }
-    if let Some(missing) = entry.missing_path() {
-        if announce {
-            ui::note(&format!(
-                "{missing} is gone (garbage collected?); rebuilding"
-            ));
-        }
-        return None;
     }
     mark_used(&path);
     Some(entry)
@@ -257,14 +285,7 @@ fn build(
     pc: &ProjectCache,
     scalars: BTreeMap<String, String>,
 ) -> Result<CacheEntry> {
-    let Inputs {
-        mut fingerprint,
-        manifest,
-        requirements,
-        nix_sources,
-    } = inputs::read_inputs(location, scalars)?;
-    let nixpkgs = effective_nixpkgs(ctx, &manifest)?;
-    let plan = ShellPlan::new(&manifest, &nixpkgs, !requirements.is_empty());
+    let inputs = inputs::read_inputs(location, scalars)?;
     let lock_path = location.lock_path();
     let old_lock = lockfile::read(&lock_path)?;
     let mut lock = old_lock.clone().unwrap_or(LockFile {
@@ -274,42 +295,27 @@ fn build(
     let mode = opts.lock_mode(ctx);
     let nix = Nix::locate(&ctx.substituters)?;
 
-    let pin = pin_nixpkgs(&nix, pc, &plan, lock.nixpkgs.as_ref(), mode)?;
-    let files = flake_files(&plan, &pin);
-    // The same on every machine: what nixpy.lock records store paths under.
-    let nix_source_hashes: Vec<String> = nix_sources
-        .iter()
-        .map(|p| {
-            let hash = fingerprint
-                .files
-                .iter()
-                .find(|f| &f.path == p)
-                .and_then(|f| f.hash.clone());
-            format!(
-                "{}:{}",
-                p.strip_prefix(&location.root).unwrap_or(p).display(),
-                hash.unwrap_or_default()
-            )
-        })
-        .collect();
-    // plan.json names nix-files by absolute path: the project folder is
-    // left out, so another checkout of the project finds recorded paths.
-    let root_text = location.root.display().to_string();
-    let portable_texts: Vec<String> = files
-        .iter()
-        .map(|(_, text)| text.replace(&root_text, "${PROJECT_ROOT}"))
-        .collect();
-    let portable_key = key_of(
-        &portable_texts
-            .iter()
-            .chain(&nix_source_hashes)
-            .map(|t| t.as_bytes())
-            .collect::<Vec<_>>(),
-    );
-    let shell_key = key_of(&[
-        portable_key.as_bytes(),
-        fingerprint.scalars["nix"].as_bytes(),
-    ]);
+    let ShellSpec {
+        plan,
+        pin,
+        files,
+        portable_key,
+        shell_key,
+    } = shell_spec(
+        ctx,
+        location,
+        pc,
+        &nix,
+        &inputs,
+        lock.nixpkgs.as_ref(),
+        mode,
+    )?;
+    let Inputs {
+        mut fingerprint,
+        manifest,
+        requirements,
+        ..
+    } = inputs;
     let previous = CacheEntry::read(&pc.entry_path());
     let reusable = previous.as_ref().filter(|p| {
         !opts.refresh
@@ -409,34 +415,100 @@ fn build(
     Ok(entry)
 }
 
-/// The project's generated flake, pinned, written but not built: for
-/// questions about the pinned nixpkgs (does this attribute exist?).
+/// The generated flake of a project, its pin and its keys.
+struct ShellSpec {
+    plan: ShellPlan,
+    pin: NixpkgsPin,
+    files: Vec<(&'static str, String)>,
+    /// The same on every machine: what nixpy.lock records store paths under.
+    portable_key: String,
+    /// Also keyed on the Nix in use: the key of the built shell and its flake folder.
+    shell_key: String,
+}
+
+fn shell_spec(
+    ctx: &Context,
+    location: &ProjectLocation,
+    pc: &ProjectCache,
+    nix: &Nix,
+    inputs: &Inputs,
+    current_pin: Option<&NixpkgsPin>,
+    mode: LockMode,
+) -> Result<ShellSpec> {
+    let Inputs {
+        manifest,
+        requirements,
+        fingerprint,
+        nix_sources,
+    } = inputs;
+    let nixpkgs = effective_nixpkgs(ctx, manifest)?;
+    let plan = ShellPlan::new(manifest, &nixpkgs, !requirements.is_empty());
+    let pin = pin_nixpkgs(nix, pc, &plan, current_pin, mode)?;
+    let files = flake_files(&plan, &pin);
+    // The contents of nix-files (and what they import) are part of the
+    // shell: the generated flake names only their paths.
+    let nix_source_hashes: Vec<String> = nix_sources
+        .iter()
+        .map(|p| {
+            let hash = fingerprint
+                .files
+                .iter()
+                .find(|f| &f.path == p)
+                .and_then(|f| f.hash.clone());
+            format!(
+                "{}:{}",
+                p.strip_prefix(&location.root).unwrap_or(p).display(),
+                hash.unwrap_or_default()
+            )
+        })
+        .collect();
+    // plan.json names nix-files by absolute path: the project folder is
+    // left out, so another checkout of the project finds recorded paths.
+    let root_text = location.root.display().to_string();
+    let portable_texts: Vec<String> = files
+        .iter()
+        .map(|(_, text)| text.replace(&root_text, "${PROJECT_ROOT}"))
+        .collect();
+    let portable_key = key_of(
+        &portable_texts
+            .iter()
+            .chain(&nix_source_hashes)
+            .map(|t| t.as_bytes())
+            .collect::<Vec<_>>(),
+    );
+    let shell_key = key_of(&[
+        portable_key.as_bytes(),
+        fingerprint.scalars["nix"].as_bytes(),
+    ]);
+    Ok(ShellSpec {
+        plan,
+        pin,
+        files,
+        portable_key,
+        shell_key,
+    })
+}
+
+/// The project's generated flake, pinned, written but not built (the same
+/// folder a build uses): for questions about the pinned nixpkgs, such as
+/// whether an attribute exists.
 pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
-    let manifest = manifest::load(&location.manifest, location.kind)?;
-    let requirements = inputs::pip_sources(&manifest)?;
-    let plan = ShellPlan::new(
-        &manifest,
-        &effective_nixpkgs(ctx, &manifest)?,
-        !requirements.is_empty(),
-    );
+    let inputs = inputs::read_inputs(&location, scalars(ctx))?;
     let lock = lockfile::read(&location.lock_path())?;
     let nix = Nix::locate(&ctx.substituters)?;
-    let mode = BuildOptions::default().lock_mode(ctx);
-    let pin = pin_nixpkgs(
-        &nix,
+    let spec = shell_spec(
+        ctx,
+        &location,
         &pc,
-        &plan,
+        &nix,
+        &inputs,
         lock.as_ref().and_then(|l| l.nixpkgs.as_ref()),
-        mode,
+        BuildOptions::default().lock_mode(ctx),
     )?;
-    let files = flake_files(&plan, &pin);
-    let key = key_of(
-        &files
-            .iter()
-            .map(|(_, text)| text.as_bytes())
-            .collect::<Vec<_>>(),
-    );
-    Ok((write_flake_dir(&pc, &key, &files)?, plan))
+    Ok((
+        write_flake_dir(&pc, &spec.shell_key, &spec.files)?,
+        spec.plan,
+    ))
 }
