@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_write;
 use crate::dev_env::ShellEnv;
 use crate::error::{Error, Result};
 use crate::fingerprint::{key_of, Fingerprint};
 use crate::runtime_env::EnvSpec;
+use crate::support::atomic_write;
 use crate::ui;
 
 pub const ENTRY_FORMAT: u32 = 1;

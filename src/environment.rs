@@ -21,7 +21,8 @@ use crate::pip_layer::{self, LockMode, PipInputs};
 use crate::plan::{self, ShellPlan};
 use crate::project::{self, ProjectLocation};
 use crate::runtime_env::{self, LayerPaths, SpecInputs};
-use crate::{atomic_write, ui};
+use crate::support::atomic_write;
+use crate::ui;
 
 /// Where and how nixpy was asked to work (global flags and variables).
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_write;
 use crate::error::{Error, Result};
+use crate::support::atomic_write;
 
 pub const LOCK_VERSION: u32 = 1;
 
@@ -116,7 +116,7 @@ pub fn read(path: &Path) -> Result<Option<LockFile>> {
         Err(e) => return Err(Error::io("read", path, e)),
     };
     let lock: LockFile = toml::from_str(&text).map_err(|e| {
-        Error::new(crate::source_pos::render(path, &text, e.span().unwrap_or(0..0), e.message().trim_end()))
+        Error::new(crate::support::source_pos::render(path, &text, e.span().unwrap_or(0..0), e.message().trim_end()))
             .with_hint("the lock is written by nixpy; restore it from version control or delete it and run `nixpy lock`")
     })?;
     if lock.version != LOCK_VERSION {

@@ -6,7 +6,6 @@
 // Without it a broken pipe ends nixpy as it ends any Unix tool.
 #![cfg_attr(not(test), no_main)]
 
-mod atomic_write;
 mod attr_path;
 mod cache;
 mod cli;
@@ -28,8 +27,7 @@ mod plan;
 mod project;
 mod requirements;
 mod runtime_env;
-mod shell_quote;
-mod source_pos;
+mod support;
 mod ui;
 mod wheel_stub;
 

@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::attr_path::{printable, AttrPath};
 use crate::error::{Error, Result};
-use crate::source_pos;
+use crate::support::source_pos;
 
 pub const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
 pub const DEFAULT_PYTHON: &str = "python3";

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::source_pos;
+use crate::support::source_pos;
 
 /// Which of the three accepted shapes a file has, as far as syntax tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

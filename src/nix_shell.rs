@@ -11,7 +11,8 @@ use crate::lockfile::NixpkgsPin;
 use crate::nix::Nix;
 use crate::pip_layer::LockMode;
 use crate::plan::{self, ShellPlan};
-use crate::{atomic_write, ui};
+use crate::support::atomic_write;
+use crate::ui;
 
 /// The nixpkgs pin: from nixpy.lock when it pins this reference, else
 /// locked now (when the mode allows writing the lock).

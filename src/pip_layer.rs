@@ -200,7 +200,7 @@ pub fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>
     list.sort();
     list.dedup_by(|a, b| a.0 == b.0);
     cache.ensure(&dir)?;
-    crate::atomic_write::write_file(
+    crate::support::atomic_write::write_file(
         &cached,
         &serde_json::to_vec(&list).expect("list serialises"),
     )?;
@@ -228,12 +228,12 @@ fn installer_cmd(program: &str, args: Vec<String>) -> duct::Expression {
 fn scratch_dir(cache: &Cache) -> Result<tempfile::TempDir> {
     let dir = cache.root.join("tmp");
     cache.ensure(&dir)?;
-    crate::atomic_write::private_tempdir_in(&dir, "resolve-")
+    crate::support::atomic_write::private_tempdir_in(&dir, "resolve-")
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
-    crate::atomic_write::create_private_file(path)?
+    crate::support::atomic_write::create_private_file(path)?
         .write_all(text.as_bytes())
         .map_err(|e| Error::io("write", path, e))
 }
@@ -616,7 +616,8 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
     ));
     // Installed into a temporary folder (removed on any failure), then
     // added to the Nix store whole: a layer that is published is complete.
-    let building = crate::atomic_write::private_tempdir_in(&layers, &format!(".building-{key}-"))?;
+    let building =
+        crate::support::atomic_write::private_tempdir_in(&layers, &format!(".building-{key}-"))?;
     let scratch = scratch_dir(inputs.cache)?;
     let pins_file = scratch.path().join("pins.txt");
     write(&pins_file, &pins_text(lock, installer, inputs.project_root))?;

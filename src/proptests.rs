@@ -484,9 +484,9 @@ proptest! {
     fn error_positions_never_panic(text in any::<String>(), start in any::<usize>(), len in 0usize..64) {
         let bound = text.len() + 2;
         let start = start % bound;
-        let _ = crate::source_pos::line_col(&text, start);
-        let _ = crate::source_pos::render(Path::new("f.toml"), &text, start..start + len, "msg");
-        let _ = crate::source_pos::render(Path::new("f.toml"), &text, start + len..start, "msg");
+        let _ = crate::support::source_pos::line_col(&text, start);
+        let _ = crate::support::source_pos::render(Path::new("f.toml"), &text, start..start + len, "msg");
+        let _ = crate::support::source_pos::render(Path::new("f.toml"), &text, start + len..start, "msg");
     }
 }
 

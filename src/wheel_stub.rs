@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 pub fn write(dir: &Path, name: &str, version: &str) -> Result<()> {
     let dist = format!("{}-{}", name.replace('-', "_"), version);
     let path = dir.join(format!("{dist}-py3-none-any.whl"));
-    let file = crate::atomic_write::create_private_file(&path)?;
+    let file = crate::support::atomic_write::create_private_file(&path)?;
     let mut zip = zip::ZipWriter::new(file);
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic_write;
 use crate::attr_path::AttrPath;
 use crate::cli::EditArgs;
 use crate::environment::{self, BuildOptions, Context};
@@ -16,6 +15,7 @@ use crate::nix::{self, Nix};
 use crate::plan::ShellPlan;
 use crate::project::ProjectLocation;
 use crate::requirements::normalize_name;
+use crate::support::atomic_write;
 use crate::ui;
 
 /// One file's text before and after an edit.

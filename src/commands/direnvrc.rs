@@ -13,7 +13,7 @@
 use std::io::Write;
 
 use crate::error::{Error, Result};
-use crate::shell_quote;
+use crate::support::shell_quote;
 
 pub const ENVRC: &str = "eval \"$(nixpy direnvrc)\"\nuse nixpy\n";
 

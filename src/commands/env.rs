@@ -17,7 +17,7 @@ use crate::cli::BuildFlags;
 use crate::environment::{self, Context, ProjectCache};
 use crate::error::{Error, Result};
 use crate::runtime_env::{self, EnvSpec};
-use crate::shell_quote;
+use crate::support::shell_quote;
 use crate::ui;
 
 /// Set when the environment is the last good one because a rebuild failed.

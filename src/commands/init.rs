@@ -6,12 +6,12 @@ use std::path::Path;
 
 use clap::Args;
 
-use crate::atomic_write;
 use crate::commands::direnvrc::ENVRC;
 use crate::environment::Context;
 use crate::error::{Error, Result};
 use crate::manifest;
 use crate::project::{MANIFEST_FILE, PYPROJECT_FILE};
+use crate::support::atomic_write;
 use crate::ui;
 
 #[derive(Debug, Args)]

@@ -29,13 +29,13 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::atomic_write;
 use crate::cache::Cache;
 use crate::cli::BuildFlags;
 use crate::commands::env::target_env;
 use crate::environment::{self, Context};
 use crate::error::Result;
 use crate::exec;
+use crate::support::atomic_write;
 
 #[derive(Debug, Args)]
 pub struct ShellArgs {

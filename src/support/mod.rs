@@ -1,0 +1,7 @@
+//! Helpers with no knowledge of nixpy: atomic writes, file locks, shell
+//! quoting, hashing, sizes, source positions. Everything may use them; they
+//! use nothing of nixpy's but the error type and the status line.
+
+pub mod atomic_write;
+pub mod shell_quote;
+pub mod source_pos;
