@@ -15,7 +15,6 @@
 //!   v1/interpreters/                what each Nix interpreter provides
 //! ```
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +24,6 @@ use crate::error::{Error, Result};
 use crate::fingerprint::{key_of, Fingerprint};
 use crate::runtime_env::EnvSpec;
 use crate::support::atomic_write;
-use crate::ui;
 
 pub const ENTRY_FORMAT: u32 = 1;
 
@@ -208,86 +206,5 @@ impl CacheEntry {
                     .filter(|l| !l.dir.is_dir())
                     .map(|l| l.dir.display().to_string())
             })
-    }
-}
-
-/// Lock files are private whatever the umask.
-fn lock_file_options() -> std::fs::OpenOptions {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).truncate(false).write(true).mode(0o600);
-    options
-}
-
-/// An exclusive lock on a file, held until dropped. Waiting runs say so.
-pub struct FileLock {
-    _file: File,
-}
-
-impl FileLock {
-    pub fn acquire(path: &Path, what: &str) -> Result<FileLock> {
-        let file = lock_file_options()
-            .open(path)
-            .map_err(|e| Error::io("open lock file", path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                ui::status(&format!("waiting for another nixpy to finish {what}"));
-                file.lock().map_err(|e| Error::io("lock", path, e))?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
-        }
-        Ok(FileLock { _file: file })
-    }
-
-    /// Takes the lock only if nobody holds it.
-    pub fn try_acquire(path: &Path) -> Option<FileLock> {
-        let file = lock_file_options().open(path).ok()?;
-        file.try_lock().ok()?;
-        Some(FileLock { _file: file })
-    }
-}
-
-/// Bytes below `path`, not following links inside it.
-pub fn tree_size(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(path)
-        .map(|entries| entries.flatten().map(|e| tree_size(&e.path())).sum())
-        .unwrap_or(0)
-}
-
-/// `1536` -> `1.5 KiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_like_du() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("a"), [0u8; 100]).unwrap();
-        std::os::unix::fs::symlink("/usr", tmp.path().join("link")).unwrap();
-        assert!(tree_size(tmp.path()) < 200, "followed a link");
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::cache::{Cache, CacheEntry, FileLock, ENTRY_FORMAT};
+use crate::cache::{Cache, CacheEntry, ENTRY_FORMAT};
 use crate::error::{Error, Result};
 use crate::fingerprint::{key_of, FileStamp, Freshness};
 use crate::inputs::{self, Inputs};
@@ -22,6 +22,7 @@ use crate::plan::{self, ShellPlan};
 use crate::project::{self, ProjectLocation};
 use crate::runtime_env::{self, LayerPaths, SpecInputs};
 use crate::support::atomic_write;
+use crate::support::FileLock;
 use crate::ui;
 
 /// Where and how nixpy was asked to work (global flags and variables).

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::cache::{Cache, FileLock, LayerRef};
+use crate::cache::{Cache, LayerRef};
 use crate::dev_env::ShellEnv;
 use crate::error::{Error, Result};
 use crate::fingerprint::key_of;
@@ -15,6 +15,7 @@ use crate::lockfile::{LockedPackage, PipLock};
 use crate::manifest::Installer;
 use crate::nix::Nix;
 use crate::requirements::{self, normalize_name, RequirementSet};
+use crate::support::FileLock;
 use crate::ui;
 use crate::wheel_stub;
 

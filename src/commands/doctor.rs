@@ -7,6 +7,7 @@ use crate::cache::{Cache, CacheEntry};
 use crate::environment::{Context, ProjectCache};
 use crate::lockfile;
 use crate::nix;
+use crate::support::disk_usage;
 
 enum Outcome {
     Pass(String),
@@ -154,7 +155,7 @@ fn check_cache() -> Outcome {
         Ok(_) => Outcome::Pass(format!(
             "{} ({})",
             cache.root.display(),
-            crate::cache::human_bytes(crate::cache::tree_size(&cache.root))
+            disk_usage::human_bytes(disk_usage::tree_size(&cache.root))
         )),
         Err(e) => Outcome::Fail(
             format!("{} is not writable: {e}", cache.root.display()),

@@ -6,9 +6,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::cache::{self, Cache, CacheEntry, FileLock};
+use crate::cache::{Cache, CacheEntry};
 use crate::error::{Error, Result};
 use crate::project;
+use crate::support::disk_usage::{human_bytes, tree_size};
+use crate::support::FileLock;
 use crate::ui;
 
 pub struct GcArgs {
@@ -175,7 +177,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
             "{verb} {} ({}, {})",
             removal.path.display(),
             removal.why,
-            cache::human_bytes(removal.bytes)
+            human_bytes(removal.bytes)
         );
         if !args.dry_run {
             std::fs::remove_dir_all(&removal.path)
@@ -183,7 +185,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
         }
     }
     let verb = if args.dry_run { "would free" } else { "freed" };
-    println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", cache::human_bytes(total), removals.len());
+    println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", human_bytes(total), removals.len());
     Ok(0)
 }
 
@@ -241,8 +243,8 @@ fn age_of(path: &Path, now: SystemTime) -> Duration {
 /// link keeps its store path alive).
 fn size_of(path: &Path) -> u64 {
     match std::fs::canonicalize(path) {
-        Ok(target) if path.is_symlink() => cache::tree_size(&target),
-        _ => cache::tree_size(path),
+        Ok(target) if path.is_symlink() => tree_size(&target),
+        _ => tree_size(path),
     }
 }
 
@@ -270,7 +272,7 @@ mod tests {
 
     #[test]
     fn sizes_read_like_du() {
-        assert_eq!(cache::human_bytes(512), "512 B");
-        assert_eq!(cache::human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
     }
 }

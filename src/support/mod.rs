@@ -3,5 +3,9 @@
 //! use nothing of nixpy's but the error type and the status line.
 
 pub mod atomic_write;
+pub mod disk_usage;
+pub mod file_lock;
 pub mod shell_quote;
 pub mod source_pos;
+
+pub use file_lock::FileLock;
