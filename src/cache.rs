@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::dev_env::ShellEnv;
 use crate::error::{Error, Result};
-use crate::fingerprint::{key_of, Fingerprint};
 use crate::runtime_env::EnvSpec;
 use crate::support::atomic_write;
+use crate::support::fingerprint::Fingerprint;
+use crate::support::hash::key_of;
 
 pub const ENTRY_FORMAT: u32 = 1;
 

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, CacheEntry, ENTRY_FORMAT};
 use crate::error::{Error, Result};
-use crate::fingerprint::{key_of, FileStamp, Freshness};
 use crate::inputs::{self, Inputs};
 use crate::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::manifest::{self, Manifest};
@@ -22,6 +21,8 @@ use crate::plan::{self, ShellPlan};
 use crate::project::{self, ProjectLocation};
 use crate::runtime_env::{self, LayerPaths, SpecInputs};
 use crate::support::atomic_write;
+use crate::support::fingerprint::{FileStamp, Freshness};
+use crate::support::hash::key_of;
 use crate::support::FileLock;
 use crate::ui;
 

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use crate::environment::{self, Context};
 use crate::error::{Error, Result};
-use crate::fingerprint::Fingerprint;
 use crate::manifest::{self, Manifest};
 use crate::project::{self, ProjectLocation, PYPROJECT_FILE};
 use crate::requirements::{self, RequirementSet};
+use crate::support::fingerprint::Fingerprint;
 use crate::{nix_file, ui};
 
 /// Reads every input, stamping each file before it is read.

@@ -14,7 +14,6 @@ mod dev_env;
 mod environment;
 mod error;
 mod exec;
-mod fingerprint;
 mod inputs;
 mod lockfile;
 mod manifest;

@@ -52,7 +52,7 @@ pub fn identity() -> Option<String> {
     let outside = std::env::join_paths(outside).ok()?;
     let program = which::which_in("nix", Some(outside), "/").ok()?;
     let real = program.canonicalize().unwrap_or(program);
-    let stat = crate::fingerprint::Stat::of(&real)?;
+    let stat = crate::support::fingerprint::Stat::of(&real)?;
     Some(format!(
         "{}:{}:{}",
         real.display(),

@@ -14,10 +14,10 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
 use crate::attr_path::AttrPath;
-use crate::fingerprint::key_of;
 use crate::manifest::{self, ManifestKind};
 use crate::requirements::{self, normalize_name};
 use crate::runtime_env::{compose, EnvSpec};
+use crate::support::hash::key_of;
 
 const CASES: u32 = 256;
 

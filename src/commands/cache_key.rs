@@ -5,7 +5,7 @@
 use crate::cli::BuildFlags;
 use crate::environment::Context;
 use crate::error::Result;
-use crate::fingerprint::key_of;
+use crate::support::hash::key_of;
 
 pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
     let location = ctx.locate()?;

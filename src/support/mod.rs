@@ -5,6 +5,8 @@
 pub mod atomic_write;
 pub mod disk_usage;
 pub mod file_lock;
+pub mod fingerprint;
+pub mod hash;
 pub mod shell_quote;
 pub mod source_pos;
 

@@ -1,4 +1,5 @@
-//! The fingerprint of every input of a cached environment.
+//! A fingerprint of inputs: non-file values and file stamps, checked
+//! cheaply against the present.
 //!
 //! The warm path compares cheap stats first (size, mtime, inode); only a
 //! file whose stat moved is hashed, so touching a file without changing it
@@ -9,6 +10,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use super::hash::hash_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stat {
@@ -58,8 +61,8 @@ impl FileStamp {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
-    /// Non-file inputs: nixpy's version, the system, the nixpkgs override,
-    /// the Nix binary.
+    /// Non-file inputs by name (for nixpy: its version, the system, the
+    /// nixpkgs override, the Nix binary).
     pub scalars: BTreeMap<String, String>,
     pub files: Vec<FileStamp>,
 }
@@ -132,21 +135,6 @@ impl Fingerprint {
     }
 }
 
-pub fn hash_bytes(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
-}
-
-/// A short, stable key from several parts (each length-prefixed, so parts
-/// cannot run into each other).
-pub fn key_of(parts: &[&[u8]]) -> String {
-    let mut hasher = blake3::Hasher::new();
-    for part in parts {
-        hasher.update(&(part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hasher.finalize().to_hex()[..32].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,11 +197,5 @@ mod tests {
         let mut other = scalars();
         other.insert("nixpy".into(), "2".into());
         assert_eq!(fp.check(&other), Freshness::Stale("nixpy changed".into()));
-    }
-
-    #[test]
-    fn keys_separate_their_parts() {
-        assert_ne!(key_of(&[b"ab", b"c"]), key_of(&[b"a", b"bc"]));
-        assert_eq!(key_of(&[b"x"]).len(), 32);
     }
 }
