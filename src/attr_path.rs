@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::support::text::printable;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AttrPath(Vec<String>);
 
@@ -50,19 +52,6 @@ fn check_identifier(segment: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The text with control characters escaped, safe to print in a message.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::attr_path::{printable, AttrPath};
+use crate::attr_path::AttrPath;
 use crate::error::{Error, Result};
 use crate::support::source_pos;
+use crate::support::text::printable;
 
 pub const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
 pub const DEFAULT_PYTHON: &str = "python3";

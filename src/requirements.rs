@@ -424,7 +424,7 @@ pub fn parse_pep508(
     {
         return Err(format!(
             "`{}` is not a valid distribution name (letters, digits, - _ . inside, a letter or digit at both ends)",
-            crate::attr_path::printable(name)
+            crate::support::text::printable(name)
         ));
     }
     pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec)

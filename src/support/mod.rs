@@ -9,5 +9,6 @@ pub mod fingerprint;
 pub mod hash;
 pub mod shell_quote;
 pub mod source_pos;
+pub mod text;
 
 pub use file_lock::FileLock;

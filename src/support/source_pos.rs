@@ -23,7 +23,7 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 pub fn render(path: &Path, text: &str, span: std::ops::Range<usize>, message: &str) -> String {
     let (line, col) = line_col(text, span.start);
     // The line is echoed to a terminal: control characters are escaped.
-    let line_text = crate::attr_path::printable(text.lines().nth(line - 1).unwrap_or(""));
+    let line_text = super::text::printable(text.lines().nth(line - 1).unwrap_or(""));
     let width = text
         .get(span.clone())
         .map(|s| s.lines().next().unwrap_or("").chars().count())
