@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::support::process;
 use crate::ui;
 
 const FEATURES: [&str; 2] = ["--extra-experimental-features", "nix-command flakes"];
@@ -119,12 +120,7 @@ impl Nix {
         full: &[OsString],
     ) -> Result<std::result::Result<Captured, Captured>> {
         tracing::debug!(?program, ?full, "running nix");
-        let output = duct::cmd(program, full)
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
+        let output = process::capture(duct::cmd(program, full))
             .map_err(|e| Error::new(format!("cannot run {} to {what}: {e}", program.display())))?;
         let captured = Captured {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

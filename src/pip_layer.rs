@@ -15,7 +15,7 @@ use crate::manifest::Installer;
 use crate::nix::Nix;
 use crate::requirements::{self, normalize_name, RequirementSet};
 use crate::support::hash::key_of;
-use crate::support::FileLock;
+use crate::support::{process, FileLock};
 use crate::ui;
 use crate::wheel_stub;
 
@@ -177,15 +177,12 @@ pub fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>
     }
     const SCRIPT: &str = "import json, importlib.metadata as m\n\
         print(json.dumps(sorted({(d.metadata['Name'], d.version) for d in m.distributions() if d.metadata['Name']})))";
-    let output = duct::cmd(python, ["-I", "-c", SCRIPT])
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| Error::new(format!("cannot run the Nix Python {python}: {e}")))?;
+    let output = process::capture(
+        duct::cmd(python, ["-I", "-c", SCRIPT])
+            .env_remove("PYTHONPATH")
+            .env_remove("PYTHONHOME"),
+    )
+    .map_err(|e| Error::new(format!("cannot run the Nix Python {python}: {e}")))?;
     if !output.status.success() {
         return Err(Error::new(format!(
             "the Nix Python {python} could not list its packages:\n{}",
@@ -220,10 +217,6 @@ fn installer_cmd(program: &str, args: Vec<String>) -> duct::Expression {
         .env_remove("VIRTUAL_ENV")
         .env_remove("PIP_TARGET")
         .env_remove("PIP_PREFIX")
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
 }
 
 fn scratch_dir(cache: &Cache) -> Result<tempfile::TempDir> {
@@ -323,8 +316,7 @@ fn resolve_with_uv(
         out.display().to_string(),
         dir.join("requirements.in").display().to_string(),
     ]);
-    let output = installer_cmd(uv_program(inputs.shell)?, args)
-        .run()
+    let output = process::capture(installer_cmd(uv_program(inputs.shell)?, args))
         .map_err(|e| Error::new(format!("cannot run uv: {e}")))?;
     if !output.status.success() {
         return Err(resolution_failure(
@@ -362,8 +354,7 @@ fn resolve_with_pip(
         "-r".into(),
         dir.join("requirements.in").display().to_string(),
     ]);
-    let output = installer_cmd(&inputs.shell.python, args)
-        .run()
+    let output = process::capture(installer_cmd(&inputs.shell.python, args))
         .map_err(|e| Error::new(format!("cannot run pip: {e}")))?;
     if !output.status.success() {
         return Err(resolution_failure(
@@ -753,8 +744,7 @@ fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &P
         Installer::Pip => inputs.shell.python.as_str(),
         _ => uv_program(inputs.shell)?,
     };
-    let output = installer_cmd(program, args)
-        .run()
+    let output = process::capture(installer_cmd(program, args))
         .map_err(|e| Error::new(format!("cannot run {}: {e}", installer.name())))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);

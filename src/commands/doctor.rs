@@ -7,7 +7,7 @@ use crate::cache::{Cache, CacheEntry};
 use crate::environment::{Context, ProjectCache};
 use crate::lockfile;
 use crate::nix;
-use crate::support::disk_usage;
+use crate::support::{disk_usage, process};
 
 enum Outcome {
     Pass(String),
@@ -65,13 +65,7 @@ pub fn run(ctx: &Context) -> i32 {
 }
 
 fn output_of(program: &Path, args: &[&str]) -> Result<String, String> {
-    let out = duct::cmd(program, args)
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| e.to_string())?;
+    let out = process::capture(duct::cmd(program, args)).map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     } else {

@@ -7,6 +7,7 @@ pub mod disk_usage;
 pub mod file_lock;
 pub mod fingerprint;
 pub mod hash;
+pub mod process;
 pub mod shell_quote;
 pub mod source_pos;
 pub mod text;
