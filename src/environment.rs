@@ -23,7 +23,7 @@ use crate::runtime_env::{self, LayerPaths, SpecInputs};
 use crate::support::atomic_write;
 use crate::support::fingerprint::{FileStamp, Freshness};
 use crate::support::hash::key_of;
-use crate::support::FileLock;
+use crate::support::{ci, FileLock};
 use crate::ui;
 
 /// Where and how nixpy was asked to work (global flags and variables).
@@ -31,7 +31,7 @@ use crate::ui;
 pub struct Context {
     pub start_dir: PathBuf,
     pub nixpkgs_override: Option<String>,
-    /// `CI` is set: never rewrite the lock.
+    /// Under CI ([`ci::is_ci`]): never rewrite the lock.
     pub ci: bool,
     pub substituters: nix::Substituters,
 }
@@ -46,7 +46,7 @@ impl Context {
         Context {
             start_dir,
             nixpkgs_override: nixpkgs_override.filter(|r| !r.is_empty()),
-            ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0"),
+            ci: ci::is_ci(),
             substituters,
         }
     }
@@ -229,10 +229,12 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
         }
     }
     pc.cache.ensure(&pc.dir)?;
-    let _lock = FileLock::acquire(
-        &pc.dir.join("lock"),
-        &format!("building the environment of {}", location.root.display()),
-    )?;
+    let _lock = FileLock::acquire(&pc.dir.join("lock"), || {
+        ui::waiting(&format!(
+            "building the environment of {}",
+            location.root.display()
+        ));
+    })?;
     if may_use_cache {
         // Another run may have built it while we waited.
         if let Some(entry) = warm(&pc, &scalars, opts.frozen, false) {

@@ -582,7 +582,7 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
     inputs.cache.ensure(&inputs.cache.locks_dir())?;
     let _lock = FileLock::acquire(
         &inputs.cache.locks_dir().join(format!("layer-{key}.lock")),
-        "installing the same pip layer",
+        || ui::waiting("installing the same pip layer"),
     )?;
     if let Some(layer) = published(&key, &link) {
         return Ok(layer);

@@ -67,6 +67,11 @@ pub fn status(message: &str) {
     }
 }
 
+/// This run waits for another nixpy to finish `what` (it holds a lock).
+pub fn waiting(what: &str) {
+    status(&format!("waiting for another nixpy to finish {what}"));
+}
+
 /// Something the user should know, even in quiet mode.
 pub fn warn(message: &str) {
     let _ = writeln!(std::io::stderr(), "{} {message}", label("warning:", "33"));
@@ -105,7 +110,7 @@ impl Phase {
         use std::io::IsTerminal;
         // The spinner redraws a line: for a person at a terminal only.
         if std::io::stderr().is_terminal()
-            && std::env::var_os("CI").is_none()
+            && !crate::support::ci::is_ci()
             && COLOR.load(Ordering::Relaxed) != COLOR_NEVER
         {
             let spinner = indicatif::ProgressBar::new_spinner();

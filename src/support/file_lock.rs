@@ -4,7 +4,6 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::ui;
 
 /// Lock files are private whatever the umask.
 fn lock_file_options() -> std::fs::OpenOptions {
@@ -14,20 +13,22 @@ fn lock_file_options() -> std::fs::OpenOptions {
     options
 }
 
-/// An exclusive lock on a file, held until dropped. Waiting runs say so.
+/// An exclusive lock on a file, held until dropped.
 pub struct FileLock {
     _file: File,
 }
 
 impl FileLock {
-    pub fn acquire(path: &Path, what: &str) -> Result<FileLock> {
+    /// Waits for the lock; `on_wait` runs first when someone else holds it
+    /// (to say why this run waits).
+    pub fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
         let file = lock_file_options()
             .open(path)
             .map_err(|e| Error::io("open lock file", path, e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                ui::status(&format!("waiting for another nixpy to finish {what}"));
+                on_wait();
                 file.lock().map_err(|e| Error::io("lock", path, e))?;
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),

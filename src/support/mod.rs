@@ -1,8 +1,10 @@
 //! Helpers with no knowledge of nixpy: atomic writes, file locks, shell
-//! quoting, hashing, sizes, source positions. Everything may use them; they
-//! use nothing of nixpy's but the error type and the status line.
+//! quoting, hashing, file fingerprints, disk sizes, running a program,
+//! `CI`, source positions. Everything may use them; they use nothing of
+//! nixpy's but the error type.
 
 pub mod atomic_write;
+pub mod ci;
 pub mod disk_usage;
 pub mod file_lock;
 pub mod fingerprint;
