@@ -17,16 +17,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::dev_env::ShellEnv;
 use crate::error::{Error, Result};
-use crate::runtime_env::EnvSpec;
 use crate::support::atomic_write;
-use crate::support::fingerprint::Fingerprint;
 use crate::support::hash::key_of;
-
-pub const ENTRY_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -128,84 +121,4 @@ fn is_plain_path(path: &Path) -> bool {
         p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/-._+~=,@".contains(&b))
     })
-}
-
-/// The layer an entry uses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerRef {
-    pub key: String,
-    pub dir: PathBuf,
-}
-
-/// Everything the warm path needs, in one file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CacheEntry {
-    pub format: u32,
-    pub nixpy_version: String,
-    pub project_root: PathBuf,
-    pub fingerprint: Fingerprint,
-    /// Key of the generated flake and its pin: same key, same shell.
-    pub shell_key: String,
-    /// The store file holding the shell's environment (its GC root's target).
-    pub shell_env_path: String,
-    /// Key of what the pip resolution depended on.
-    pub resolution_key: Option<String>,
-    /// Built by `--frozen` from a lock the requirements have moved past:
-    /// good for more frozen runs only.
-    #[serde(default)]
-    pub from_stale_lock: bool,
-    pub layer: Option<LayerRef>,
-    /// Store paths that must still exist for the entry to be used.
-    pub store_paths: Vec<String>,
-    pub env: EnvSpec,
-}
-
-impl CacheEntry {
-    /// The shell's variables and facts. Not kept in the entry (the warm path
-    /// never needs them): they are read back from the shell's environment
-    /// file in the store, which the entry's GC root keeps.
-    pub fn shell_env(&self) -> ShellEnv {
-        std::fs::read_to_string(&self.shell_env_path)
-            .ok()
-            .and_then(|text| crate::dev_env::parse(&text).ok())
-            .unwrap_or_default()
-    }
-
-    pub fn path_in(project_dir: &Path) -> PathBuf {
-        project_dir.join("entry.json")
-    }
-
-    /// Reads an entry; anything unreadable (truncated, garbage, another
-    /// format or nixpy version) is treated as absent and rebuilt.
-    pub fn read(path: &Path) -> Option<CacheEntry> {
-        let bytes = std::fs::read(path).ok()?;
-        let entry: CacheEntry = match serde_json::from_slice(&bytes) {
-            Ok(entry) => entry,
-            Err(e) => {
-                tracing::debug!("ignoring unreadable cache entry {}: {e}", path.display());
-                return None;
-            }
-        };
-        (entry.format == ENTRY_FORMAT && entry.nixpy_version == env!("CARGO_PKG_VERSION"))
-            .then_some(entry)
-    }
-
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec(self).expect("entry serialises");
-        atomic_write::write_file(path, &bytes)
-    }
-
-    /// A store path or layer folder that has gone (garbage collected, deleted).
-    pub fn missing_path(&self) -> Option<String> {
-        self.store_paths
-            .iter()
-            .find(|p| std::fs::symlink_metadata(p).is_err())
-            .cloned()
-            .or_else(|| {
-                self.layer
-                    .as_ref()
-                    .filter(|l| !l.dir.is_dir())
-                    .map(|l| l.dir.display().to_string())
-            })
-    }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::cache::{Cache, CacheEntry, ENTRY_FORMAT};
+use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
 use crate::inputs::{self, Inputs};
 use crate::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
@@ -100,23 +100,6 @@ pub fn scalars(ctx: &Context) -> BTreeMap<String, String> {
     ])
 }
 
-pub struct ProjectCache {
-    pub cache: Cache,
-    pub dir: PathBuf,
-}
-
-impl ProjectCache {
-    pub fn of(location: &ProjectLocation) -> Result<ProjectCache> {
-        let cache = Cache::locate()?;
-        let dir = cache.project_dir(&location.root);
-        Ok(ProjectCache { cache, dir })
-    }
-
-    pub fn entry_path(&self) -> PathBuf {
-        CacheEntry::path_in(&self.dir)
-    }
-}
-
 /// Why an entry cannot serve as it is.
 enum Unusable {
     Stale(String),
@@ -157,7 +140,7 @@ fn check_entry(
 
 /// The cached entry if it is fresh, else why not (for `nixpy show`).
 pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheEntry, String> {
-    let entry = CacheEntry::read(&pc.entry_path()).ok_or("no cached environment")?;
+    let entry = pc.read_entry().ok_or("no cached environment")?;
     check_entry(&entry, &scalars(ctx), false)
         .map(|_| entry)
         .map_err(|why| why.to_string())
@@ -255,7 +238,7 @@ pub fn prepare_or_last_good(ctx: &Context, opts: BuildOptions) -> Result<(CacheE
                 .locate()
                 .and_then(|location| ProjectCache::of(&location))
                 .ok()
-                .and_then(|pc| CacheEntry::read(&pc.entry_path()))
+                .and_then(|pc| pc.read_entry())
                 .filter(|entry| entry.missing_path().is_none());
             match last {
                 Some(entry) => {
@@ -321,7 +304,7 @@ fn build(
         requirements,
         ..
     } = inputs;
-    let previous = CacheEntry::read(&pc.entry_path());
+    let previous = pc.read_entry();
     let reusable = previous.as_ref().filter(|p| {
         !opts.refresh
             && p.shell_key == shell_key

@@ -11,6 +11,7 @@ mod cache;
 mod cli;
 mod commands;
 mod dev_env;
+mod entry;
 mod environment;
 mod error;
 mod exec;

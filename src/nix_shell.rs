@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::dev_env::{self, ShellEnv};
-use crate::environment::ProjectCache;
+use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::lockfile::NixpkgsPin;
 use crate::nix::Nix;

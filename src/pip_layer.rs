@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
-use crate::cache::{Cache, LayerRef};
+use crate::cache::Cache;
 use crate::dev_env::ShellEnv;
+use crate::entry::LayerRef;
 use crate::error::{Error, Result};
 use crate::lockfile::{LockedPackage, PipLock};
 use crate::manifest::Installer;

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use crate::cache::{Cache, CacheEntry};
-use crate::environment::{Context, ProjectCache};
+use crate::cache::Cache;
+use crate::entry::ProjectCache;
+use crate::environment::Context;
 use crate::lockfile;
 use crate::nix;
 use crate::support::{disk_usage, process};
@@ -178,7 +179,7 @@ fn check_pin(lock: &Path) -> Outcome {
 fn check_installer(location: &crate::project::ProjectLocation) -> Outcome {
     let entry = ProjectCache::of(location)
         .ok()
-        .and_then(|pc| CacheEntry::read(&pc.entry_path()));
+        .and_then(|pc| pc.read_entry());
     match entry {
         Some(entry)
             if !entry.shell_env().uv.is_empty() && Path::new(&entry.shell_env().uv).exists() =>

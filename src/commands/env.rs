@@ -12,9 +12,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::cache::CacheEntry;
 use crate::cli::BuildFlags;
-use crate::environment::{self, Context, ProjectCache};
+use crate::entry::ProjectCache;
+use crate::environment::{self, Context};
 use crate::error::{Error, Result};
 use crate::runtime_env::{self, EnvSpec};
 use crate::support::shell_quote;
@@ -191,7 +191,7 @@ fn watch_files(ctx: &Context) -> Result<Vec<u8>> {
     let mut files: Vec<PathBuf> = vec![location.manifest.clone(), location.lock_path()];
     if let Some(entry) = ProjectCache::of(&location)
         .ok()
-        .and_then(|pc| CacheEntry::read(&pc.entry_path()))
+        .and_then(|pc| pc.read_entry())
     {
         files.extend(entry.fingerprint.files.into_iter().map(|f| f.path));
     }

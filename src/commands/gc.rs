@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::cache::{Cache, CacheEntry};
+use crate::cache::Cache;
+use crate::entry::CacheEntry;
 use crate::error::{Error, Result};
 use crate::project;
 use crate::support::disk_usage::{human_bytes, tree_size};

@@ -3,7 +3,8 @@
 //! so other machines fetch them instead of building.
 
 use crate::cli::PushArgs;
-use crate::environment::{self, Context, ProjectCache};
+use crate::entry::ProjectCache;
+use crate::environment::{self, Context};
 use crate::error::{Error, Result};
 use crate::nix::Nix;
 

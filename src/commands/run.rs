@@ -2,8 +2,8 @@
 
 use std::ffi::OsString;
 
-use crate::cache::CacheEntry;
 use crate::cli::RunArgs;
+use crate::entry::CacheEntry;
 use crate::environment::{self, Context};
 use crate::error::{Error, Result};
 use crate::{exec, nix, runtime_env};

@@ -4,7 +4,8 @@ use serde_json::json;
 
 use crate::cli::ShowArgs;
 use crate::dev_env::store_path_of;
-use crate::environment::{self, Context, ProjectCache};
+use crate::entry::ProjectCache;
+use crate::environment::{self, Context};
 use crate::error::Result;
 use crate::lockfile;
 use crate::manifest;
@@ -19,7 +20,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let state = environment::staleness(&pc, ctx);
     let entry = match &state {
         Ok(entry) => Some(entry.clone()),
-        Err(_) => crate::cache::CacheEntry::read(&pc.entry_path()),
+        Err(_) => pc.read_entry(),
     };
     let relative = |p: &std::path::Path| {
         p.strip_prefix(&location.root)

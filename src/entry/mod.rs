@@ -1,0 +1,9 @@
+//! The cache entry of a project: what its environment was built from (the
+//! fingerprint) and what the command gets (the composed environment's
+//! recipe), read by the warm path.
+
+mod cache_entry;
+mod project_cache;
+
+pub use cache_entry::{CacheEntry, LayerRef, ENTRY_FORMAT};
+pub use project_cache::ProjectCache;
