@@ -1057,7 +1057,7 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// `<cache>/v1/projects/<id>`, the folder nixpy keeps for `project` in the
 /// cache folder `cache`; the id is the key of the canonical project path
-/// (src/cache.rs `project_dir`, src/fingerprint.rs `key_of`).
+/// (src/layout.rs `Cache::project`, src/support/hash.rs `key_of`).
 pub fn project_cache_dir(cache: &Path, project: &Project) -> PathBuf {
     let root = project.root().as_os_str().as_encoded_bytes();
     let mut hasher = blake3::Hasher::new();

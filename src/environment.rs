@@ -155,14 +155,14 @@ fn warm(
     frozen: bool,
     announce: bool,
 ) -> Option<CacheEntry> {
-    let path = pc.entry_path();
+    let path = pc.dir.entry();
     let mut entry = CacheEntry::read(&path)?;
     match check_entry(&entry, scalars, frozen) {
         Ok(stamps) if stamps.is_empty() => {}
         Ok(stamps) => {
             // Record the new stats so the next run skips the hash; skipped
             // when a rebuild holds the lock (it writes a newer entry).
-            if let Some(_lock) = FileLock::try_acquire(&pc.dir.join("lock")) {
+            if let Some(_lock) = FileLock::try_acquire(&pc.dir.lock()) {
                 entry.fingerprint.restamp(stamps);
                 let _ = entry.write(&path);
             }
@@ -211,8 +211,8 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
             return Ok(entry);
         }
     }
-    pc.cache.ensure(&pc.dir)?;
-    let _lock = FileLock::acquire(&pc.dir.join("lock"), || {
+    pc.cache.ensure(&pc.dir.path)?;
+    let _lock = FileLock::acquire(&pc.dir.lock(), || {
         ui::waiting(&format!(
             "building the environment of {}",
             location.root.display()
@@ -398,8 +398,8 @@ fn build(
         layer: pip.map(|p| p.layer),
         env,
     };
-    atomic_write::write_file(&pc.dir.join("project-root"), root.as_bytes())?;
-    entry.write(&pc.entry_path())?;
+    atomic_write::write_file(&pc.dir.project_root(), root.as_bytes())?;
+    entry.write(&pc.dir.entry())?;
     Ok(entry)
 }
 

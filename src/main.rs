@@ -7,7 +7,6 @@
 #![cfg_attr(not(test), no_main)]
 
 mod attr_path;
-mod cache;
 mod cli;
 mod commands;
 mod dev_env;
@@ -16,6 +15,7 @@ mod environment;
 mod error;
 mod exec;
 mod inputs;
+mod layout;
 mod lockfile;
 mod manifest;
 mod manifest_edit;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::dev_env::{self, ShellEnv};
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
+use crate::layout::{self, ProjectDir};
 use crate::lockfile::NixpkgsPin;
 use crate::nix::Nix;
 use crate::pip_layer::LockMode;
@@ -43,7 +44,7 @@ pub fn pin_nixpkgs(
     let phase = ui::Phase::start(format!("locking nixpkgs ({})", plan.nixpkgs));
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
-    let scratch = atomic_write::private_tempdir_in(&flakes, ".locking-")?;
+    let scratch = atomic_write::private_tempdir_in(&flakes, layout::FLAKE_LOCKING)?;
     for (name, text) in flake_source_files(plan) {
         atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
     }
@@ -70,7 +71,7 @@ pub fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, Str
 /// substituter) and roots it: no evaluation, no build.
 pub fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
     let phase = ui::Phase::start(format!("fetching the recorded Nix shell {store_path}"));
-    let fetched = nix.realise_with_root(store_path, &pc.dir.join("shell-profile"))?;
+    let fetched = nix.realise_with_root(store_path, &pc.dir.shell_profile())?;
     if fetched {
         phase.finish();
     } else {
@@ -94,7 +95,7 @@ pub fn read_shell_env_file(store_path: &str) -> Result<ShellEnv> {
 pub fn write_flake_dir(pc: &ProjectCache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
-    let dir = flakes.join(key);
+    let dir = pc.cache.flake(key);
     // A published folder is trusted only if it still holds what it should
     // (a damaged one would otherwise fail every run, --refresh included).
     let intact = files.iter().all(|(name, text)| {
@@ -105,7 +106,7 @@ pub fn write_flake_dir(pc: &ProjectCache, key: &str, files: &[(&str, String)]) -
             .map_err(|e| Error::io("remove the damaged generated flake", &dir, e))?;
     }
     if !intact {
-        let staging = atomic_write::private_tempdir_in(&flakes, ".writing-")?;
+        let staging = atomic_write::private_tempdir_in(&flakes, layout::FLAKE_WRITING)?;
         for (name, text) in files {
             atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
         }
@@ -134,7 +135,7 @@ pub fn build_shell(
     let phase = ui::Phase::start(format!(
         "building the Nix shell ({count} package source(s))"
     ));
-    let profile = pc.dir.join("shell-profile");
+    let profile = pc.dir.shell_profile();
     let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
     phase.finish();
     prune_profile_generations(&pc.dir, &profile);
@@ -146,24 +147,22 @@ pub fn build_shell(
     // Written again if something (a concurrent `nixpy gc`) removed it.
     let dir = write_flake_dir(pc, key, files)?;
     if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
-        nix.add_root(&pc.dir.join("nixpkgs-source"), &source)?;
+        nix.add_root(&pc.dir.nixpkgs_source(), &source)?;
     }
     Ok((shell, env_path))
 }
 
 /// `--profile` keeps every generation as a GC root; only the current one
 /// should hold store paths alive.
-fn prune_profile_generations(dir: &Path, profile: &Path) {
+fn prune_profile_generations(dir: &ProjectDir, profile: &Path) {
     let current = std::fs::read_link(profile).ok();
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = std::fs::read_dir(&dir.path) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with("shell-profile-")
-            && name.ends_with("-link")
-            && current.as_deref() != Some(Path::new(&*name))
+        if ProjectDir::is_profile_generation(&name) && current.as_deref() != Some(Path::new(&*name))
         {
             let _ = std::fs::remove_file(entry.path());
         }

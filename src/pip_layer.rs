@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use crate::cache::Cache;
 use crate::dev_env::ShellEnv;
 use crate::entry::LayerRef;
 use crate::error::{Error, Result};
+use crate::layout::{self, Cache};
 use crate::lockfile::{LockedPackage, PipLock};
 use crate::manifest::Installer;
 use crate::nix::Nix;
@@ -169,7 +169,7 @@ fn resolution_key(
 /// store path (which never changes content).
 pub fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>> {
     let dir = cache.interpreters_dir();
-    let cached = dir.join(format!("{}.json", key_of(&[python.as_bytes()])));
+    let cached = cache.interpreter_facts(python);
     if let Some(list) = std::fs::read(&cached)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -221,9 +221,9 @@ fn installer_cmd(program: &str, args: Vec<String>) -> duct::Expression {
 }
 
 fn scratch_dir(cache: &Cache) -> Result<tempfile::TempDir> {
-    let dir = cache.root.join("tmp");
+    let dir = cache.tmp_dir();
     cache.ensure(&dir)?;
-    crate::support::atomic_write::private_tempdir_in(&dir, "resolve-")
+    crate::support::atomic_write::private_tempdir_in(&dir, layout::SCRATCH)
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
@@ -575,16 +575,15 @@ fn published(key: &str, link: &Path) -> Option<LayerRef> {
 fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> Result<LayerRef> {
     let key = layer_key(inputs.shell, installer, lock, inputs.project_root);
     let layers = inputs.cache.layers_dir();
-    let link = layers.join(&key);
+    let link = inputs.cache.layer_link(&key);
     if let Some(layer) = published(&key, &link) {
         return Ok(layer);
     }
     inputs.cache.ensure(&layers)?;
     inputs.cache.ensure(&inputs.cache.locks_dir())?;
-    let _lock = FileLock::acquire(
-        &inputs.cache.locks_dir().join(format!("layer-{key}.lock")),
-        || ui::waiting("installing the same pip layer"),
-    )?;
+    let _lock = FileLock::acquire(&inputs.cache.layer_lock(&key), || {
+        ui::waiting("installing the same pip layer")
+    })?;
     if let Some(layer) = published(&key, &link) {
         return Ok(layer);
     }
@@ -609,8 +608,10 @@ fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> 
     ));
     // Installed into a temporary folder (removed on any failure), then
     // added to the Nix store whole: a layer that is published is complete.
-    let building =
-        crate::support::atomic_write::private_tempdir_in(&layers, &format!(".building-{key}-"))?;
+    let building = crate::support::atomic_write::private_tempdir_in(
+        &layers,
+        &Cache::layer_staging_prefix(&key),
+    )?;
     let scratch = scratch_dir(inputs.cache)?;
     let pins_file = scratch.path().join("pins.txt");
     write(&pins_file, &pins_text(lock, installer, inputs.project_root))?;

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use crate::cache::Cache;
 use crate::entry::ProjectCache;
 use crate::environment::Context;
+use crate::layout::Cache;
 use crate::lockfile;
 use crate::nix;
 use crate::support::{disk_usage, process};

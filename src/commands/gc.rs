@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::cache::Cache;
 use crate::entry::CacheEntry;
 use crate::error::{Error, Result};
+use crate::layout::{Cache, ProjectDir};
 use crate::project;
 use crate::support::disk_usage::{human_bytes, tree_size};
 use crate::support::FileLock;
@@ -61,15 +61,17 @@ pub fn run(args: GcArgs) -> Result<i32> {
     let mut removals = Vec::new();
     let mut kept_shells = HashSet::new();
     let mut kept_layers = HashSet::new();
-    let build_running = subdirs(&cache.root.join("projects"))
-        .iter()
-        .any(|dir| locked(dir));
+    let projects: Vec<ProjectDir> = subdirs(&cache.projects_dir())
+        .into_iter()
+        .map(ProjectDir::at)
+        .collect();
+    let build_running = projects.iter().any(locked);
 
-    for dir in subdirs(&cache.root.join("projects")) {
-        let root = std::fs::read_to_string(dir.join("project-root"))
+    for project in projects {
+        let root = std::fs::read_to_string(project.project_root())
             .map(PathBuf::from)
             .ok();
-        let entry_path = CacheEntry::path_in(&dir);
+        let entry_path = project.entry();
         let last_used = std::fs::metadata(&entry_path)
             .and_then(|m| m.modified())
             .ok();
@@ -88,13 +90,13 @@ pub fn run(args: GcArgs) -> Result<i32> {
         };
         match why {
             // A project being rebuilt right now holds its lock: leave it.
-            Some(why) if !locked(&dir) => {
+            Some(why) if !locked(&project) => {
                 let label = root
                     .map(|r| r.display().to_string())
-                    .unwrap_or_else(|| dir.display().to_string());
+                    .unwrap_or_else(|| project.path.display().to_string());
                 removals.push(Removal {
-                    bytes: size_of(&dir),
-                    path: dir,
+                    bytes: size_of(&project.path),
+                    path: project.path,
                     why: format!("{label}: {why}"),
                 });
             }
@@ -134,15 +136,8 @@ pub fn run(args: GcArgs) -> Result<i32> {
     // the link lets nix-collect-garbage free the layer.
     for dir in entries(&cache.layers_dir()) {
         let name = file_name(&dir);
-        if name.starts_with(".building-") {
-            let key = name
-                .trim_start_matches(".building-")
-                .split('-')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            if FileLock::try_acquire(&cache.locks_dir().join(format!("layer-{key}.lock"))).is_some()
-            {
+        if let Some(key) = Cache::staged_layer_key(&name) {
+            if FileLock::try_acquire(&cache.layer_lock(key)).is_some() {
                 removals.push(Removal {
                     bytes: size_of(&dir),
                     why: "interrupted pip install".into(),
@@ -157,7 +152,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
             });
         }
     }
-    for dir in subdirs(&cache.root.join("tmp")) {
+    for dir in subdirs(&cache.tmp_dir()) {
         if age_of(&dir, now) > Duration::from_secs(3_600) {
             removals.push(Removal {
                 bytes: size_of(&dir),
@@ -191,8 +186,9 @@ pub fn run(args: GcArgs) -> Result<i32> {
 }
 
 /// A build holds the project's lock.
-fn locked(project_dir: &Path) -> bool {
-    project_dir.join("lock").exists() && FileLock::try_acquire(&project_dir.join("lock")).is_none()
+fn locked(project: &ProjectDir) -> bool {
+    let lock = project.lock();
+    lock.exists() && FileLock::try_acquire(&lock).is_none()
 }
 
 fn has_manifest(root: &Path) -> bool {

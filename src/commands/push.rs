@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
         paths.push(layer.dir.display().to_string());
     }
     // The nixpkgs source lets other machines evaluate the flake offline too.
-    if let Ok(source) = std::fs::canonicalize(pc.dir.join("nixpkgs-source")) {
+    if let Ok(source) = std::fs::canonicalize(pc.dir.nixpkgs_source()) {
         paths.push(source.display().to_string());
     }
     if paths.iter().any(|p| !p.starts_with("/nix/store/")) {

@@ -25,16 +25,16 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::Args;
 
-use crate::cache::Cache;
 use crate::cli::BuildFlags;
 use crate::commands::env::target_env;
 use crate::environment::{self, Context};
 use crate::error::Result;
 use crate::exec;
+use crate::layout::Cache;
 use crate::support::atomic_write;
 
 #[derive(Debug, Args)]
@@ -143,13 +143,14 @@ pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
     env.insert("NIXPY_SHELL".into(), "1".into());
     let (shell, kind) = choose(std::env::var_os("SHELL").as_deref(), &entry.env.bash);
     let hook = entry.env.shell_hook.as_str();
-    let files = Cache::locate()?.root.join("shell");
+    let cache = Cache::locate()?;
     let mut argv: Vec<OsString> = vec![shell];
     // The hook runs in the shell for bash (through its startup file), and
     // in bash right before the shell for the others (through exec).
     let hook_before_exec = match kind {
         Kind::Bash => {
-            let rc = install(&files, "bashrc", BASHRC)?;
+            let rc = cache.shell_bashrc();
+            install(&rc, BASHRC)?;
             save(&mut env, "BASH_ENV", SAVED_BASH_ENV);
             env.insert("BASH_ENV".into(), rc.clone().into());
             if !hook.is_empty() {
@@ -159,9 +160,9 @@ pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
             ""
         }
         Kind::Zsh => {
-            let dir = files.join("zsh");
-            install(&dir, ".zshenv", ZSHENV)?;
-            install(&dir, ".zshrc", ZSHRC)?;
+            let dir = cache.shell_zdotdir();
+            install(&dir.join(".zshenv"), ZSHENV)?;
+            install(&dir.join(".zshrc"), ZSHRC)?;
             save(&mut env, "ZDOTDIR", SAVED_ZDOTDIR);
             env.insert("ZDOTDIR".into(), dir.into());
             hook
@@ -209,16 +210,17 @@ fn save(env: &mut BTreeMap<OsString, OsString>, name: &str, saved: &str) {
     }
 }
 
-/// Writes `dir/name` unless it already holds the text (the common case:
-/// no write, no fsync). Concurrent shells write the same bytes atomically.
-fn install(dir: &Path, name: &str, template: &str) -> Result<PathBuf> {
+/// Writes `path` unless it already holds the text (the common case: no
+/// write, no fsync). Concurrent shells write the same bytes atomically.
+fn install(path: &Path, template: &str) -> Result<()> {
     let text = template.replace("@VERSION@", VERSION);
-    let path = dir.join(name);
-    if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
-        atomic_write::create_private_dir(dir)?;
-        atomic_write::write_file(&path, text.as_bytes())?;
+    if std::fs::read(path).ok().as_deref() != Some(text.as_bytes()) {
+        if let Some(dir) = path.parent() {
+            atomic_write::create_private_dir(dir)?;
+        }
+        atomic_write::write_file(path, text.as_bytes())?;
     }
-    Ok(path)
+    Ok(())
 }
 
 #[cfg(test)]

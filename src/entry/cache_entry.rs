@@ -54,10 +54,6 @@ impl CacheEntry {
             .unwrap_or_default()
     }
 
-    pub fn path_in(project_dir: &Path) -> PathBuf {
-        project_dir.join("entry.json")
-    }
-
     /// Reads an entry; anything unreadable (truncated, garbage, another
     /// format or nixpy version) is treated as absent and rebuilt.
     pub fn read(path: &Path) -> Option<CacheEntry> {

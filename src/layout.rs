@@ -1,0 +1,369 @@
+//! nixpy's cache folder, as code: every path under it is one method here,
+//! and every user goes through them.
+//!
+//! ```text
+//! $NIXPY_CACHE_DIR (or $XDG_CACHE_HOME/nixpy, or ~/.cache/nixpy)
+//!   v1/projects/<id>/                 one folder per project (<id>: key of its path)
+//!   v1/projects/<id>/entry.json       the cached environment and its fingerprint
+//!   v1/projects/<id>/lock             held while the entry is rebuilt
+//!   v1/projects/<id>/project-root     the project folder, for `nixpy gc`
+//!   v1/projects/<id>/shell-profile    GC root of the shell environment (Nix
+//!                                     adds shell-profile-<n>-link generations)
+//!   v1/projects/<id>/nixpkgs-source   GC root of the pinned nixpkgs
+//!   v1/flakes/<key>/                  generated flakes, content-addressed (in
+//!                                     /tmp/nixpy-<uid>-flakes if this path has
+//!                                     a space, # or ?, which Nix cannot take)
+//!   v1/flakes/.locking-*              a scratch flake locking nixpkgs
+//!   v1/flakes/.writing-*              a generated flake being written
+//!   v1/layers/<key>                   GC root (link) of a pip layer's store path
+//!   v1/layers/.building-<key>-*       a pip layer being installed
+//!   v1/locks/layer-<key>.lock         held while a layer is installed
+//!   v1/interpreters/<key>.json        what a Nix interpreter provides
+//!   v1/tmp/resolve-*                  scratch folders of resolutions and installs
+//!   v1/shell/bashrc                   startup file of `nixpy shell` for bash
+//!   v1/shell/zsh/                     ZDOTDIR of `nixpy shell` for zsh
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::support::atomic_write;
+use crate::support::hash::key_of;
+
+// The names, each listed in the table above (a test checks).
+const VERSION: &str = "v1";
+const PROJECTS: &str = "projects";
+const ENTRY: &str = "entry.json";
+const PROJECT_LOCK: &str = "lock";
+const PROJECT_ROOT: &str = "project-root";
+const SHELL_PROFILE: &str = "shell-profile";
+const NIXPKGS_SOURCE: &str = "nixpkgs-source";
+const FLAKES: &str = "flakes";
+/// Prefix of a scratch flake being locked (`nixpy lock`).
+pub const FLAKE_LOCKING: &str = ".locking-";
+/// Prefix of a generated flake being written.
+pub const FLAKE_WRITING: &str = ".writing-";
+const LAYERS: &str = "layers";
+const LAYER_STAGING: &str = ".building-";
+const LOCKS: &str = "locks";
+const LAYER_LOCK: &str = "layer-";
+const INTERPRETERS: &str = "interpreters";
+const TMP: &str = "tmp";
+/// Prefix of a scratch folder in [`Cache::tmp_dir`].
+pub const SCRATCH: &str = "resolve-";
+const SHELL: &str = "shell";
+const BASHRC: &str = "bashrc";
+const ZSH: &str = "zsh";
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pub root: PathBuf,
+}
+
+impl Cache {
+    pub fn locate() -> Result<Cache> {
+        let base = if let Some(dir) = std::env::var_os("NIXPY_CACHE_DIR").filter(|d| !d.is_empty())
+        {
+            PathBuf::from(dir)
+        } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            PathBuf::from(dir).join("nixpy")
+        } else if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            PathBuf::from(home).join(".cache").join("nixpy")
+        } else {
+            return Err(Error::new("cannot find a cache folder: HOME is not set")
+                .with_hint("set NIXPY_CACHE_DIR"));
+        };
+        let base = if base.is_relative() {
+            std::env::current_dir().unwrap_or_default().join(base)
+        } else {
+            base
+        };
+        Ok(Cache {
+            root: base.join(VERSION),
+        })
+    }
+
+    pub fn projects_dir(&self) -> PathBuf {
+        self.root.join(PROJECTS)
+    }
+
+    /// The folder of the project at `project_root` (a canonical path).
+    pub fn project(&self, project_root: &Path) -> ProjectDir {
+        ProjectDir {
+            path: self
+                .projects_dir()
+                .join(key_of(&[project_root.as_os_str().as_encoded_bytes()])),
+        }
+    }
+
+    /// Generated flakes are passed to Nix as `path:` references, which Nix
+    /// parses as URLs without decoding: a cache folder with a space, `#` or
+    /// `?` in its path cannot hold them, so they go to a private folder in
+    /// /tmp instead (they are regenerated whenever missing).
+    pub fn flakes_dir(&self) -> PathBuf {
+        let preferred = self.root.join(FLAKES);
+        if is_plain_path(&preferred) {
+            return preferred;
+        }
+        // SAFETY: getuid(2) cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let tmp = std::env::temp_dir();
+        let tmp = if is_plain_path(&tmp) {
+            tmp
+        } else {
+            PathBuf::from("/tmp")
+        };
+        tmp.join(format!("nixpy-{uid}-{FLAKES}"))
+    }
+
+    /// The generated flake with this key.
+    pub fn flake(&self, key: &str) -> PathBuf {
+        self.flakes_dir().join(key)
+    }
+
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join(LAYERS)
+    }
+
+    /// The GC root of the layer with this key.
+    pub fn layer_link(&self, key: &str) -> PathBuf {
+        self.layers_dir().join(key)
+    }
+
+    /// Name prefix of the folder a layer is installed in before publishing.
+    pub fn layer_staging_prefix(key: &str) -> String {
+        format!("{LAYER_STAGING}{key}-")
+    }
+
+    /// The key of a layer being installed, from its staging folder's name.
+    pub fn staged_layer_key(name: &str) -> Option<&str> {
+        let rest = name.strip_prefix(LAYER_STAGING)?;
+        Some(rest.split('-').next().unwrap_or_default())
+    }
+
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join(LOCKS)
+    }
+
+    /// Held while the layer with this key is installed.
+    pub fn layer_lock(&self, key: &str) -> PathBuf {
+        self.locks_dir().join(format!("{LAYER_LOCK}{key}.lock"))
+    }
+
+    pub fn interpreters_dir(&self) -> PathBuf {
+        self.root.join(INTERPRETERS)
+    }
+
+    /// What the Nix interpreter `python` (a store path) provides.
+    pub fn interpreter_facts(&self, python: &str) -> PathBuf {
+        self.interpreters_dir()
+            .join(format!("{}.json", key_of(&[python.as_bytes()])))
+    }
+
+    /// Scratch folders (`resolve-*`), removed when done (or by gc when old).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join(TMP)
+    }
+
+    pub fn shell_dir(&self) -> PathBuf {
+        self.root.join(SHELL)
+    }
+
+    /// bash's startup file for `nixpy shell`.
+    pub fn shell_bashrc(&self) -> PathBuf {
+        self.shell_dir().join(BASHRC)
+    }
+
+    /// zsh's ZDOTDIR for `nixpy shell` (zsh names the files in it).
+    pub fn shell_zdotdir(&self) -> PathBuf {
+        self.shell_dir().join(ZSH)
+    }
+
+    pub fn ensure(&self, dir: &Path) -> Result<()> {
+        if !dir.starts_with(&self.root) {
+            return ensure_private_outside(dir);
+        }
+        atomic_write::create_private_dir(dir).map_err(|e| {
+            e.with_hint(format!("nixpy needs a writable cache folder; set NIXPY_CACHE_DIR or fix the permissions of {}", self.root.display()))
+        })
+    }
+}
+
+/// A project's folder in the cache.
+#[derive(Debug, Clone)]
+pub struct ProjectDir {
+    pub path: PathBuf,
+}
+
+impl ProjectDir {
+    /// A folder found in [`Cache::projects_dir`].
+    pub fn at(path: PathBuf) -> ProjectDir {
+        ProjectDir { path }
+    }
+
+    pub fn entry(&self) -> PathBuf {
+        self.path.join(ENTRY)
+    }
+
+    pub fn lock(&self) -> PathBuf {
+        self.path.join(PROJECT_LOCK)
+    }
+
+    pub fn project_root(&self) -> PathBuf {
+        self.path.join(PROJECT_ROOT)
+    }
+
+    pub fn shell_profile(&self) -> PathBuf {
+        self.path.join(SHELL_PROFILE)
+    }
+
+    /// An older generation Nix keeps beside the shell profile
+    /// (`shell-profile-<n>-link`).
+    pub fn is_profile_generation(name: &str) -> bool {
+        name.strip_prefix(SHELL_PROFILE)
+            .is_some_and(|rest| rest.starts_with('-') && rest.ends_with("-link"))
+    }
+
+    pub fn nixpkgs_source(&self) -> PathBuf {
+        self.path.join(NIXPKGS_SOURCE)
+    }
+}
+
+/// A folder of nixpy's outside the cache root (in /tmp): created private,
+/// and refused if someone else made it first.
+fn ensure_private_outside(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    atomic_write::create_private_dir(dir)?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
+    // SAFETY: getuid(2) cannot fail.
+    let uid = unsafe { libc::getuid() };
+    if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+        return Err(Error::new(format!(
+            "{} is not a private folder of this user",
+            dir.display()
+        ))
+        .with_hint("remove it, or set NIXPY_CACHE_DIR to a path without spaces, # or ?"));
+    }
+    Ok(())
+}
+
+/// A path Nix accepts inside a `path:` flake reference as it is.
+fn is_plain_path(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| {
+        p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._+~=,@".contains(&b))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every path the methods give, with `<id>` and `<key>` for the keys.
+    fn paths() -> Vec<PathBuf> {
+        let cache = Cache {
+            root: PathBuf::from("/c/v1"),
+        };
+        let project = ProjectDir::at(cache.projects_dir().join("<id>"));
+        let key = "<key>";
+        vec![
+            cache.projects_dir().join("<id>"),
+            project.entry(),
+            project.lock(),
+            project.project_root(),
+            project.shell_profile(),
+            project.nixpkgs_source(),
+            cache.flake(key),
+            cache.flakes_dir().join(FLAKE_LOCKING),
+            cache.flakes_dir().join(FLAKE_WRITING),
+            cache.layer_link(key),
+            cache.layers_dir().join(Cache::layer_staging_prefix(key)),
+            cache.layer_lock(key),
+            cache.interpreters_dir().join("<key>.json"),
+            cache.tmp_dir().join(SCRATCH),
+            cache.shell_bashrc(),
+            cache.shell_zdotdir(),
+        ]
+    }
+
+    fn table() -> String {
+        include_str!("layout.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_table_lists_every_path() {
+        let table = table();
+        for path in paths() {
+            let shown = path.strip_prefix("/c/").unwrap().display().to_string();
+            assert!(
+                table.contains(&shown),
+                "{shown} is not in the table of layout.rs"
+            );
+        }
+    }
+
+    #[test]
+    fn the_table_lists_every_name() {
+        let table = table();
+        let source = include_str!("layout.rs");
+        let names: Vec<&str> = source
+            .lines()
+            .filter(|l| l.starts_with("const ") || l.starts_with("pub const "))
+            .filter_map(|l| l.split('"').nth(1))
+            .collect();
+        assert!(names.len() >= 20, "{names:?}");
+        for name in names {
+            assert!(
+                table.contains(name),
+                "{name} is not in the table of layout.rs"
+            );
+        }
+    }
+
+    /// Nobody else spells the names: they go through the methods.
+    #[test]
+    fn only_this_file_spells_the_names() {
+        let source = include_str!("layout.rs");
+        let names: Vec<String> = source
+            .lines()
+            .filter(|l| l.starts_with("const ") || l.starts_with("pub const "))
+            .filter_map(|l| l.split('"').nth(1))
+            // Plain words ("flakes", "shell") are also ordinary labels.
+            .filter(|name| name.contains(['-', '.']))
+            .map(|name| format!("\"{name}\""))
+            .collect();
+        let mut pending = vec![PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("src/layout.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for name in &names {
+                        assert!(
+                            !text.contains(name.as_str()),
+                            "{} spells {name}: use the method of layout.rs",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn staging_names_give_back_their_key() {
+        let name = format!("{}abc", Cache::layer_staging_prefix("0123"));
+        assert_eq!(Cache::staged_layer_key(&name), Some("0123"));
+        assert_eq!(Cache::staged_layer_key("0123"), None);
+        assert!(ProjectDir::is_profile_generation("shell-profile-12-link"));
+        assert!(!ProjectDir::is_profile_generation("shell-profile"));
+    }
+}
