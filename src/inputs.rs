@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::environment::{self, Context};
 use crate::error::{Error, Result};
 use crate::manifest::{self, Manifest};
 use crate::project::{self, ProjectLocation, PYPROJECT_FILE};
 use crate::requirements::{self, RequirementSet};
-use crate::support::fingerprint::Fingerprint;
+use crate::support::fingerprint::{FileStamp, Fingerprint};
 use crate::{nix_file, ui};
 
 /// Reads every input, stamping each file before it is read.
@@ -83,11 +82,12 @@ pub fn read_inputs(
     })
 }
 
-/// Every input file of the project, stamped (for `nixpy cache-key`).
-pub fn input_files(ctx: &Context, location: &ProjectLocation) -> Result<Fingerprint> {
-    let mut fingerprint = read_inputs(location, environment::scalars(ctx))?.fingerprint;
+/// Every input file of the project and its lock, stamped (for `nixpy
+/// cache-key` and direnv's watch list).
+pub fn input_files(location: &ProjectLocation) -> Result<Vec<FileStamp>> {
+    let mut fingerprint = read_inputs(location, BTreeMap::new())?.fingerprint;
     fingerprint.add_file(&location.lock_path());
-    Ok(fingerprint)
+    Ok(fingerprint.files)
 }
 
 /// `requirements = [...]`, else requirements.txt, else `[project]` of pyproject.toml.

@@ -9,13 +9,13 @@ use crate::support::hash::key_of;
 
 pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
     let location = ctx.locate()?;
-    let inputs = crate::inputs::input_files(ctx, &location)?;
+    let files = crate::inputs::input_files(&location)?;
     let mut parts: Vec<Vec<u8>> = vec![
         env!("CARGO_PKG_VERSION").into(),
         crate::plan::current_system().into(),
         ctx.nixpkgs_override.clone().unwrap_or_default().into(),
     ];
-    for stamp in &inputs.files {
+    for stamp in &files {
         let relative = stamp
             .path
             .strip_prefix(&location.root)

@@ -199,10 +199,10 @@ fn watch_files(ctx: &Context) -> Result<Vec<u8>> {
     // repeat its notes, and list what can be read.
     let verbosity = ui::verbosity();
     ui::set_verbosity(0);
-    let now = crate::inputs::input_files(ctx, &location);
+    let now = crate::inputs::input_files(&location);
     ui::set_verbosity(verbosity);
-    if let Ok(fingerprint) = now {
-        files.extend(fingerprint.files.into_iter().map(|f| f.path));
+    if let Ok(stamps) = now {
+        files.extend(stamps.into_iter().map(|f| f.path));
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
