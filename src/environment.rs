@@ -8,9 +8,6 @@ use std::path::{Path, PathBuf};
 
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
-use crate::inputs::{self, Inputs};
-use crate::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
-use crate::manifest::{self, Manifest};
 use crate::nix::{self, Nix};
 use crate::nix_shell::{
     build_shell, fetch_recorded_shell, flake_files, pin_nixpkgs, read_shell_env_file,
@@ -18,7 +15,9 @@ use crate::nix_shell::{
 };
 use crate::pip_layer::{self, LockMode, PipInputs};
 use crate::plan::{self, ShellPlan};
-use crate::project::{self, ProjectLocation};
+use crate::project::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
+use crate::project::manifest::{self, Manifest};
+use crate::project::{self, Inputs, ProjectLocation};
 use crate::runtime_env::{self, LayerPaths, SpecInputs};
 use crate::support::atomic_write;
 use crate::support::fingerprint::{FileStamp, Freshness};
@@ -273,7 +272,7 @@ fn build(
     pc: &ProjectCache,
     scalars: BTreeMap<String, String>,
 ) -> Result<CacheEntry> {
-    let inputs = inputs::read_inputs(location, scalars)?;
+    let inputs = project::read_inputs(location, scalars)?;
     let lock_path = location.lock_path();
     let old_lock = lockfile::read(&lock_path)?;
     let mut lock = old_lock.clone().unwrap_or(LockFile {
@@ -483,7 +482,7 @@ fn shell_spec(
 pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
-    let inputs = inputs::read_inputs(&location, scalars(ctx))?;
+    let inputs = project::read_inputs(&location, scalars(ctx))?;
     let lock = lockfile::read(&location.lock_path())?;
     let nix = Nix::locate(&ctx.substituters)?;
     let spec = shell_spec(

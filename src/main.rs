@@ -6,7 +6,6 @@
 // Without it a broken pipe ends nixpy as it ends any Unix tool.
 #![cfg_attr(not(test), no_main)]
 
-mod attr_path;
 mod cli;
 mod commands;
 mod dev_env;
@@ -14,18 +13,12 @@ mod entry;
 mod environment;
 mod error;
 mod exec;
-mod inputs;
 mod layout;
-mod lockfile;
-mod manifest;
-mod manifest_edit;
 mod nix;
-mod nix_file;
 mod nix_shell;
 mod pip_layer;
 mod plan;
 mod project;
-mod requirements;
 mod runtime_env;
 mod support;
 mod ui;

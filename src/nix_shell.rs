@@ -8,10 +8,10 @@ use crate::dev_env::{self, ShellEnv};
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::layout::{self, ProjectDir};
-use crate::lockfile::NixpkgsPin;
 use crate::nix::Nix;
 use crate::pip_layer::LockMode;
 use crate::plan::{self, ShellPlan};
+use crate::project::lockfile::NixpkgsPin;
 use crate::support::atomic_write;
 use crate::ui;
 

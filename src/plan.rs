@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use crate::attr_path::AttrPath;
-use crate::manifest::{Installer, Manifest};
+use crate::project::manifest::{Installer, Manifest};
+use crate::project::AttrPath;
 
 /// The shell template, shipped inside the binary.
 pub const SHELL_TEMPLATE: &str = include_str!("../shells/default.nix");
@@ -138,7 +138,7 @@ pub fn flake_lock_json(nixpkgs_node: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{self, ManifestKind};
+    use crate::project::manifest::{self, ManifestKind};
     use std::path::Path;
 
     fn manifest(text: &str) -> Manifest {

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
-use crate::attr_path::AttrPath;
-use crate::manifest::{self, ManifestKind};
-use crate::requirements::{self, normalize_name};
+use crate::project::manifest::{self, ManifestKind};
+use crate::project::requirements::{self, normalize_name};
+use crate::project::AttrPath;
 use crate::runtime_env::{compose, EnvSpec};
 use crate::support::hash::key_of;
 

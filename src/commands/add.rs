@@ -5,16 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::attr_path::AttrPath;
 use crate::cli::EditArgs;
 use crate::environment::{self, BuildOptions, Context};
 use crate::error::{Error, Result};
-use crate::manifest::{self, ManifestKind};
-use crate::manifest_edit::{self, ListKey, Location};
 use crate::nix::{self, Nix};
 use crate::plan::ShellPlan;
+use crate::project::edit::{self, ListKey, Location};
+use crate::project::manifest::{self, ManifestKind};
+use crate::project::requirements::normalize_name;
+use crate::project::AttrPath;
 use crate::project::ProjectLocation;
-use crate::requirements::normalize_name;
 use crate::support::atomic_write;
 use crate::ui;
 
@@ -35,8 +35,7 @@ pub fn add(ctx: &Context, args: EditArgs) -> Result<i32> {
     let mut edits = Vec::new();
     let mut summary = Vec::new();
     if !nix_names.is_empty() {
-        let (edit, added) =
-            edit_manifest_list(&location, list, &nix_names, manifest_edit::add_to_list)?;
+        let (edit, added) = edit_manifest_list(&location, list, &nix_names, edit::add_to_list)?;
         summary.extend(added.iter().map(|a| format!("{a} to {}", list.key())));
         edits.push(edit);
     }
@@ -67,7 +66,7 @@ pub fn remove(ctx: &Context, args: EditArgs) -> Result<i32> {
     let mut summary = Vec::new();
     if !nix_names.is_empty() {
         let (edit, removed) =
-            edit_manifest_list(&location, list, &nix_names, manifest_edit::remove_from_list)?;
+            edit_manifest_list(&location, list, &nix_names, edit::remove_from_list)?;
         let items: Vec<String> = nix_names.iter().map(ToString::to_string).collect();
         if let Some(missing) = items.iter().find(|i| !removed.contains(i)) {
             return Err(Error::new(format!(
@@ -169,7 +168,7 @@ fn pip_requirements(args: &EditArgs) -> Result<Vec<(String, String)>> {
     args.pip
         .iter()
         .map(|text| {
-            let parsed = crate::requirements::parse_pep508(text).map_err(|why| {
+            let parsed = crate::project::requirements::parse_pep508(text).map_err(|why| {
                 Error::new(format!("`{text}` is not a valid requirement: {why}"))
                     .with_hint("write it as in requirements.txt, e.g. 'requests>=2.31'")
             })?;
@@ -206,7 +205,7 @@ fn edit_requirements(
         return edit_requirements_file(&default, add, remove);
     }
     let before = read(&pyproject)?;
-    let (after, _) = manifest_edit::edit_pyproject_dependencies(&before, add, remove)
+    let (after, _) = edit::edit_pyproject_dependencies(&before, add, remove)
         .map_err(|why| Error::new(format!("cannot edit {}: {why}", pyproject.display())))?;
     Ok((pyproject, before, after))
 }
@@ -221,11 +220,11 @@ fn edit_requirements_file(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::io("read", path, e)),
     };
-    let (removed_text, _) = manifest_edit::remove_requirements(&before, remove);
+    let (removed_text, _) = edit::remove_requirements(&before, remove);
     let after = if add.is_empty() {
         removed_text
     } else {
-        manifest_edit::add_requirements(&removed_text, add)
+        edit::add_requirements(&removed_text, add)
     };
     Ok((path.to_path_buf(), before, after))
 }

@@ -9,7 +9,7 @@ use crate::support::hash::key_of;
 
 pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
     let location = ctx.locate()?;
-    let files = crate::inputs::input_files(&location)?;
+    let files = crate::project::input_files(&location)?;
     let mut parts: Vec<Vec<u8>> = vec![
         env!("CARGO_PKG_VERSION").into(),
         crate::plan::current_system().into(),

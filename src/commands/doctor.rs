@@ -6,8 +6,8 @@ use std::path::Path;
 use crate::entry::ProjectCache;
 use crate::environment::Context;
 use crate::layout::Cache;
-use crate::lockfile;
 use crate::nix;
+use crate::project::lockfile;
 use crate::support::{disk_usage, process};
 
 enum Outcome {

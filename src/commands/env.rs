@@ -199,7 +199,7 @@ fn watch_files(ctx: &Context) -> Result<Vec<u8>> {
     // repeat its notes, and list what can be read.
     let verbosity = ui::verbosity();
     ui::set_verbosity(0);
-    let now = crate::inputs::input_files(&location);
+    let now = crate::project::input_files(&location);
     ui::set_verbosity(verbosity);
     if let Ok(stamps) = now {
         files.extend(stamps.into_iter().map(|f| f.path));

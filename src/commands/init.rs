@@ -9,7 +9,7 @@ use clap::Args;
 use crate::commands::direnvrc::ENVRC;
 use crate::environment::Context;
 use crate::error::{Error, Result};
-use crate::manifest;
+use crate::project::manifest;
 use crate::project::{MANIFEST_FILE, PYPROJECT_FILE};
 use crate::support::atomic_write;
 use crate::ui;

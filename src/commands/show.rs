@@ -7,14 +7,14 @@ use crate::dev_env::store_path_of;
 use crate::entry::ProjectCache;
 use crate::environment::{self, Context};
 use crate::error::Result;
-use crate::lockfile;
-use crate::manifest;
 use crate::pip_layer;
+use crate::project::lockfile;
+use crate::project::manifest;
 
 pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let location = ctx.locate()?;
     let manifest = manifest::load(&location.manifest, location.kind)?;
-    let requirements = crate::inputs::pip_sources(&manifest)?;
+    let requirements = crate::project::pip_sources(&manifest)?;
     let lock = lockfile::read(&location.lock_path())?;
     let pc = ProjectCache::of(&location)?;
     let state = environment::staleness(&pc, ctx);

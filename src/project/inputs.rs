@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::manifest::{self, Manifest};
-use crate::project::{self, ProjectLocation, PYPROJECT_FILE};
-use crate::requirements::{self, RequirementSet};
+use crate::project::manifest::{self, Manifest};
+use crate::project::nix_file;
+use crate::project::requirements::{self, RequirementSet};
+use crate::project::{ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE};
 use crate::support::fingerprint::{FileStamp, Fingerprint};
-use crate::{nix_file, ui};
+use crate::ui;
 
 /// Reads every input, stamping each file before it is read.
 pub struct Inputs {
@@ -33,7 +34,7 @@ pub fn read_inputs(
     // Files whose appearance alone changes the project: stamped even absent.
     for always in [
         &location.manifest,
-        &root.join(project::MANIFEST_FILE),
+        &root.join(MANIFEST_FILE),
         &root.join(PYPROJECT_FILE),
         &root.join("requirements.txt"),
     ] {

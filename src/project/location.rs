@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::manifest::{self, ManifestKind};
+use crate::project::manifest::{self, ManifestKind};
 
 pub const MANIFEST_FILE: &str = "nixpy.toml";
 pub const PYPROJECT_FILE: &str = "pyproject.toml";

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::attr_path::AttrPath;
 use crate::error::{Error, Result};
+use crate::project::attr_path::AttrPath;
 use crate::support::source_pos;
 use crate::support::text::printable;
 

@@ -3,7 +3,7 @@
 
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
-use crate::requirements::normalize_name;
+use crate::project::requirements::normalize_name;
 
 /// Which list of the manifest an edit goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,17 @@
+//! What the user wrote: finding the project, its manifest (`nixpy.toml` or
+//! `[tool.nixpy]`), its pip requirement files, its own Nix files, its lock,
+//! and edits to them (`nixpy add`/`remove`). Reading the inputs stamps each
+//! file for the fingerprint before it is read.
+
+mod attr_path;
+pub mod edit;
+mod inputs;
+mod location;
+pub mod lockfile;
+pub mod manifest;
+mod nix_file;
+pub mod requirements;
+
+pub use attr_path::AttrPath;
+pub use inputs::{input_files, pip_sources, read_inputs, Inputs};
+pub use location::{discover, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE};
