@@ -14,7 +14,7 @@ use crate::project::edit::{self, ListKey, Location};
 use crate::project::manifest::{self, ManifestKind};
 use crate::project::requirements::normalize_name;
 use crate::project::AttrPath;
-use crate::project::ProjectLocation;
+use crate::project::{PipSource, ProjectLocation};
 use crate::support::atomic_write;
 use crate::ui;
 
@@ -184,30 +184,28 @@ fn manifest_location(location: &ProjectLocation) -> Location {
     }
 }
 
-/// The pip source the project uses: `requirements = [...]`'s first file,
-/// else requirements.txt, else `[project].dependencies`, else a new
-/// requirements.txt.
+/// Edits the project's pip source ([`PipSource`]): the first file of
+/// `requirements = [...]`, else requirements.txt, else
+/// `[project].dependencies`, else a new requirements.txt.
 fn edit_requirements(
     location: &ProjectLocation,
     add: &[(String, String)],
     remove: &[String],
 ) -> Result<(PathBuf, String, String)> {
     let manifest = manifest::load(&location.manifest, location.kind)?;
-    let default = location.root.join("requirements.txt");
-    let pyproject = location.root.join(crate::project::PYPROJECT_FILE);
-    if let Some(first) = manifest.requirements.as_ref().and_then(|r| r.first()) {
-        return edit_requirements_file(first, add, remove);
+    let listed = manifest.requirements.as_deref().filter(|l| !l.is_empty());
+    match PipSource::of(&location.root, listed)? {
+        PipSource::Listed(files) => edit_requirements_file(&files[0], add, remove),
+        PipSource::RequirementsTxt(file) | PipSource::Nothing(file) => {
+            edit_requirements_file(&file, add, remove)
+        }
+        PipSource::Pyproject { path, .. } => {
+            let before = read(&path)?;
+            let (after, _) = edit::edit_pyproject_dependencies(&before, add, remove)
+                .map_err(|why| Error::new(format!("cannot edit {}: {why}", path.display())))?;
+            Ok((path, before, after))
+        }
     }
-    if default.is_file()
-        || !pyproject.is_file()
-        || manifest::load_pyproject_dependencies(&pyproject)?.is_none()
-    {
-        return edit_requirements_file(&default, add, remove);
-    }
-    let before = read(&pyproject)?;
-    let (after, _) = edit::edit_pyproject_dependencies(&before, add, remove)
-        .map_err(|why| Error::new(format!("cannot edit {}: {why}", pyproject.display())))?;
-    Ok((pyproject, before, after))
 }
 
 fn edit_requirements_file(

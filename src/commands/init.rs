@@ -10,7 +10,7 @@ use crate::commands::direnvrc::ENVRC;
 use crate::environment::Context;
 use crate::error::{Error, Result};
 use crate::project::manifest;
-use crate::project::{MANIFEST_FILE, PYPROJECT_FILE};
+use crate::project::{PipSource, MANIFEST_FILE, PYPROJECT_FILE};
 use crate::support::atomic_write;
 use crate::ui;
 
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
         ))
         .with_hint("edit [tool.nixpy] there; a nixpy.toml beside it would take its place"));
     }
-    let source = pip_source(dir, pyproject_text.is_some());
+    let source = pip_setup(dir);
     let envrc = dir.join(".envrc");
     let envrc_exists = envrc.symlink_metadata().is_ok();
 
@@ -75,38 +75,37 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Where the pip layer's requirements will come from, by the manifest's
-/// default rule (`environment::pip_sources`): requirements.txt, else
-/// `[project]` of pyproject.toml.
+/// What the new manifest says about pip packages: where they will come
+/// from by the default rule ([`PipSource`]).
 #[derive(Debug, PartialEq, Eq)]
-enum PipSource {
+enum PipSetup {
     RequirementsTxt,
     Pyproject,
     Nothing,
 }
 
-impl PipSource {
+impl PipSetup {
     fn summary(&self) -> &'static str {
         match self {
-            PipSource::RequirementsTxt => "pip packages from requirements.txt",
-            PipSource::Pyproject => "pip packages from [project] of pyproject.toml",
-            PipSource::Nothing => "no pip packages yet",
+            PipSetup::RequirementsTxt => "pip packages from requirements.txt",
+            PipSetup::Pyproject => "pip packages from [project] of pyproject.toml",
+            PipSetup::Nothing => "no pip packages yet",
         }
     }
 
     fn comment(&self) -> &'static str {
         match self {
-            PipSource::RequirementsTxt => {
+            PipSetup::RequirementsTxt => {
                 "# pip packages: from requirements.txt (found here), installed with uv into a\n\
                  # layer on top of the Nix packages. Other files instead:\n\
                  # requirements = [\"requirements.txt\", \"requirements-dev.txt\"]"
             }
-            PipSource::Pyproject => {
+            PipSetup::Pyproject => {
                 "# pip packages: from [project].dependencies of pyproject.toml (there is no\n\
                  # requirements.txt here), installed with uv into a layer on top of the Nix\n\
                  # packages. Optional groups: pip-extras = [\"dev\"]"
             }
-            PipSource::Nothing => {
+            PipSetup::Nothing => {
                 "# pip packages: none yet. nixpy will use requirements.txt once it exists\n\
                  # (else [project].dependencies of pyproject.toml), or the files named here:\n\
                  # requirements = [\"requirements.txt\"]"
@@ -115,23 +114,17 @@ impl PipSource {
     }
 }
 
-fn pip_source(dir: &Path, has_pyproject: bool) -> PipSource {
-    if dir.join("requirements.txt").is_file() {
-        return PipSource::RequirementsTxt;
-    }
-    let has_project_table = has_pyproject
-        && manifest::load_pyproject_dependencies(&dir.join(PYPROJECT_FILE))
-            .ok()
-            .flatten()
-            .is_some_and(|deps| !deps.dependencies.is_empty());
-    if has_project_table {
-        PipSource::Pyproject
-    } else {
-        PipSource::Nothing
+fn pip_setup(dir: &Path) -> PipSetup {
+    match PipSource::of(dir, None) {
+        Ok(PipSource::RequirementsTxt(_)) => PipSetup::RequirementsTxt,
+        Ok(PipSource::Pyproject { dependencies, .. }) if !dependencies.dependencies.is_empty() => {
+            PipSetup::Pyproject
+        }
+        _ => PipSetup::Nothing,
     }
 }
 
-fn template(source: &PipSource) -> String {
+fn template(source: &PipSetup) -> String {
     format!(
         r#"# nixpy.toml: this project's environment, for `nixpy run -- CMD` and `nixpy shell`.
 # Every key is listed in nixpy's README ("Manifest keys"); `nixpy show` shows
@@ -198,9 +191,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(MANIFEST_FILE);
         for source in [
-            PipSource::RequirementsTxt,
-            PipSource::Pyproject,
-            PipSource::Nothing,
+            PipSetup::RequirementsTxt,
+            PipSetup::Pyproject,
+            PipSetup::Nothing,
         ] {
             let text = template(&source);
             let manifest = manifest::parse(&path, manifest::ManifestKind::NixpyToml, &text)
@@ -213,15 +206,15 @@ mod tests {
     #[test]
     fn pip_source_follows_the_default_rule() {
         let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(pip_source(tmp.path(), false), PipSource::Nothing);
+        assert_eq!(pip_setup(tmp.path()), PipSetup::Nothing);
         std::fs::write(
             tmp.path().join("pyproject.toml"),
             "[project]\nname = \"x\"\ndependencies = [\"rich\"]\n",
         )
         .unwrap();
-        assert_eq!(pip_source(tmp.path(), true), PipSource::Pyproject);
+        assert_eq!(pip_setup(tmp.path()), PipSetup::Pyproject);
         std::fs::write(tmp.path().join("requirements.txt"), "rich\n").unwrap();
-        assert_eq!(pip_source(tmp.path(), true), PipSource::RequirementsTxt);
+        assert_eq!(pip_setup(tmp.path()), PipSetup::RequirementsTxt);
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::project::manifest::{self, Manifest};
+use crate::project::manifest::{self, Manifest, PyprojectDependencies};
 use crate::project::nix_file;
 use crate::project::requirements::{self, RequirementSet};
-use crate::project::{ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE};
+use crate::project::{ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE};
 use crate::support::fingerprint::{FileStamp, Fingerprint};
 use crate::ui;
 
@@ -36,7 +36,7 @@ pub fn read_inputs(
         &location.manifest,
         &root.join(MANIFEST_FILE),
         &root.join(PYPROJECT_FILE),
-        &root.join("requirements.txt"),
+        &root.join(REQUIREMENTS_FILE),
     ] {
         fingerprint.add_file(always);
     }
@@ -91,29 +91,64 @@ pub fn input_files(location: &ProjectLocation) -> Result<Vec<FileStamp>> {
     Ok(fingerprint.files)
 }
 
-/// `requirements = [...]`, else requirements.txt, else `[project]` of pyproject.toml.
+/// Where the pip requirements come from, by the one default rule:
+/// `requirements = [...]`, else requirements.txt, else `[project]` of
+/// pyproject.toml.
+#[derive(Debug)]
+pub enum PipSource {
+    /// `requirements = [...]` in the manifest.
+    Listed(Vec<PathBuf>),
+    RequirementsTxt(PathBuf),
+    Pyproject {
+        path: PathBuf,
+        dependencies: PyprojectDependencies,
+    },
+    /// None yet; a new requirements.txt (this path) would be read.
+    Nothing(PathBuf),
+}
+
+impl PipSource {
+    /// The source of the project in `root`; `listed` is the manifest's
+    /// `requirements`, when it has the key.
+    pub fn of(root: &Path, listed: Option<&[PathBuf]>) -> Result<PipSource> {
+        if let Some(files) = listed {
+            return Ok(PipSource::Listed(files.to_vec()));
+        }
+        let default = root.join(REQUIREMENTS_FILE);
+        if default.is_file() {
+            return Ok(PipSource::RequirementsTxt(default));
+        }
+        let pyproject = root.join(PYPROJECT_FILE);
+        if pyproject.is_file() {
+            if let Some(dependencies) = manifest::load_pyproject_dependencies(&pyproject)? {
+                return Ok(PipSource::Pyproject {
+                    path: pyproject,
+                    dependencies,
+                });
+            }
+        }
+        Ok(PipSource::Nothing(default))
+    }
+}
+
+/// The manifest's pip requirements, read from their [`PipSource`].
 pub fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
-    if let Some(files) = &manifest.requirements {
-        return requirements::read_files(files);
-    }
-    let default = manifest.root.join("requirements.txt");
-    if default.is_file() {
-        return requirements::read_files(&[default]);
-    }
-    let pyproject = manifest.root.join(PYPROJECT_FILE);
-    let mut set = RequirementSet::default();
-    if pyproject.is_file() {
-        if let Some(deps) = manifest::load_pyproject_dependencies(&pyproject)? {
-            let mut lines = deps.dependencies.clone();
+    match PipSource::of(&manifest.root, manifest.requirements.as_deref())? {
+        PipSource::Listed(files) => requirements::read_files(&files),
+        PipSource::RequirementsTxt(file) => requirements::read_files(&[file]),
+        PipSource::Pyproject { path, dependencies } => {
+            let mut lines = dependencies.dependencies.clone();
             for extra in &manifest.pip_extras {
-                let group = deps.optional.get(extra).ok_or_else(|| {
-                    Error::new(format!("pip-extras names `{extra}`, which is not a group of [project.optional-dependencies] in {}", pyproject.display()))
-                        .with_hint(format!("groups there: {}", deps.optional.keys().cloned().collect::<Vec<_>>().join(", ")))
+                let group = dependencies.optional.get(extra).ok_or_else(|| {
+                    Error::new(format!("pip-extras names `{extra}`, which is not a group of [project.optional-dependencies] in {}", path.display()))
+                        .with_hint(format!("groups there: {}", dependencies.optional.keys().cloned().collect::<Vec<_>>().join(", ")))
                 })?;
                 lines.extend(group.iter().cloned());
             }
-            set.add_strings(&pyproject, &manifest.root, &lines)?;
+            let mut set = RequirementSet::default();
+            set.add_strings(&path, &manifest.root, &lines)?;
+            Ok(set)
         }
+        PipSource::Nothing(_) => Ok(RequirementSet::default()),
     }
-    Ok(set)
 }

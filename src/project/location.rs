@@ -9,6 +9,8 @@ use crate::project::manifest::{self, ManifestKind};
 pub const MANIFEST_FILE: &str = "nixpy.toml";
 pub const PYPROJECT_FILE: &str = "pyproject.toml";
 pub const LOCK_FILE: &str = "nixpy.lock";
+/// The default pip requirements file (see `PipSource`).
+pub const REQUIREMENTS_FILE: &str = "requirements.txt";
 
 #[derive(Debug, Clone)]
 pub struct ProjectLocation {

@@ -13,5 +13,5 @@ mod nix_file;
 pub mod requirements;
 
 pub use attr_path::AttrPath;
-pub use inputs::{input_files, pip_sources, read_inputs, Inputs};
-pub use location::{discover, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE};
+pub use inputs::{input_files, pip_sources, read_inputs, Inputs, PipSource};
+pub use location::{discover, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE};
