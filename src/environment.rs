@@ -13,9 +13,9 @@ use crate::nix_shell::{
     build_shell, fetch_recorded_shell, flake_files, pin_nixpkgs, read_shell_env_file,
     write_flake_dir,
 };
-use crate::pip_layer::{self, LockMode, PipInputs};
+use crate::pip_layer::{self, PipInputs};
 use crate::plan::{self, ShellPlan};
-use crate::project::lockfile::{self, LockFile, NixpkgsPin, StorePaths, LOCK_VERSION};
+use crate::project::lockfile::{self, LockFile, LockMode, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::project::manifest::{self, Manifest};
 use crate::project::{self, Inputs, ProjectLocation};
 use crate::runtime_env::{self, LayerPaths, SpecInputs};
@@ -451,10 +451,9 @@ fn shell_spec(
         .collect();
     // plan.json names nix-files by absolute path: the project folder is
     // left out, so another checkout of the project finds recorded paths.
-    let root_text = location.root.display().to_string();
     let portable_texts: Vec<String> = files
         .iter()
-        .map(|(_, text)| text.replace(&root_text, "${PROJECT_ROOT}"))
+        .map(|(_, text)| lockfile::portable(text, &location.root))
         .collect();
     let portable_key = key_of(
         &portable_texts

@@ -12,26 +12,13 @@ use crate::entry::LayerRef;
 use crate::error::{Error, Result};
 use crate::layout::{self, Cache};
 use crate::nix::Nix;
-use crate::project::lockfile::{LockedPackage, PipLock};
+use crate::project::lockfile::{localized, portable, LockMode, LockedPackage, PipLock};
 use crate::project::manifest::Installer;
 use crate::project::requirements::{self, normalize_name, RequirementSet};
 use crate::support::hash::key_of;
 use crate::support::{process, FileLock};
 use crate::ui;
 use crate::wheel_stub;
-
-/// How far nixpy may go in changing the lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockMode {
-    /// Re-resolve when the inputs changed and rewrite the lock.
-    Update,
-    /// `--locked` or `CI`: fail when the lock is stale.
-    Locked,
-    /// `--frozen`: install exactly the lock, without resolving.
-    Frozen,
-    /// `nixpy lock --upgrade`: resolve again even when nothing changed.
-    Upgrade,
-}
 
 pub struct PipInputs<'a> {
     pub cache: &'a Cache,
@@ -47,19 +34,6 @@ pub struct PipInputs<'a> {
     /// Paths under it are written as `${PROJECT_ROOT}` in the lock, so the
     /// lock holds in any checkout folder.
     pub project_root: &'a Path,
-}
-
-/// The placeholder for the project folder in nixpy.lock (uv and pip both
-/// expand `${VAR}` in requirement files; nixpy expands it itself).
-const ROOT_PLACEHOLDER: &str = "${PROJECT_ROOT}";
-
-/// `text` with the project folder replaced by the placeholder.
-fn portable(text: &str, root: &Path) -> String {
-    text.replace(&root.display().to_string(), ROOT_PLACEHOLDER)
-}
-
-fn localized(text: &str, root: &Path) -> String {
-    text.replace(ROOT_PLACEHOLDER, &root.display().to_string())
 }
 
 pub struct PipOutcome {
@@ -821,18 +795,6 @@ mod tests {
         assert!(pins
             .iter()
             .any(|p| p.name == "foo" && p.requirement.starts_with("foo @ ")));
-    }
-
-    #[test]
-    fn lock_paths_are_portable_between_checkouts() {
-        let root = Path::new("/home/a/proj");
-        let line = "localpkg @ file:///home/a/proj/vendor/localpkg";
-        let p = portable(line, root);
-        assert_eq!(p, "localpkg @ file://${PROJECT_ROOT}/vendor/localpkg");
-        assert_eq!(
-            localized(&p, Path::new("/srv/ci/proj")),
-            "localpkg @ file:///srv/ci/proj/vendor/localpkg"
-        );
     }
 
     #[test]

@@ -109,6 +109,33 @@ pub struct LockedPackage {
     pub hashes: Vec<String>,
 }
 
+/// How far nixpy may go in changing the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Re-resolve when the inputs changed and rewrite the lock.
+    Update,
+    /// `--locked` or `CI`: fail when the lock is stale.
+    Locked,
+    /// `--frozen`: install exactly the lock, without resolving.
+    Frozen,
+    /// `nixpy lock --upgrade`: resolve again even when nothing changed.
+    Upgrade,
+}
+
+/// The placeholder for the project folder in nixpy.lock and the keys it
+/// records (uv and pip both
+/// expand `${VAR}` in requirement files; nixpy expands it itself).
+const ROOT_PLACEHOLDER: &str = "${PROJECT_ROOT}";
+
+/// `text` with the project folder replaced by the placeholder.
+pub fn portable(text: &str, root: &Path) -> String {
+    text.replace(&root.display().to_string(), ROOT_PLACEHOLDER)
+}
+
+pub fn localized(text: &str, root: &Path) -> String {
+    text.replace(ROOT_PLACEHOLDER, &root.display().to_string())
+}
+
 pub fn read(path: &Path) -> Result<Option<LockFile>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -185,6 +212,18 @@ mod tests {
         let back: LockFile = toml::from_str(&text).unwrap();
         assert_eq!(back, lock);
         assert_eq!(back.nixpkgs.unwrap().flake_lock_node(), node);
+    }
+
+    #[test]
+    fn lock_paths_are_portable_between_checkouts() {
+        let root = Path::new("/home/a/proj");
+        let line = "localpkg @ file:///home/a/proj/vendor/localpkg";
+        let p = portable(line, root);
+        assert_eq!(p, "localpkg @ file://${PROJECT_ROOT}/vendor/localpkg");
+        assert_eq!(
+            localized(&p, Path::new("/srv/ci/proj")),
+            "localpkg @ file:///srv/ci/proj/vendor/localpkg"
+        );
     }
 
     #[test]
