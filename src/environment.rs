@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
+use crate::flake::{self, ShellPlan};
 use crate::nix::{self, Nix};
 use crate::nix_shell::{
     build_shell, fetch_recorded_shell, flake_files, pin_nixpkgs, read_shell_env_file,
     write_flake_dir,
 };
 use crate::pip_layer::{self, PipInputs};
-use crate::plan::{self, ShellPlan};
 use crate::project::lockfile::{self, LockFile, LockMode, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::project::manifest::{self, Manifest};
 use crate::project::{self, Inputs, ProjectLocation};
@@ -87,7 +87,7 @@ pub fn scalars(ctx: &Context) -> BTreeMap<String, String> {
             "nixpy version".to_owned(),
             env!("CARGO_PKG_VERSION").to_owned(),
         ),
-        ("system".to_owned(), plan::current_system()),
+        ("system".to_owned(), flake::current_system()),
         (
             "nixpkgs override".to_owned(),
             ctx.nixpkgs_override.clone().unwrap_or_default(),

@@ -8,16 +8,15 @@
 
 mod cli;
 mod commands;
-mod dev_env;
 mod entry;
 mod environment;
 mod error;
 mod exec;
+mod flake;
 mod layout;
 mod nix;
 mod nix_shell;
 mod pip_layer;
-mod plan;
 mod project;
 mod runtime_env;
 mod support;

@@ -4,12 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::dev_env::{self, ShellEnv};
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
+use crate::flake::{self, ShellEnv, ShellPlan};
 use crate::layout::{self, ProjectDir};
 use crate::nix::Nix;
-use crate::plan::{self, ShellPlan};
 use crate::project::lockfile::LockMode;
 use crate::project::lockfile::NixpkgsPin;
 use crate::support::atomic_write;
@@ -56,14 +55,14 @@ pub fn pin_nixpkgs(
 pub fn flake_source_files(plan: &ShellPlan) -> Vec<(&'static str, String)> {
     vec![
         ("flake.nix", plan.flake_nix()),
-        ("shell.nix", plan::SHELL_TEMPLATE.to_owned()),
+        ("shell.nix", flake::SHELL_TEMPLATE.to_owned()),
         ("plan.json", plan.plan_json()),
     ]
 }
 
 pub fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, String)> {
     let mut files = flake_source_files(plan);
-    files.push(("flake.lock", plan::flake_lock_json(&pin.flake_lock_node())));
+    files.push(("flake.lock", flake::flake_lock_json(&pin.flake_lock_node())));
     files
 }
 
@@ -88,7 +87,7 @@ pub fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> R
 pub fn read_shell_env_file(store_path: &str) -> Result<ShellEnv> {
     let text = std::fs::read_to_string(store_path)
         .map_err(|e| Error::io("read", Path::new(store_path), e))?;
-    dev_env::parse(&text)
+    flake::parse_dev_env(&text)
 }
 
 /// Writes the generated flake, content-addressed by `key`, unless present.
@@ -139,7 +138,7 @@ pub fn build_shell(
     let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
     phase.finish();
     prune_profile_generations(&pc.dir, &profile);
-    let shell = dev_env::parse(&json)?;
+    let shell = flake::parse_dev_env(&json)?;
     let env_path = std::fs::canonicalize(&profile)
         .map_err(|e| Error::io("read the GC root", &profile, e))?
         .display()

@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
-use crate::dev_env::ShellEnv;
 use crate::entry::LayerRef;
 use crate::error::{Error, Result};
+use crate::flake::ShellEnv;
 use crate::layout::{self, Cache};
 use crate::nix::Nix;
 use crate::project::lockfile::{localized, portable, LockMode, LockedPackage, PipLock};
@@ -134,7 +134,7 @@ fn resolution_key(
         portable(&reqs.index.to_args().join("\n"), root).as_bytes(),
         provided.as_bytes(),
         inputs.shell.python_version.as_bytes(),
-        crate::plan::current_system().as_bytes(),
+        crate::flake::current_system().as_bytes(),
         installer.name().as_bytes(),
     ])
 }
@@ -533,7 +533,7 @@ pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock, root: &
         shell.python.as_bytes(),
         pins.as_bytes(),
         installer_id.as_bytes(),
-        crate::plan::current_system().as_bytes(),
+        crate::flake::current_system().as_bytes(),
     ])
 }
 

@@ -12,7 +12,7 @@ pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
     let files = crate::project::input_files(&location)?;
     let mut parts: Vec<Vec<u8>> = vec![
         env!("CARGO_PKG_VERSION").into(),
-        crate::plan::current_system().into(),
+        crate::flake::current_system().into(),
         ctx.nixpkgs_override.clone().unwrap_or_default().into(),
     ];
     for stamp in &files {
@@ -30,6 +30,6 @@ pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
         );
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    println!("nixpy-{}-{}", crate::plan::current_system(), key_of(&refs));
+    println!("nixpy-{}-{}", crate::flake::current_system(), key_of(&refs));
     Ok(0)
 }

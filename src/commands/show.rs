@@ -3,10 +3,10 @@
 use serde_json::json;
 
 use crate::cli::ShowArgs;
-use crate::dev_env::store_path_of;
 use crate::entry::ProjectCache;
 use crate::environment::{self, Context};
 use crate::error::Result;
+use crate::flake::store_path_of;
 use crate::pip_layer;
 use crate::project::lockfile;
 use crate::project::manifest;

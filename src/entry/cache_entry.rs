@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dev_env::ShellEnv;
 use crate::error::Result;
+use crate::flake::ShellEnv;
 use crate::runtime_env::EnvSpec;
 use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
@@ -50,7 +50,7 @@ impl CacheEntry {
     pub fn shell_env(&self) -> ShellEnv {
         std::fs::read_to_string(&self.shell_env_path)
             .ok()
-            .and_then(|text| crate::dev_env::parse(&text).ok())
+            .and_then(|text| crate::flake::parse_dev_env(&text).ok())
             .unwrap_or_default()
     }
 

@@ -8,7 +8,7 @@ use crate::project::manifest::{Installer, Manifest};
 use crate::project::AttrPath;
 
 /// The shell template, shipped inside the binary.
-pub const SHELL_TEMPLATE: &str = include_str!("../shells/default.nix");
+pub const SHELL_TEMPLATE: &str = include_str!("../../shells/default.nix");
 
 /// Nix's name for the platform nixpy was built for, such as `x86_64-linux`.
 pub fn current_system() -> String {

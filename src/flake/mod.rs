@@ -1,0 +1,10 @@
+//! The generated flake: the shell plan made from the manifest, the files
+//! nixpy writes for Nix (flake.nix, shell.nix, plan.json, flake.lock), the
+//! contract with the shell template, and reading back what Nix built
+//! (`print-dev-env --json`). Nothing here runs Nix.
+
+mod dev_env;
+mod plan;
+
+pub use dev_env::{parse as parse_dev_env, store_path_of, ShellEnv};
+pub use plan::{current_system, flake_lock_json, ShellPlan, SHELL_TEMPLATE};
