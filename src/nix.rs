@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::flake::contract;
 use crate::support::process;
 use crate::ui;
 
@@ -339,7 +340,7 @@ fn path_ref(dir: &Path) -> OsString {
 /// Turns Nix's stderr into one error about the user's mistake where we can
 /// recognise it, and otherwise Nix's last lines.
 pub fn explain_failure(phase: &str, stderr: &str) -> Error {
-    if let Some(rest) = find_marker(stderr, "nixpy-unknown-attribute: ") {
+    if let Some(rest) = find_marker(stderr, contract::MARKER_UNKNOWN_ATTRIBUTE) {
         let (what, source) = rest
             .split_once(" (listed in ")
             .unwrap_or((rest, "the manifest)"));
@@ -349,7 +350,7 @@ pub fn explain_failure(phase: &str, stderr: &str) -> Error {
             "check the name (search.nixos.org), then fix `{attr}` in {source}; `nixpy add` suggests close matches"
         ));
     }
-    if let Some(rest) = find_marker(stderr, "nixpy-nix-file-shape: ") {
+    if let Some(rest) = find_marker(stderr, contract::MARKER_NIX_FILE_SHAPE) {
         return Error::new(rest.to_owned())
             .with_hint("a nix-file must give a list of packages, a function returning one, or a module setting home.packages");
     }

@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::contract::{
+    FACT_BASH, FACT_LIBRARY_PATH, FACT_PYTHON, FACT_PYTHON_VERSION, FACT_SITE_PACKAGES, FACT_UV,
+    REPORTED_ONLY,
+};
 use crate::error::{Error, Result};
 
 /// Variables `nix develop` never copies from the build environment
@@ -46,15 +50,6 @@ const BUILDER_PLUMBING: &[&str] = &[
     "NIX_ATTRS_JSON_FILE",
     "NIX_ATTRS_SH_FILE",
     "shellHook",
-];
-
-/// What the template reports about the shell; read here, not exported.
-const FACTS: &[&str] = &[
-    "NIXPY_PYTHON_VERSION",
-    "NIXPY_SITE_PACKAGES",
-    "NIXPY_LIBRARY_PATH",
-    "NIXPY_BASH",
-    "NIXPY_UV",
 ];
 
 /// Nix puts this placeholder in PATH when a derivation sets none.
@@ -112,7 +107,7 @@ pub fn parse(json: &str) -> Result<ShellEnv> {
         {
             continue;
         }
-        if FACTS.contains(&name.as_str()) {
+        if REPORTED_ONLY.contains(&name.as_str()) {
             facts.insert(name, value);
             continue;
         }
@@ -120,7 +115,7 @@ pub fn parse(json: &str) -> Result<ShellEnv> {
             "PATH" => env.path = split_path(&value),
             "XDG_DATA_DIRS" => env.xdg_data_dirs = split_path(&value),
             _ => {
-                if name == "NIXPY_PYTHON" {
+                if name == FACT_PYTHON {
                     env.python = value.clone();
                 }
                 env.vars.insert(name, value);
@@ -128,13 +123,13 @@ pub fn parse(json: &str) -> Result<ShellEnv> {
         }
     }
     let mut fact = |k: &str| facts.remove(k).unwrap_or_default();
-    env.python_version = fact("NIXPY_PYTHON_VERSION");
-    env.site_packages = fact("NIXPY_SITE_PACKAGES");
-    env.library_path = split_path(&fact("NIXPY_LIBRARY_PATH"));
-    env.bash = fact("NIXPY_BASH");
-    env.uv = fact("NIXPY_UV");
+    env.python_version = fact(FACT_PYTHON_VERSION);
+    env.site_packages = fact(FACT_SITE_PACKAGES);
+    env.library_path = split_path(&fact(FACT_LIBRARY_PATH));
+    env.bash = fact(FACT_BASH);
+    env.uv = fact(FACT_UV);
     if env.python.is_empty() {
-        return Err(Error::new("the Nix shell did not report its Python interpreter (NIXPY_PYTHON)")
+        return Err(Error::new(format!("the Nix shell did not report its Python interpreter ({FACT_PYTHON})"))
             .with_hint("the generated shell was changed or the nixpkgs input lacks python.withPackages; run with --refresh"));
     }
     Ok(env)

@@ -3,8 +3,10 @@
 //! contract with the shell template, and reading back what Nix built
 //! (`print-dev-env --json`). Nothing here runs Nix.
 
+pub mod contract;
 mod dev_env;
 mod plan;
 
+pub use contract::SHELL_TEMPLATE;
 pub use dev_env::{parse as parse_dev_env, store_path_of, ShellEnv};
-pub use plan::{current_system, flake_lock_json, ShellPlan, SHELL_TEMPLATE};
+pub use plan::{current_system, flake_lock_json, ShellPlan};

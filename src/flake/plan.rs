@@ -7,9 +7,6 @@ use serde::Serialize;
 use crate::project::manifest::{Installer, Manifest};
 use crate::project::AttrPath;
 
-/// The shell template, shipped inside the binary.
-pub const SHELL_TEMPLATE: &str = include_str!("../../shells/default.nix");
-
 /// Nix's name for the platform nixpy was built for, such as `x86_64-linux`.
 pub fn current_system() -> String {
     let os = match std::env::consts::OS {
@@ -179,6 +176,19 @@ mod tests {
         let m = manifest("installer = \"pip\"\n");
         assert!(!ShellPlan::new(&m, &m.nixpkgs, false).pip);
         assert!(ShellPlan::new(&m, &m.nixpkgs, true).pip);
+    }
+
+    #[test]
+    fn the_template_reads_every_key_of_plan_json() {
+        let m = manifest("");
+        let json: serde_json::Value =
+            serde_json::from_str(&ShellPlan::new(&m, &m.nixpkgs, true).plan_json()).unwrap();
+        for key in json.as_object().unwrap().keys() {
+            assert!(
+                crate::flake::SHELL_TEMPLATE.contains(&format!("plan.{key}")),
+                "shells/default.nix never reads plan.{key}"
+            );
+        }
     }
 
     #[test]
