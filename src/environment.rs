@@ -8,12 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
-use crate::flake::{self, ShellPlan};
+use crate::flake::{self, FlakeFiles, ShellPlan};
 use crate::nix::{self, Nix};
-use crate::nix_shell::{
-    build_shell, fetch_recorded_shell, flake_files, pin_nixpkgs, read_shell_env_file,
-    write_flake_dir,
-};
+use crate::nix_shell::{build_shell, fetch_recorded_shell, pin_nixpkgs};
 use crate::pip_layer::{self, PipInputs};
 use crate::project::lockfile::{self, LockFile, LockMode, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::project::manifest::{self, Manifest};
@@ -312,12 +309,12 @@ fn build(
     let recorded = lock.store.clone().filter(|_| !opts.refresh);
     let (shell_env, shell_env_path) = match reusable {
         Some(prev) => (
-            read_shell_env_file(&prev.shell_env_path)?,
+            flake::read_dev_env(&prev.shell_env_path)?,
             prev.shell_env_path.clone(),
         ),
         None => match recorded.as_ref().filter(|r| r.shell_key == portable_key) {
             Some(r) if fetch_recorded_shell(&nix, pc, &r.shell_env)? => {
-                (read_shell_env_file(&r.shell_env)?, r.shell_env.clone())
+                (flake::read_dev_env(&r.shell_env)?, r.shell_env.clone())
             }
             _ => build_shell(&nix, pc, &plan, &shell_key, &files)?,
         },
@@ -406,7 +403,7 @@ fn build(
 struct ShellSpec {
     plan: ShellPlan,
     pin: NixpkgsPin,
-    files: Vec<(&'static str, String)>,
+    files: FlakeFiles,
     /// The same on every machine: what nixpy.lock records store paths under.
     portable_key: String,
     /// Also keyed on the Nix in use: the key of the built shell and its flake folder.
@@ -431,7 +428,7 @@ fn shell_spec(
     let nixpkgs = effective_nixpkgs(ctx, manifest)?;
     let plan = ShellPlan::new(manifest, &nixpkgs, !requirements.is_empty());
     let pin = pin_nixpkgs(nix, pc, &plan, current_pin, mode)?;
-    let files = flake_files(&plan, &pin);
+    let files = flake::files(&plan, &pin);
     // The contents of nix-files (and what they import) are part of the
     // shell: the generated flake names only their paths.
     let nix_source_hashes: Vec<String> = nix_sources
@@ -494,7 +491,7 @@ pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
         BuildOptions::default().lock_mode(ctx),
     )?;
     Ok((
-        write_flake_dir(&pc, &spec.shell_key, &spec.files)?,
+        flake::write_dir(&pc.cache, &spec.shell_key, &spec.files)?,
         spec.plan,
     ))
 }

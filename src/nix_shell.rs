@@ -2,7 +2,7 @@
 //! flake (content-addressed), building it with `print-dev-env`, or fetching
 //! a shell recorded in nixpy.lock from a substituter.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
@@ -44,26 +44,12 @@ pub fn pin_nixpkgs(
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;
     let scratch = atomic_write::private_tempdir_in(&flakes, layout::FLAKE_LOCKING)?;
-    for (name, text) in flake_source_files(plan) {
+    for (name, text) in flake::source_files(plan) {
         atomic_write::write_file(&scratch.path().join(name), text.as_bytes())?;
     }
     let node = nix.lock_flake(scratch.path())?;
     phase.finish();
     NixpkgsPin::from_flake_lock_node(&plan.nixpkgs, &node)
-}
-
-pub fn flake_source_files(plan: &ShellPlan) -> Vec<(&'static str, String)> {
-    vec![
-        ("flake.nix", plan.flake_nix()),
-        ("shell.nix", flake::SHELL_TEMPLATE.to_owned()),
-        ("plan.json", plan.plan_json()),
-    ]
-}
-
-pub fn flake_files(plan: &ShellPlan, pin: &NixpkgsPin) -> Vec<(&'static str, String)> {
-    let mut files = flake_source_files(plan);
-    files.push(("flake.lock", flake::flake_lock_json(&pin.flake_lock_node())));
-    files
 }
 
 /// Fetches a shell environment recorded in nixpy.lock (from the store or a
@@ -82,44 +68,6 @@ pub fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> R
     Ok(fetched)
 }
 
-/// The environment file Nix builds for a shell holds the same JSON that
-/// `print-dev-env --json` prints.
-pub fn read_shell_env_file(store_path: &str) -> Result<ShellEnv> {
-    let text = std::fs::read_to_string(store_path)
-        .map_err(|e| Error::io("read", Path::new(store_path), e))?;
-    flake::parse_dev_env(&text)
-}
-
-/// Writes the generated flake, content-addressed by `key`, unless present.
-pub fn write_flake_dir(pc: &ProjectCache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
-    let flakes = pc.cache.flakes_dir();
-    pc.cache.ensure(&flakes)?;
-    let dir = pc.cache.flake(key);
-    // A published folder is trusted only if it still holds what it should
-    // (a damaged one would otherwise fail every run, --refresh included).
-    let intact = files.iter().all(|(name, text)| {
-        std::fs::read_to_string(dir.join(name)).is_ok_and(|on_disk| on_disk == *text)
-    });
-    if !intact && dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .map_err(|e| Error::io("remove the damaged generated flake", &dir, e))?;
-    }
-    if !intact {
-        let staging = atomic_write::private_tempdir_in(&flakes, layout::FLAKE_WRITING)?;
-        for (name, text) in files {
-            atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
-        }
-        let staged = staging.keep();
-        if let Err(e) = std::fs::rename(&staged, &dir) {
-            let _ = std::fs::remove_dir_all(&staged);
-            if !dir.join("flake.lock").is_file() {
-                return Err(Error::io("publish the generated flake at", &dir, e));
-            }
-        }
-    }
-    Ok(dir)
-}
-
 /// Writes the generated flake (content-addressed by `key`) and builds it.
 /// Returns the environment and the store path of its environment file.
 pub fn build_shell(
@@ -129,7 +77,7 @@ pub fn build_shell(
     key: &str,
     files: &[(&str, String)],
 ) -> Result<(ShellEnv, String)> {
-    let dir = write_flake_dir(pc, key, files)?;
+    let dir = flake::write_dir(&pc.cache, key, files)?;
     let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
     let phase = ui::Phase::start(format!(
         "building the Nix shell ({count} package source(s))"
@@ -144,7 +92,7 @@ pub fn build_shell(
         .display()
         .to_string();
     // Written again if something (a concurrent `nixpy gc`) removed it.
-    let dir = write_flake_dir(pc, key, files)?;
+    let dir = flake::write_dir(&pc.cache, key, files)?;
     if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
         nix.add_root(&pc.dir.nixpkgs_source(), &source)?;
     }

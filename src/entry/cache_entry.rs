@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::flake::ShellEnv;
+use crate::flake::{self, ShellEnv};
 use crate::runtime_env::EnvSpec;
 use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
@@ -48,10 +48,7 @@ impl CacheEntry {
     /// never needs them): they are read back from the shell's environment
     /// file in the store, which the entry's GC root keeps.
     pub fn shell_env(&self) -> ShellEnv {
-        std::fs::read_to_string(&self.shell_env_path)
-            .ok()
-            .and_then(|text| crate::flake::parse_dev_env(&text).ok())
-            .unwrap_or_default()
+        flake::read_dev_env(&self.shell_env_path).unwrap_or_default()
     }
 
     /// Reads an entry; anything unreadable (truncated, garbage, another

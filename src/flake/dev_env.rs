@@ -3,6 +3,7 @@
 //! plumbing, so the user's HOME, TERM and TMPDIR stay theirs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +134,14 @@ pub fn parse(json: &str) -> Result<ShellEnv> {
             .with_hint("the generated shell was changed or the nixpkgs input lacks python.withPackages; run with --refresh"));
     }
     Ok(env)
+}
+
+/// The environment file Nix builds for a shell holds the same JSON that
+/// `print-dev-env --json` prints.
+pub fn read(store_path: &str) -> Result<ShellEnv> {
+    let text = std::fs::read_to_string(store_path)
+        .map_err(|e| Error::io("read", Path::new(store_path), e))?;
+    parse(&text)
 }
 
 fn split_path(value: &str) -> Vec<String> {

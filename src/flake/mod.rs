@@ -5,8 +5,9 @@
 
 pub mod contract;
 mod dev_env;
+mod generated;
 mod plan;
 
-pub use contract::SHELL_TEMPLATE;
-pub use dev_env::{parse as parse_dev_env, store_path_of, ShellEnv};
-pub use plan::{current_system, flake_lock_json, ShellPlan};
+pub use dev_env::{parse as parse_dev_env, read as read_dev_env, store_path_of, ShellEnv};
+pub use generated::{files, source_files, write_dir, FlakeFiles};
+pub use plan::{current_system, ShellPlan};

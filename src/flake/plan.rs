@@ -185,7 +185,7 @@ mod tests {
             serde_json::from_str(&ShellPlan::new(&m, &m.nixpkgs, true).plan_json()).unwrap();
         for key in json.as_object().unwrap().keys() {
             assert!(
-                crate::flake::SHELL_TEMPLATE.contains(&format!("plan.{key}")),
+                super::super::contract::SHELL_TEMPLATE.contains(&format!("plan.{key}")),
                 "shells/default.nix never reads plan.{key}"
             );
         }

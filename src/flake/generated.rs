@@ -1,0 +1,68 @@
+//! The generated flake: its files, and its folder in the cache
+//! (content-addressed by the shell key, written whole or not at all).
+
+use std::path::PathBuf;
+
+use super::contract::SHELL_TEMPLATE;
+use super::plan::{flake_lock_json, ShellPlan};
+use crate::error::{Error, Result};
+use crate::layout::{self, Cache};
+use crate::project::lockfile::NixpkgsPin;
+use crate::support::atomic_write;
+
+/// (file name, text) of each file of a generated flake.
+pub type FlakeFiles = Vec<(&'static str, String)>;
+
+const FLAKE_NIX: &str = "flake.nix";
+/// A copy of the shell template.
+const SHELL_NIX: &str = "shell.nix";
+/// The manifest's lists as data, read by the template.
+const PLAN_JSON: &str = "plan.json";
+/// The nixpkgs pin from nixpy.lock.
+const FLAKE_LOCK: &str = "flake.lock";
+
+/// The files that make the flake, without its lock (locking writes one).
+pub fn source_files(plan: &ShellPlan) -> FlakeFiles {
+    vec![
+        (FLAKE_NIX, plan.flake_nix()),
+        (SHELL_NIX, SHELL_TEMPLATE.to_owned()),
+        (PLAN_JSON, plan.plan_json()),
+    ]
+}
+
+/// Every file of the flake, pinned.
+pub fn files(plan: &ShellPlan, pin: &NixpkgsPin) -> FlakeFiles {
+    let mut files = source_files(plan);
+    files.push((FLAKE_LOCK, flake_lock_json(&pin.flake_lock_node())));
+    files
+}
+
+/// Writes the generated flake, content-addressed by `key`, unless present.
+pub fn write_dir(cache: &Cache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
+    let flakes = cache.flakes_dir();
+    cache.ensure(&flakes)?;
+    let dir = cache.flake(key);
+    // A published folder is trusted only if it still holds what it should
+    // (a damaged one would otherwise fail every run, --refresh included).
+    let intact = files.iter().all(|(name, text)| {
+        std::fs::read_to_string(dir.join(name)).is_ok_and(|on_disk| on_disk == *text)
+    });
+    if !intact && dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io("remove the damaged generated flake", &dir, e))?;
+    }
+    if !intact {
+        let staging = atomic_write::private_tempdir_in(&flakes, layout::FLAKE_WRITING)?;
+        for (name, text) in files {
+            atomic_write::write_file(&staging.path().join(name), text.as_bytes())?;
+        }
+        let staged = staging.keep();
+        if let Err(e) = std::fs::rename(&staged, &dir) {
+            let _ = std::fs::remove_dir_all(&staged);
+            if !dir.join(FLAKE_LOCK).is_file() {
+                return Err(Error::io("publish the generated flake at", &dir, e));
+            }
+        }
+    }
+    Ok(dir)
+}
