@@ -10,6 +10,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use serde::{Deserialize, Serialize};
 
 use crate::flake::ShellEnv;
+use crate::nix;
 
 /// Everything needed to build the command's environment, cached on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +57,7 @@ impl ProgramIndex {
         use std::os::unix::fs::PermissionsExt;
         let dirs: Vec<String> = path
             .iter()
-            .take_while(|d| d.starts_with("/nix/store/"))
+            .take_while(|d| nix::is_store_path(d))
             .cloned()
             .collect();
         let mut programs = BTreeMap::new();

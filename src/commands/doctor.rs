@@ -95,14 +95,7 @@ fn check_nix(program: Option<&Path>) -> Outcome {
 fn check_flakes(program: &Path) -> Outcome {
     match output_of(
         program,
-        &[
-            "--extra-experimental-features",
-            "nix-command flakes",
-            "eval",
-            "--raw",
-            "--expr",
-            "\"ok\"",
-        ],
+        &[&nix::FEATURES[..], &["eval", "--raw", "--expr", "\"ok\""]].concat(),
     ) {
         Ok(_) => {
             Outcome::Pass("nix-command and flakes usable (nixpy enables them per call)".into())
@@ -118,7 +111,7 @@ fn check_store() -> Outcome {
     if Path::new("/nix/var/nix/daemon-socket/socket").exists() {
         return Outcome::Pass("multi-user store (nix-daemon socket present)".into());
     }
-    let store = Path::new("/nix/store");
+    let store = Path::new(nix::STORE_DIR);
     let parent_writable = |p: &Path| {
         use std::os::unix::ffi::OsStrExt;
         let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();

@@ -6,7 +6,7 @@ use crate::cli::PushArgs;
 use crate::entry::ProjectCache;
 use crate::environment::{self, Context};
 use crate::error::{Error, Result};
-use crate::nix::Nix;
+use crate::nix::{self, Nix};
 
 pub fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
     let entry = environment::prepare(ctx, args.build.into())?;
@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
     if let Ok(source) = std::fs::canonicalize(pc.dir.nixpkgs_source()) {
         paths.push(source.display().to_string());
     }
-    if paths.iter().any(|p| !p.starts_with("/nix/store/")) {
+    if paths.iter().any(|p| !nix::is_store_path(p)) {
         return Err(Error::new(
             "the environment has parts outside the Nix store; nothing was pushed",
         )

@@ -6,7 +6,7 @@ use crate::cli::ShowArgs;
 use crate::entry::ProjectCache;
 use crate::environment::{self, Context};
 use crate::error::Result;
-use crate::flake::store_path_of;
+use crate::nix::{is_store_path, store_path_of};
 use crate::pip_layer;
 use crate::project::lockfile;
 use crate::project::manifest;
@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
             e.shell_env()
                 .path
                 .iter()
-                .filter(|p| p.starts_with("/nix/store/"))
+                .filter(|p| is_store_path(p))
                 .map(|p| store_path_of(p).to_owned())
                 .collect()
         })

@@ -152,17 +152,6 @@ fn split_path(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// `/nix/store/abc-name/bin/x` -> `/nix/store/abc-name`.
-pub fn store_path_of(path: &str) -> &str {
-    let Some(rest) = path.strip_prefix("/nix/store/") else {
-        return path;
-    };
-    match rest.find('/') {
-        Some(i) => &path[.."/nix/store/".len() + i],
-        None => path,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,6 @@ mod dev_env;
 mod generated;
 mod plan;
 
-pub use dev_env::{parse as parse_dev_env, read as read_dev_env, store_path_of, ShellEnv};
+pub use dev_env::{parse as parse_dev_env, read as read_dev_env, ShellEnv};
 pub use generated::{files, source_files, write_dir, FlakeFiles};
 pub use plan::{current_system, ShellPlan};

@@ -4,12 +4,14 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::explain::{explain_failure, last_lines};
+use super::store;
 use crate::error::{Error, Result};
-use crate::flake::contract;
 use crate::support::process;
 use crate::ui;
 
-const FEATURES: [&str; 2] = ["--extra-experimental-features", "nix-command flakes"];
+/// Turns on the commands nixpy uses, for one call (no configuration needed).
+pub const FEATURES: [&str; 2] = ["--extra-experimental-features", "nix-command flakes"];
 
 pub struct Nix {
     pub program: PathBuf,
@@ -49,7 +51,7 @@ pub fn identity() -> Option<String> {
     // runs see two Nix binaries and rebuild each other's environment.
     let path = std::env::var_os("PATH")?;
     let outside: Vec<std::path::PathBuf> = std::env::split_paths(&path)
-        .filter(|dir| !dir.starts_with("/nix/store/"))
+        .filter(|dir| !store::is_under_store(dir))
         .collect();
     let outside = std::env::join_paths(outside).ok()?;
     let program = which::which_in("nix", Some(outside), "/").ok()?;
@@ -309,140 +311,10 @@ fn was_killed(stderr: &str) -> bool {
     stderr.contains("failed due to signal 9")
 }
 
-/// A Nix string literal holding `text` exactly (no interpolation).
-pub fn string_literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// `path:` references copy the folder as it is (a `git+file:` flake would
 /// ignore untracked files).
 fn path_ref(dir: &Path) -> OsString {
     let mut r = OsString::from("path:");
     r.push(dir);
     r
-}
-
-/// Turns Nix's stderr into one error about the user's mistake where we can
-/// recognise it, and otherwise Nix's last lines.
-pub fn explain_failure(phase: &str, stderr: &str) -> Error {
-    if let Some(rest) = find_marker(stderr, contract::MARKER_UNKNOWN_ATTRIBUTE) {
-        let (what, source) = rest
-            .split_once(" (listed in ")
-            .unwrap_or((rest, "the manifest)"));
-        let source = source.trim_end_matches(')');
-        let (attr, set) = what.split_once(" in ").unwrap_or((what, "nixpkgs"));
-        return Error::new(format!("`{attr}` is not in {set} (listed in {source})")).with_hint(format!(
-            "check the name (search.nixos.org), then fix `{attr}` in {source}; `nixpy add` suggests close matches"
-        ));
-    }
-    if let Some(rest) = find_marker(stderr, contract::MARKER_NIX_FILE_SHAPE) {
-        return Error::new(rest.to_owned())
-            .with_hint("a nix-file must give a list of packages, a function returning one, or a module setting home.packages");
-    }
-    let failed_build = stderr.lines().find_map(|line| {
-        let start = line.find("builder for '")? + "builder for '".len();
-        let drv = &line[start..start + line[start..].find('\'')?];
-        Some(drv_name(drv).to_owned())
-    });
-    if let Some(url) = stderr.lines().rev().find_map(|l| {
-        let rest = l.split_once("unable to download '")?.1;
-        Some(rest[..rest.find('\'')?].to_owned())
-    }) {
-        return Error::new(format!("Nix could not download {url} while {phase}"))
-            .with_hint("check the network; offline, point nixpy at a local nixpkgs checkout or mirror with --nixpkgs path:/srv/nixpkgs (or NIXPY_NIXPKGS), or use a binary cache (docs/ci.md)");
-    }
-    let tail = last_lines(stderr, 25);
-    match failed_build {
-        Some(name) => Error::new(format!("Nix failed to build `{name}` while {phase}:\n{tail}"))
-            .with_hint(format!("the package `{name}` does not build with this nixpkgs; fix or remove it, or pin another nixpkgs")),
-        None => Error::new(format!("Nix failed while {phase}:\n{tail}"))
-            .with_hint("run with -v for the full Nix command; `nixpy doctor` checks the Nix set-up"),
-    }
-}
-
-fn find_marker<'a>(stderr: &'a str, marker: &str) -> Option<&'a str> {
-    stderr
-        .lines()
-        .find_map(|line| line.split_once(marker).map(|(_, rest)| rest.trim()))
-}
-
-/// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.
-fn drv_name(drv: &str) -> &str {
-    let file = drv.rsplit('/').next().unwrap_or(drv);
-    let file = file.strip_suffix(".drv").unwrap_or(file);
-    file.split_once('-').map_or(file, |(_, name)| name)
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.contains("experimental and its interface"))
-        .collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn string_literals_cannot_interpolate_or_end_early() {
-        assert_eq!(string_literal("plain"), "\"plain\"");
-        assert_eq!(string_literal("a\"b"), "\"a\\\"b\"");
-        assert_eq!(string_literal("${x}"), "\"\\${x}\"");
-        assert_eq!(string_literal("back\\slash\n"), "\"back\\\\slash\\n\"");
-        assert_eq!(string_literal("$HOME"), "\"$HOME\"");
-    }
-
-    #[test]
-    fn unknown_attributes_become_one_line() {
-        let stderr = "error: nixpy-unknown-attribute: nosuchpkg in nixpkgs (listed in nixpy.toml)\n\n       … while evaluating\n";
-        let err = explain_failure("building", stderr);
-        assert_eq!(
-            err.message,
-            "`nosuchpkg` is not in nixpkgs (listed in nixpy.toml)"
-        );
-    }
-
-    #[test]
-    fn download_failures_say_what_could_not_be_fetched() {
-        let stderr = "warning: error: unable to download 'https://api.github.com/x': Couldn't resolve host name (6); retrying in 341 ms\nerror: unable to download 'https://api.github.com/x': Couldn't resolve host name (6)\n";
-        let err = explain_failure("resolving the nixpkgs input", stderr);
-        assert_eq!(
-            err.message,
-            "Nix could not download https://api.github.com/x while resolving the nixpkgs input"
-        );
-        assert!(err.hint.unwrap().contains("--nixpkgs path:"));
-    }
-
-    #[test]
-    fn build_failures_name_the_package_and_keep_the_log_tail() {
-        let stderr = "building '/nix/store/abc-broken-1.0.drv'...\nbroken.c:3: error: fails on purpose\nerror: builder for '/nix/store/abc-broken-1.0.drv' failed with exit code 1\n";
-        let err = explain_failure("building the Nix shell", stderr);
-        assert!(
-            err.message.starts_with("Nix failed to build `broken-1.0`"),
-            "{}",
-            err.message
-        );
-        assert!(err.message.contains("fails on purpose"));
-    }
 }

@@ -1,0 +1,47 @@
+//! Where the Nix store is, and paths inside it.
+
+use std::path::Path;
+
+/// The store folder. nixpy assumes Nix's default: every store path, and
+/// every binary cache, is made for it.
+pub const STORE_DIR: &str = "/nix/store";
+
+/// `path` is inside the store (`/nix/store/...`).
+pub fn is_store_path(path: &str) -> bool {
+    path.strip_prefix(STORE_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// `dir` is the store or inside it.
+pub fn is_under_store(dir: &Path) -> bool {
+    dir.starts_with(STORE_DIR)
+}
+
+/// `/nix/store/abc-name/bin/x` -> `/nix/store/abc-name`.
+pub fn store_path_of(path: &str) -> &str {
+    let Some(rest) = path
+        .strip_prefix(STORE_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+    else {
+        return path;
+    };
+    match rest.find('/') {
+        Some(i) => &path[..STORE_DIR.len() + 1 + i],
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_paths_are_recognised_and_cut_to_their_root() {
+        assert!(is_store_path("/nix/store/abc-x/bin"));
+        assert!(!is_store_path("/nix/storex/abc"));
+        assert!(!is_store_path("/usr/bin"));
+        assert_eq!(store_path_of("/nix/store/abc-x/bin/x"), "/nix/store/abc-x");
+        assert_eq!(store_path_of("/nix/store/abc-x"), "/nix/store/abc-x");
+        assert_eq!(store_path_of("/usr/bin/x"), "/usr/bin/x");
+    }
+}
