@@ -15,7 +15,7 @@ use crate::pip_layer::{self, PipInputs};
 use crate::project::lockfile::{self, LockFile, LockMode, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::project::manifest::{self, Manifest};
 use crate::project::{self, Inputs, ProjectLocation};
-use crate::runtime_env::{self, LayerPaths, SpecInputs};
+use crate::run::{self, LayerPaths, SpecInputs};
 use crate::support::atomic_write;
 use crate::support::fingerprint::{FileStamp, Freshness};
 use crate::support::hash::key_of;
@@ -369,15 +369,14 @@ fn build(
         bin: p.layer.dir.join("bin").display().to_string(),
     });
     let root = location.root.display().to_string();
-    let mut env = runtime_env::spec(SpecInputs {
+    let mut env = run::spec(SpecInputs {
         shell: &shell_env,
         layer: layer_paths.as_ref(),
         project_root: &root,
         manifest_env: &manifest.env,
         manifest_hook: &manifest.shell_hook,
     });
-    env.programs =
-        runtime_env::ProgramIndex::build(env.prepend.get("PATH").map_or(&[][..], Vec::as_slice));
+    env.programs = run::ProgramIndex::build(env.prepend.get("PATH").map_or(&[][..], Vec::as_slice));
     let entry = CacheEntry {
         format: ENTRY_FORMAT,
         nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),

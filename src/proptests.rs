@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use crate::project::manifest::{self, ManifestKind};
 use crate::project::requirements::{self, normalize_name};
 use crate::project::AttrPath;
-use crate::runtime_env::{compose, EnvSpec};
+use crate::run::{compose, EnvSpec};
 use crate::support::hash::key_of;
 
 const CASES: u32 = 256;

@@ -16,7 +16,7 @@ use crate::cli::BuildFlags;
 use crate::entry::ProjectCache;
 use crate::environment::{self, Context};
 use crate::error::{Error, Result};
-use crate::runtime_env::{self, EnvSpec};
+use crate::run::{self, EnvSpec};
 use crate::support::shell_quote;
 use crate::ui;
 
@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
     print(&out)
 }
 
-/// The environment the command would get: [`runtime_env::compose`], plus
+/// The environment the command would get: [`run::compose`], plus
 /// NIXPY_DID_FALLBACK exactly when this environment is a fallback (so a
 /// stale marker from an earlier eval is removed).
 pub fn target_env(
@@ -80,8 +80,7 @@ pub fn target_env(
     spec: &EnvSpec,
     fell_back: bool,
 ) -> BTreeMap<OsString, OsString> {
-    let mut env: BTreeMap<OsString, OsString> =
-        runtime_env::compose(current, spec).into_iter().collect();
+    let mut env: BTreeMap<OsString, OsString> = run::compose(current, spec).into_iter().collect();
     env.remove(OsStr::new(FALLBACK_VAR));
     if fell_back {
         env.insert(FALLBACK_VAR.into(), "1".into());

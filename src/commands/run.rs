@@ -6,7 +6,8 @@ use crate::cli::RunArgs;
 use crate::entry::CacheEntry;
 use crate::environment::{self, Context};
 use crate::error::{Error, Result};
-use crate::{exec, nix, runtime_env};
+use crate::nix;
+use crate::run;
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     let entry = environment::prepare(ctx, args.build.into())?;
@@ -14,8 +15,8 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
 }
 
 fn become_command(entry: &CacheEntry, command: &[OsString]) -> Error {
-    let env = runtime_env::compose(std::env::vars_os(), &entry.env);
-    exec::exec(
+    let env = run::compose(std::env::vars_os(), &entry.env);
+    run::exec(
         command,
         env,
         &entry.env.shell_hook,

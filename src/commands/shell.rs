@@ -33,8 +33,8 @@ use crate::cli::BuildFlags;
 use crate::commands::env::target_env;
 use crate::environment::{self, Context};
 use crate::error::Result;
-use crate::exec;
 use crate::layout::Cache;
+use crate::run;
 use crate::support::atomic_write;
 
 #[derive(Debug, Args)]
@@ -172,7 +172,7 @@ pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
             hook
         }
     };
-    Err(exec::exec(
+    Err(run::exec(
         &argv,
         env.into_iter().collect(),
         hook_before_exec,

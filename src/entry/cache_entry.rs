@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::flake::{self, ShellEnv};
-use crate::runtime_env::EnvSpec;
+use crate::run::EnvSpec;
 use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
 

@@ -8,8 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use super::programs::{Lookup, ProgramIndex};
 use crate::error::Error;
-use crate::runtime_env::{Lookup, ProgramIndex};
 
 /// Runs the hook (via an environment variable, so it never becomes part of
 /// a command line) in a function scope, then execs the command.

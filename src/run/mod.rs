@@ -1,0 +1,11 @@
+//! Running the command: the environment it gets (the shell's variables as
+//! `nix develop` applies them, the pip layer, the project's `[env]`), the
+//! shell hook, and the exec that replaces nixpy with it.
+
+mod env;
+mod exec;
+mod programs;
+
+pub use env::{compose, spec, EnvSpec, LayerPaths, SpecInputs};
+pub use exec::exec;
+pub use programs::ProgramIndex;
