@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
     let changes = changes(&current, &target, args.diff);
     let mut out = render(args.format, &changes, &current.into_iter().collect());
     if args.hook && !entry.env.shell_hook.is_empty() {
-        out.extend_from_slice(&hook_code(&entry.env.shell_hook));
+        out.extend_from_slice(&run::hook::inline(&entry.env.shell_hook));
     }
     print(&out)
 }
@@ -170,15 +170,6 @@ pub fn render(
         ));
     }
     out
-}
-
-/// Runs the hook in a function, as `nixpy run` does, so `local` and
-/// `return` in it behave.
-pub fn hook_code(hook: &str) -> Vec<u8> {
-    let mut code = b"__nixpy_hook() { eval ".to_vec();
-    code.extend(shell_quote::sh_single(hook.as_bytes()));
-    code.extend_from_slice(b"; }; __nixpy_hook; unset -f __nixpy_hook\n");
-    code
 }
 
 /// Every file whose change changes the environment: the cached entry's
@@ -289,17 +280,5 @@ mod tests {
             json,
             serde_json::json!({"A": "it's", "bad-name": "x", "GONE": null})
         );
-    }
-
-    #[test]
-    fn hook_runs_in_a_function() {
-        let code = hook_code("local x=1; echo \"it's $x\"");
-        let out = std::process::Command::new("bash")
-            .arg("-c")
-            .arg(OsStr::from_bytes(&code))
-            .output();
-        if let Ok(out) = out {
-            assert_eq!(String::from_utf8_lossy(&out.stdout), "it's 1\n");
-        }
     }
 }

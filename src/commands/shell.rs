@@ -34,7 +34,7 @@ use crate::commands::env::target_env;
 use crate::environment::{self, Context};
 use crate::error::Result;
 use crate::layout::Cache;
-use crate::run;
+use crate::run::{self, hook, HOOK_VAR};
 use crate::support::atomic_write;
 
 #[derive(Debug, Args)]
@@ -52,7 +52,6 @@ pub enum Kind {
 
 /// Variables that carry state from nixpy to the startup files; the files
 /// remove them. Any found in the caller's environment are stale.
-const HOOK_VAR: &str = "__NIXPY_SHELL_HOOK";
 const SAVED_BASH_ENV: &str = "__NIXPY_BASH_ENV";
 const SAVED_ZDOTDIR: &str = "__NIXPY_ZDOTDIR";
 
@@ -71,12 +70,7 @@ case $- in
   *i*) if [ -f ~/.bashrc ]; then . ~/.bashrc; fi ;;
   *) if [ -n "${BASH_ENV:-}" ]; then . "$BASH_ENV"; fi ;;
 esac
-if [ -n "${__NIXPY_SHELL_HOOK+set}" ]; then
-  __nixpy_hook() { eval "$__NIXPY_SHELL_HOOK"; }
-  __nixpy_hook
-  unset -f __nixpy_hook
-  unset __NIXPY_SHELL_HOOK
-fi
+@HOOK@
 case $- in
   *i*) if [ -z "${NIXPY_NO_PROMPT:-}" ]; then PS1="(nixpy) ${PS1-}"; fi ;;
 esac
@@ -213,7 +207,7 @@ fn save(env: &mut BTreeMap<OsString, OsString>, name: &str, saved: &str) {
 /// Writes `path` unless it already holds the text (the common case: no
 /// write, no fsync). Concurrent shells write the same bytes atomically.
 fn install(path: &Path, template: &str) -> Result<()> {
-    let text = template.replace("@VERSION@", VERSION);
+    let text = fill(template);
     if std::fs::read(path).ok().as_deref() != Some(text.as_bytes()) {
         if let Some(dir) = path.parent() {
             atomic_write::create_private_dir(dir)?;
@@ -221,6 +215,13 @@ fn install(path: &Path, template: &str) -> Result<()> {
         atomic_write::write_file(path, text.as_bytes())?;
     }
     Ok(())
+}
+
+/// A startup file's text: nixpy's version and the hook runner filled in.
+fn fill(template: &str) -> String {
+    template
+        .replace("@VERSION@", VERSION)
+        .replace("@HOOK@", &hook::from_var())
 }
 
 #[cfg(test)]
@@ -266,9 +267,9 @@ mod tests {
                 );
             }
         };
-        check("bash", "-n", BASHRC);
-        check("zsh", "-n", ZSHENV);
-        check("zsh", "-n", ZSHRC);
+        check("bash", "-n", &fill(BASHRC));
+        check("zsh", "-n", &fill(ZSHENV));
+        check("zsh", "-n", &fill(ZSHRC));
         check("fish", "--no-execute", FISH_INIT);
     }
 }

@@ -8,14 +8,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use super::hook;
 use super::programs::{Lookup, ProgramIndex};
 use crate::error::Error;
-
-/// Runs the hook (via an environment variable, so it never becomes part of
-/// a command line) in a function scope, then execs the command.
-/// The hook's output goes to stderr: stdout belongs to the command
-/// (`nixpy run tool > out.json` must not catch a hook's banner).
-const HOOK_RUNNER: &str = "__nixpy_hook() { eval \"$__NIXPY_SHELL_HOOK\"; }; __nixpy_hook >&2; unset -f __nixpy_hook; unset __NIXPY_SHELL_HOOK; exec \"$@\"";
 
 pub const EXIT_NOT_FOUND: i32 = 127;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
@@ -63,9 +58,9 @@ pub fn exec(
         c.arg0(program).args(&argv[1..]);
         c
     } else {
-        env.push(("__NIXPY_SHELL_HOOK".into(), hook.into()));
+        env.push((hook::HOOK_VAR.into(), hook.into()));
         let mut c = Command::new(bash);
-        c.args(["--noprofile", "--norc", "-c", HOOK_RUNNER, "nixpy"])
+        c.args(["--noprofile", "--norc", "-c", &hook::before_exec(), "nixpy"])
             .args(argv);
         c
     };

@@ -4,8 +4,10 @@
 
 mod env;
 mod exec;
+pub mod hook;
 mod programs;
 
 pub use env::{compose, spec, EnvSpec, LayerPaths, SpecInputs};
 pub use exec::exec;
+pub use hook::HOOK_VAR;
 pub use programs::ProgramIndex;
