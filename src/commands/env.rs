@@ -5,7 +5,7 @@
 //! rather than leaving the shell with none.
 
 use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -16,12 +16,9 @@ use crate::cli::BuildFlags;
 use crate::entry::ProjectCache;
 use crate::environment::{self, Context};
 use crate::error::{Error, Result};
-use crate::run::{self, EnvSpec};
+use crate::run;
 use crate::support::shell_quote;
 use crate::ui;
-
-/// Set when the environment is the last good one because a rebuild failed.
-pub const FALLBACK_VAR: &str = "NIXPY_DID_FALLBACK";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -63,29 +60,13 @@ pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
     }
     let (entry, fell_back) = environment::prepare_or_last_good(ctx, args.build.into())?;
     let current: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    let target = target_env(current.clone(), &entry.env, fell_back);
+    let target = run::target_env(current.clone(), &entry.env, fell_back);
     let changes = changes(&current, &target, args.diff);
     let mut out = render(args.format, &changes, &current.into_iter().collect());
     if args.hook && !entry.env.shell_hook.is_empty() {
         out.extend_from_slice(&run::hook::inline(&entry.env.shell_hook));
     }
     print(&out)
-}
-
-/// The environment the command would get: [`run::compose`], plus
-/// NIXPY_DID_FALLBACK exactly when this environment is a fallback (so a
-/// stale marker from an earlier eval is removed).
-pub fn target_env(
-    current: Vec<(OsString, OsString)>,
-    spec: &EnvSpec,
-    fell_back: bool,
-) -> BTreeMap<OsString, OsString> {
-    let mut env: BTreeMap<OsString, OsString> = run::compose(current, spec).into_iter().collect();
-    env.remove(OsStr::new(FALLBACK_VAR));
-    if fell_back {
-        env.insert(FALLBACK_VAR.into(), "1".into());
-    }
-    env
 }
 
 /// One line of output: set a variable (`Some`) or remove it (`None`).
@@ -219,6 +200,8 @@ fn print(bytes: &[u8]) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::EnvSpec;
+    use std::ffi::OsStr;
 
     fn os(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         pairs
@@ -239,7 +222,7 @@ mod tests {
             ("NIXPY_DID_FALLBACK", "1"),
             ("NIXPY_PROJECT", "/p"),
         ]);
-        let target = target_env(current.clone(), &spec, false);
+        let target = run::target_env(current.clone(), &spec, false);
         let diff = changes(&current, &target, true);
         assert_eq!(
             diff,
@@ -251,7 +234,7 @@ mod tests {
         let all = changes(&current, &target, false);
         assert_eq!(all.len(), 4, "{all:?}");
 
-        let target = target_env(current.clone(), &spec, true);
+        let target = run::target_env(current.clone(), &spec, true);
         assert_eq!(
             target.get(OsStr::new("NIXPY_DID_FALLBACK")),
             Some(&OsString::from("1"))

@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 
 use crate::cli::RunArgs;
-use crate::entry::CacheEntry;
 use crate::environment::{self, Context};
 use crate::error::{Error, Result};
 use crate::nix;
@@ -11,18 +10,7 @@ use crate::run;
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     let entry = environment::prepare(ctx, args.build.into())?;
-    Err(become_command(&entry, &args.command))
-}
-
-fn become_command(entry: &CacheEntry, command: &[OsString]) -> Error {
-    let env = run::compose(std::env::vars_os(), &entry.env);
-    run::exec(
-        command,
-        env,
-        &entry.env.shell_hook,
-        &entry.env.bash,
-        &entry.env.programs,
-    )
+    Err(run::exec_in(&entry.env, &args.command))
 }
 
 /// The warm path before any argument parsing: parsing the full command
@@ -49,5 +37,5 @@ pub fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
     let nixpkgs = std::env::var("NIXPY_NIXPKGS").ok();
     let ctx = Context::new(start_dir, nixpkgs, nix::Substituters::default());
     let entry = environment::warm_only(&ctx)?;
-    Some(become_command(&entry, command))
+    Some(run::exec_in(&entry.env, command))
 }

@@ -30,7 +30,6 @@ use std::path::Path;
 use clap::Args;
 
 use crate::cli::BuildFlags;
-use crate::commands::env::target_env;
 use crate::environment::{self, Context};
 use crate::error::Result;
 use crate::layout::Cache;
@@ -130,7 +129,7 @@ end"#;
 
 pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
     let (entry, fell_back) = environment::prepare_or_last_good(ctx, args.build.into())?;
-    let mut env = target_env(std::env::vars_os().collect(), &entry.env, fell_back);
+    let mut env = run::target_env(std::env::vars_os().collect(), &entry.env, fell_back);
     for stale in [HOOK_VAR, SAVED_BASH_ENV, SAVED_ZDOTDIR] {
         env.remove(OsStr::new(stale));
     }

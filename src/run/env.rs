@@ -115,6 +115,25 @@ pub fn compose(
     env.into_iter().collect()
 }
 
+/// Set when the environment is the last good one because a rebuild failed.
+pub const FALLBACK_VAR: &str = "NIXPY_DID_FALLBACK";
+
+/// The environment the command would get: [`compose`], plus
+/// NIXPY_DID_FALLBACK exactly when this environment is a fallback (so a
+/// stale marker from an earlier eval is removed).
+pub fn target_env(
+    current: Vec<(OsString, OsString)>,
+    spec: &EnvSpec,
+    fell_back: bool,
+) -> BTreeMap<OsString, OsString> {
+    let mut env: BTreeMap<OsString, OsString> = compose(current, spec).into_iter().collect();
+    env.remove(OsStr::new(FALLBACK_VAR));
+    if fell_back {
+        env.insert(FALLBACK_VAR.into(), "1".into());
+    }
+    env
+}
+
 /// Joins with `:`, dropping empty entries and later duplicates.
 fn join_unique(entries: Vec<&[u8]>) -> OsString {
     let mut seen = std::collections::HashSet::new();

@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use super::env::{compose, EnvSpec};
 use super::hook;
 use super::programs::{Lookup, ProgramIndex};
 use crate::error::Error;
@@ -15,7 +16,16 @@ use crate::error::Error;
 pub const EXIT_NOT_FOUND: i32 = 127;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
 
-/// Never returns on success; the error says why the command did not start.
+/// Becomes `argv` in the environment `spec` makes of nixpy's own. Never
+/// returns on success; the error says why the command did not start.
+pub fn exec_in(spec: &EnvSpec, argv: &[OsString]) -> Error {
+    let env = compose(std::env::vars_os(), spec);
+    exec(argv, env, &spec.shell_hook, &spec.bash, &spec.programs)
+}
+
+/// Becomes `argv` with exactly `env`, after running `hook` (when there is
+/// one) in `bash`. Never returns on success; the error says why the command
+/// did not start.
 pub fn exec(
     argv: &[OsString],
     mut env: Vec<(OsString, OsString)>,

@@ -7,7 +7,9 @@ mod exec;
 pub mod hook;
 mod programs;
 
-pub use env::{compose, spec, EnvSpec, LayerPaths, SpecInputs};
-pub use exec::exec;
+#[cfg(test)]
+pub use env::compose;
+pub use env::{spec, target_env, EnvSpec, LayerPaths, SpecInputs};
+pub use exec::{exec, exec_in};
 pub use hook::HOOK_VAR;
 pub use programs::ProgramIndex;
