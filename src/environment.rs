@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::flake::{self, FlakeFiles, ShellPlan};
 use crate::nix::{self, Nix};
 use crate::nix_shell::{build_shell, fetch_recorded_shell, pin_nixpkgs};
-use crate::pip_layer::{self, PipInputs};
+use crate::pip::{self, PipInputs};
 use crate::project::lockfile::{self, LockFile, LockMode, NixpkgsPin, StorePaths, LOCK_VERSION};
 use crate::project::manifest::{self, Manifest};
 use crate::project::{self, Inputs, ProjectLocation};
@@ -323,7 +323,7 @@ fn build(
     let pip = if requirements.is_empty() {
         None
     } else {
-        Some(pip_layer::ensure(&PipInputs {
+        Some(pip::ensure(&PipInputs {
             cache: &pc.cache,
             shell: &shell_env,
             installer: manifest.installer,

@@ -15,12 +15,11 @@ mod flake;
 mod layout;
 mod nix;
 mod nix_shell;
-mod pip_layer;
+mod pip;
 mod project;
 mod run;
 mod support;
 mod ui;
-mod wheel_stub;
 
 #[cfg(test)]
 mod proptests;

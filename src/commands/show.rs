@@ -7,7 +7,7 @@ use crate::entry::ProjectCache;
 use crate::environment::{self, Context};
 use crate::error::Result;
 use crate::nix::{is_store_path, store_path_of};
-use crate::pip_layer;
+use crate::pip;
 use crate::project::lockfile;
 use crate::project::manifest;
 
@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         .unwrap_or_default();
     let nix_provided = entry
         .as_ref()
-        .and_then(|e| pip_layer::nix_provided(&pc.cache, &e.shell_env().python).ok())
+        .and_then(|e| pip::nix_provided(&pc.cache, &e.shell_env().python).ok())
         .unwrap_or_default();
     let pins = lock
         .as_ref()

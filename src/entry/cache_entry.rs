@@ -7,18 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::flake::{self, ShellEnv};
+use crate::pip::LayerRef;
 use crate::run::EnvSpec;
 use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
 
 pub const ENTRY_FORMAT: u32 = 1;
-
-/// The layer an entry uses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerRef {
-    pub key: String,
-    pub dir: PathBuf,
-}
 
 /// Everything the warm path needs, in one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,5 +5,5 @@
 mod cache_entry;
 mod project_cache;
 
-pub use cache_entry::{CacheEntry, LayerRef, ENTRY_FORMAT};
+pub use cache_entry::{CacheEntry, ENTRY_FORMAT};
 pub use project_cache::ProjectCache;

@@ -5,9 +5,11 @@
 //! their Nix versions, so the resolver keeps them fixed; the resulting pins
 //! minus the Nix-provided ones are installed with `--no-deps`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::entry::LayerRef;
+use serde::{Deserialize, Serialize};
+
+use super::wheel_stub;
 use crate::error::{Error, Result};
 use crate::flake::ShellEnv;
 use crate::layout::{self, Cache};
@@ -18,7 +20,13 @@ use crate::project::requirements::{self, normalize_name, RequirementSet};
 use crate::support::hash::key_of;
 use crate::support::{process, FileLock};
 use crate::ui;
-use crate::wheel_stub;
+
+/// A published pip layer: its key and its store path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    pub key: String,
+    pub dir: PathBuf,
+}
 
 pub struct PipInputs<'a> {
     pub cache: &'a Cache,
