@@ -1,23 +1,22 @@
-//! The pip layer: project-specific packages installed with uv (or pip) into
-//! a content-addressed target folder, never re-installing what Nix provides.
-//!
-//! Resolution sees the Nix-provided distributions as stub wheels pinned at
-//! their Nix versions, so the resolver keeps them fixed; the resulting pins
-//! minus the Nix-provided ones are installed with `--no-deps`.
+//! Installing the resolved pins (`--no-deps`) into a folder, compiling its
+//! bytecode, adding it to the Nix store content-addressed and rooting it:
+//! a published layer is complete, and shared by projects with the same pins.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::wheel_stub;
+use super::ensure::PipInputs;
+use super::installer::{installer_cmd, uv_program};
+use super::scratch::{scratch_dir, write};
 use crate::error::{Error, Result};
 use crate::flake::ShellEnv;
-use crate::layout::{self, Cache};
-use crate::nix::Nix;
-use crate::project::lockfile::{localized, portable, LockMode, LockedPackage, PipLock};
+use crate::layout::Cache;
+use crate::project::lockfile::{localized, PipLock};
 use crate::project::manifest::Installer;
-use crate::project::requirements::{self, normalize_name, RequirementSet};
+use crate::project::requirements::normalize_name;
 use crate::support::hash::key_of;
+use crate::support::text::indent;
 use crate::support::{process, FileLock};
 use crate::ui;
 
@@ -28,439 +27,10 @@ pub struct LayerRef {
     pub dir: PathBuf,
 }
 
-pub struct PipInputs<'a> {
-    pub cache: &'a Cache,
-    pub shell: &'a ShellEnv,
-    pub installer: Installer,
-    pub requirements: &'a RequirementSet,
-    pub lock: Option<&'a PipLock>,
-    pub mode: LockMode,
-    pub offline: bool,
-    pub nix: &'a Nix,
-    /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.
-    pub recorded_layer: Option<(String, String)>,
-    /// Paths under it are written as `${PROJECT_ROOT}` in the lock, so the
-    /// lock holds in any checkout folder.
-    pub project_root: &'a Path,
-}
-
-pub struct PipOutcome {
-    pub lock: PipLock,
-    pub layer: LayerRef,
-    pub resolution_key: String,
-    /// `--frozen` installed a lock that no longer matches the requirements.
-    pub from_stale_lock: bool,
-}
-
-pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
-    let installer = inputs.installer.effective();
-    let nix_provided = nix_provided(inputs.cache, &inputs.shell.python)?;
-    check_conflicts(inputs.requirements, &nix_provided)?;
-    let resolution_key = resolution_key(inputs, installer, &nix_provided);
-    let lock = match (inputs.mode, inputs.lock) {
-        (LockMode::Frozen, Some(lock)) => lock.clone(),
-        (LockMode::Frozen, None) => {
-            return Err(Error::new(
-                "--frozen needs a nixpy.lock with the pip resolution, and there is none",
-            )
-            .with_hint("run `nixpy lock` and commit nixpy.lock"))
-        }
-        (LockMode::Update | LockMode::Locked, Some(lock)) if lock.inputs == resolution_key => {
-            lock.clone()
-        }
-        (LockMode::Locked, lock) => {
-            let what = if lock.is_some() {
-                "is out of date with the pip requirements"
-            } else {
-                "has no pip resolution"
-            };
-            return Err(Error::new(format!(
-                "nixpy.lock {what}, and it may not be rewritten here (--locked or CI is set)"
-            ))
-            .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
-        }
-        _ => {
-            let phase = ui::Phase::start(format!(
-                "resolving {} pip requirement(s) with {}",
-                inputs.requirements.requirements.len(),
-                installer.name()
-            ));
-            let packages = resolve(inputs, installer, &nix_provided)?;
-            phase.finish();
-            PipLock {
-                inputs: resolution_key.clone(),
-                installer: installer.name().to_owned(),
-                packages,
-            }
-        }
-    };
-    let layer = build_layer(inputs, installer, &lock)?;
-    let mut lock = lock;
-    name_direct_references(&mut lock, &layer.dir, inputs.project_root);
-    Ok(PipOutcome {
-        from_stale_lock: lock.inputs != resolution_key,
-        lock,
-        layer,
-        resolution_key,
-    })
-}
-
-fn check_conflicts(requirements: &RequirementSet, nix_provided: &[(String, String)]) -> Result<()> {
-    let conflicts = requirements::conflicts_with_nix(requirements, nix_provided);
-    let Some(first) = conflicts.first() else {
-        return Ok(());
-    };
-    let lines: Vec<String> = conflicts
-        .iter()
-        .map(|c| {
-            format!(
-                "`{}` ({}) needs a version Nix does not provide: Nix has {} {}",
-                c.requirement, c.origin, c.name, c.nix_version
-            )
-        })
-        .collect();
-    Err(Error::new(format!("pip requirements conflict with the Nix Python packages:\n  {}", lines.join("\n  "))).with_hint(format!(
-        "relax the requirement to accept {} {}, or remove `{}` from python-packages so the pip layer provides it",
-        first.name, first.nix_version, first.name
-    )))
-}
-
-fn resolution_key(
-    inputs: &PipInputs<'_>,
-    installer: Installer,
-    nix_provided: &[(String, String)],
-) -> String {
-    let reqs = inputs.requirements;
-    let root = inputs.project_root;
-    let provided: String = nix_provided
-        .iter()
-        .map(|(n, v)| format!("{n}=={v}\n"))
-        .collect();
-    key_of(&[
-        portable(&reqs.requirements_text(), root).as_bytes(),
-        portable(&reqs.constraints_text(), root).as_bytes(),
-        portable(&reqs.index.to_args().join("\n"), root).as_bytes(),
-        provided.as_bytes(),
-        inputs.shell.python_version.as_bytes(),
-        crate::flake::current_system().as_bytes(),
-        installer.name().as_bytes(),
-    ])
-}
-
-/// The distributions the Nix interpreter already has, cached per interpreter
-/// store path (which never changes content).
-pub fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>> {
-    let dir = cache.interpreters_dir();
-    let cached = cache.interpreter_facts(python);
-    if let Some(list) = std::fs::read(&cached)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-    {
-        return Ok(list);
-    }
-    const SCRIPT: &str = "import json, importlib.metadata as m\n\
-        print(json.dumps(sorted({(d.metadata['Name'], d.version) for d in m.distributions() if d.metadata['Name']})))";
-    let output = process::capture(
-        duct::cmd(python, ["-I", "-c", SCRIPT])
-            .env_remove("PYTHONPATH")
-            .env_remove("PYTHONHOME"),
-    )
-    .map_err(|e| Error::new(format!("cannot run the Nix Python {python}: {e}")))?;
-    if !output.status.success() {
-        return Err(Error::new(format!(
-            "the Nix Python {python} could not list its packages:\n{}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    let raw: Vec<(String, String)> = serde_json::from_slice(&output.stdout)
-        .map_err(|e| Error::new(format!("unexpected package list from {python}: {e}")))?;
-    let mut list: Vec<(String, String)> = raw
-        .into_iter()
-        .map(|(n, v)| (normalize_name(&n), v))
-        .collect();
-    list.sort();
-    list.dedup_by(|a, b| a.0 == b.0);
-    cache.ensure(&dir)?;
-    crate::support::atomic_write::write_file(
-        &cached,
-        &serde_json::to_vec(&list).expect("list serialises"),
-    )?;
-    Ok(list)
-}
-
-/// Environment for installer processes: no prompts, no downloads of other
-/// Pythons, nothing from the user's site folder.
-fn installer_cmd(program: &str, args: Vec<String>) -> duct::Expression {
-    duct::cmd(program, args)
-        .env("UV_PYTHON_DOWNLOADS", "never")
-        .env("PYTHONNOUSERSITE", "1")
-        .env("PIP_NO_INPUT", "1")
-        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        .env_remove("PYTHONPATH")
-        .env_remove("VIRTUAL_ENV")
-        .env_remove("PIP_TARGET")
-        .env_remove("PIP_PREFIX")
-}
-
-fn scratch_dir(cache: &Cache) -> Result<tempfile::TempDir> {
-    let dir = cache.tmp_dir();
-    cache.ensure(&dir)?;
-    crate::support::atomic_write::private_tempdir_in(&dir, layout::SCRATCH)
-}
-
-fn write(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    crate::support::atomic_write::create_private_file(path)?
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", path, e))
-}
-
-fn resolve(
-    inputs: &PipInputs<'_>,
-    installer: Installer,
-    nix_provided: &[(String, String)],
-) -> Result<Vec<LockedPackage>> {
-    let scratch = scratch_dir(inputs.cache)?;
-    let dir = scratch.path();
-    let stubs = dir.join("nix-provided");
-    std::fs::create_dir_all(&stubs).map_err(|e| Error::io("create", &stubs, e))?;
-    for (name, version) in nix_provided {
-        wheel_stub::write(&stubs, name, version)?;
-    }
-    let reqs = inputs.requirements;
-    write(&dir.join("requirements.in"), &reqs.requirements_text())?;
-    let nix_pins: String = nix_provided
-        .iter()
-        .map(|(n, v)| format!("{n}=={v}\n"))
-        .collect();
-    write(
-        &dir.join("constraints.txt"),
-        &format!("{}{nix_pins}", reqs.constraints_text()),
-    )?;
-    let mut common = vec![
-        "--find-links".to_owned(),
-        stubs.display().to_string(),
-        "-c".to_owned(),
-        dir.join("constraints.txt").display().to_string(),
-    ];
-    common.extend(reqs.index.to_args());
-    let pins = match installer {
-        Installer::Pip => resolve_with_pip(inputs, dir, common)?,
-        _ => resolve_with_uv(inputs, dir, common)?,
-    };
-    let user_hashes = reqs.user_hashes();
-    Ok(pins
-        .into_iter()
-        .filter(|p| !nix_provided.iter().any(|(n, _)| *n == p.name))
-        .map(|mut p| {
-            // A hash the user wrote is a promise about the file: it must
-            // be checked at install (uv's resolver would pick its own).
-            if let Some(hashes) = user_hashes.get(&p.name) {
-                p.hashes = hashes.clone();
-            }
-            p.requirement = portable(&p.requirement, inputs.project_root);
-            p
-        })
-        .collect())
-}
-
-fn uv_program(shell: &ShellEnv) -> Result<&str> {
-    if shell.uv.is_empty() {
-        return Err(Error::new("the Nix shell has no uv")
-            .with_hint("run with --refresh to rebuild the shell"));
-    }
-    Ok(&shell.uv)
-}
-
-fn resolve_with_uv(
-    inputs: &PipInputs<'_>,
-    dir: &Path,
-    common: Vec<String>,
-) -> Result<Vec<LockedPackage>> {
-    let out = dir.join("resolved.txt");
-    let mut args: Vec<String> = [
-        "pip",
-        "compile",
-        "--quiet",
-        "--no-header",
-        "--no-annotate",
-        "--generate-hashes",
-        "--python",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    args.push(inputs.shell.python.clone());
-    args.extend(common);
-    if inputs.offline {
-        args.push("--offline".into());
-    }
-    args.extend([
-        "-o".into(),
-        out.display().to_string(),
-        dir.join("requirements.in").display().to_string(),
-    ]);
-    let output = process::capture(installer_cmd(uv_program(inputs.shell)?, args))
-        .map_err(|e| Error::new(format!("cannot run uv: {e}")))?;
-    if !output.status.success() {
-        return Err(resolution_failure(
-            &String::from_utf8_lossy(&output.stderr),
-            inputs.offline,
-        ));
-    }
-    let text = std::fs::read_to_string(&out).map_err(|e| Error::io("read", &out, e))?;
-    Ok(parse_pinned(&text))
-}
-
-fn resolve_with_pip(
-    inputs: &PipInputs<'_>,
-    dir: &Path,
-    common: Vec<String>,
-) -> Result<Vec<LockedPackage>> {
-    let report = dir.join("report.json");
-    let mut args: Vec<String> = [
-        "-m",
-        "pip",
-        "install",
-        "--dry-run",
-        "--ignore-installed",
-        "--quiet",
-        "--report",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    args.push(report.display().to_string());
-    args.extend(common);
-    if inputs.offline {
-        args.push("--no-index".into());
-    }
-    args.extend([
-        "-r".into(),
-        dir.join("requirements.in").display().to_string(),
-    ]);
-    let output = process::capture(installer_cmd(&inputs.shell.python, args))
-        .map_err(|e| Error::new(format!("cannot run pip: {e}")))?;
-    if !output.status.success() {
-        return Err(resolution_failure(
-            &String::from_utf8_lossy(&output.stderr),
-            inputs.offline,
-        ));
-    }
-    let text = std::fs::read_to_string(&report).map_err(|e| Error::io("read", &report, e))?;
-    parse_pip_report(&text)
-}
-
-fn resolution_failure(stderr: &str, offline: bool) -> Error {
-    let detail = stderr.trim();
-    let hint = if offline {
-        "--offline installs only from the uv/pip cache: run once online first, or add the missing package's wheel to --find-links"
-    } else {
-        "check the names and versions in your requirements; packages Nix provides are pinned at their Nix versions"
-    };
-    Error::new(format!(
-        "the pip requirements cannot be resolved:\n{}",
-        indent(detail)
-    ))
-    .with_hint(hint)
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Reads `uv pip compile` output: `name==version \ --hash=...` entries,
-/// `-e location`, `name @ url`.
-pub fn parse_pinned(text: &str) -> Vec<LockedPackage> {
-    let joined = text.replace("\\\n", " ");
-    let mut packages = Vec::new();
-    for line in joined.lines().map(str::trim) {
-        if line.is_empty()
-            || line.starts_with('#')
-            || (line.starts_with("--") && !line.starts_with("--hash"))
-        {
-            continue;
-        }
-        let mut parts = line.split_whitespace().peekable();
-        let mut requirement = Vec::new();
-        let mut hashes = Vec::new();
-        for part in parts.by_ref() {
-            match part.strip_prefix("--hash=") {
-                Some(h) => hashes.push(h.to_owned()),
-                None => requirement.push(part),
-            }
-        }
-        let requirement = requirement.join(" ");
-        let (name, version) = if let Some((n, v)) = requirement.split_once("==") {
-            (
-                normalize_name(n.trim()),
-                v.split(';').next().unwrap_or(v).trim().to_owned(),
-            )
-        } else if let Some((n, _)) = requirement.split_once(" @ ") {
-            (normalize_name(n.trim()), String::new())
-        } else {
-            (
-                requirement.trim_start_matches("-e ").to_owned(),
-                String::new(),
-            )
-        };
-        packages.push(LockedPackage {
-            name,
-            version,
-            requirement,
-            hashes,
-        });
-    }
-    packages.sort_by(|a, b| a.name.cmp(&b.name));
-    packages
-}
-
-fn parse_pip_report(text: &str) -> Result<Vec<LockedPackage>> {
-    let report: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Error::new(format!("unreadable pip --report output: {e}")))?;
-    let mut packages = Vec::new();
-    for item in report["install"].as_array().into_iter().flatten() {
-        let name = normalize_name(item["metadata"]["name"].as_str().unwrap_or_default());
-        let version = item["metadata"]["version"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let info = &item["download_info"];
-        let url = info["url"].as_str().unwrap_or_default();
-        let editable = info["dir_info"]["editable"].as_bool().unwrap_or(false);
-        let requirement = if item["is_direct"].as_bool().unwrap_or(false) {
-            if editable {
-                format!("-e {url}")
-            } else {
-                format!("{name} @ {url}")
-            }
-        } else {
-            format!("{name}=={version}")
-        };
-        let hashes = info["archive_info"]["hashes"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .filter_map(|(alg, v)| Some(format!("{alg}:{}", v.as_str()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        packages.push(LockedPackage {
-            name,
-            version,
-            requirement,
-            hashes,
-        });
-    }
-    packages.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(packages)
-}
-
 /// Editable, path and URL pins come out of the resolver without a name or
 /// version; the installed layer knows both (dist-info METADATA, and the
 /// location in direct_url.json), so the lock gets them from there.
-fn name_direct_references(lock: &mut PipLock, layer: &Path, root: &Path) {
+pub(super) fn name_direct_references(lock: &mut PipLock, layer: &Path, root: &Path) {
     if lock.packages.iter().all(|p| !p.version.is_empty()) {
         return;
     }
@@ -554,7 +124,11 @@ fn published(key: &str, link: &Path) -> Option<LayerRef> {
     })
 }
 
-fn build_layer(inputs: &PipInputs<'_>, installer: Installer, lock: &PipLock) -> Result<LayerRef> {
+pub(super) fn build_layer(
+    inputs: &PipInputs<'_>,
+    installer: Installer,
+    lock: &PipLock,
+) -> Result<LayerRef> {
     let key = layer_key(inputs.shell, installer, lock, inputs.project_root);
     let layers = inputs.cache.layers_dir();
     let link = inputs.cache.layer_link(&key);
@@ -784,26 +358,7 @@ del _nixpy_chain
 mod tests {
     use super::*;
 
-    #[test]
-    fn uv_output_is_read_into_pins() {
-        let text = "pkga==0.1 \\\n    --hash=sha256:aaa\nrich==13.7.0 ; python_version >= \"3.8\" \\\n    --hash=sha256:bbb \\\n    --hash=sha256:ccc\n-e file:///src/editable\nfoo @ file:///w/foo-1.0-py3-none-any.whl\n";
-        let pins = parse_pinned(text);
-        let pkga = pins.iter().find(|p| p.name == "pkga").unwrap();
-        assert_eq!(
-            (pkga.version.as_str(), pkga.requirement.as_str()),
-            ("0.1", "pkga==0.1")
-        );
-        assert_eq!(pkga.hashes, ["sha256:aaa"]);
-        let rich = pins.iter().find(|p| p.name == "rich").unwrap();
-        assert_eq!(rich.version, "13.7.0");
-        assert_eq!(rich.hashes.len(), 2);
-        assert!(pins
-            .iter()
-            .any(|p| p.requirement == "-e file:///src/editable"));
-        assert!(pins
-            .iter()
-            .any(|p| p.name == "foo" && p.requirement.starts_with("foo @ ")));
-    }
+    use crate::project::lockfile::LockedPackage;
 
     #[test]
     fn hashes_are_written_only_when_every_pin_has_them() {

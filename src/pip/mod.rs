@@ -1,7 +1,18 @@
 //! The pip layer: project-specific packages installed with uv (or pip) into
 //! a content-addressed store path, never re-installing what Nix provides.
+//!
+//! Resolution sees the Nix-provided distributions as stub wheels pinned at
+//! their Nix versions, so the resolver keeps them fixed; the resulting pins
+//! minus the Nix-provided ones are installed with `--no-deps`.
 
+mod ensure;
+mod installer;
 mod layer;
+mod nix_provided;
+mod resolve;
+mod scratch;
 mod wheel_stub;
 
-pub use layer::{ensure, nix_provided, LayerRef, PipInputs};
+pub use ensure::{ensure, PipInputs};
+pub use layer::LayerRef;
+pub use nix_provided::nix_provided;

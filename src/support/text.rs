@@ -12,3 +12,11 @@ pub fn printable(text: &str) -> String {
         })
         .collect()
 }
+
+/// Every line of `text`, indented two spaces (a quoted log in a message).
+pub fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,136 @@
+//! The pip side of an environment: take the pip resolution from nixpy.lock
+//! or resolve again (as the lock mode allows), then get the layer.
+
+use std::path::Path;
+
+use super::layer::{build_layer, name_direct_references, LayerRef};
+use super::nix_provided::nix_provided;
+use super::resolve::resolve;
+use crate::error::{Error, Result};
+use crate::flake::ShellEnv;
+use crate::layout::Cache;
+use crate::nix::Nix;
+use crate::project::lockfile::{portable, LockMode, PipLock};
+use crate::project::manifest::Installer;
+use crate::project::requirements::{self, RequirementSet};
+use crate::support::hash::key_of;
+use crate::ui;
+
+pub struct PipInputs<'a> {
+    pub cache: &'a Cache,
+    pub shell: &'a ShellEnv,
+    pub installer: Installer,
+    pub requirements: &'a RequirementSet,
+    pub lock: Option<&'a PipLock>,
+    pub mode: LockMode,
+    pub offline: bool,
+    pub nix: &'a Nix,
+    /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.
+    pub recorded_layer: Option<(String, String)>,
+    /// Paths under it are written as `${PROJECT_ROOT}` in the lock, so the
+    /// lock holds in any checkout folder.
+    pub project_root: &'a Path,
+}
+
+pub struct PipOutcome {
+    pub lock: PipLock,
+    pub layer: LayerRef,
+    pub resolution_key: String,
+    /// `--frozen` installed a lock that no longer matches the requirements.
+    pub from_stale_lock: bool,
+}
+
+pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
+    let installer = inputs.installer.effective();
+    let nix_provided = nix_provided(inputs.cache, &inputs.shell.python)?;
+    check_conflicts(inputs.requirements, &nix_provided)?;
+    let resolution_key = resolution_key(inputs, installer, &nix_provided);
+    let lock = match (inputs.mode, inputs.lock) {
+        (LockMode::Frozen, Some(lock)) => lock.clone(),
+        (LockMode::Frozen, None) => {
+            return Err(Error::new(
+                "--frozen needs a nixpy.lock with the pip resolution, and there is none",
+            )
+            .with_hint("run `nixpy lock` and commit nixpy.lock"))
+        }
+        (LockMode::Update | LockMode::Locked, Some(lock)) if lock.inputs == resolution_key => {
+            lock.clone()
+        }
+        (LockMode::Locked, lock) => {
+            let what = if lock.is_some() {
+                "is out of date with the pip requirements"
+            } else {
+                "has no pip resolution"
+            };
+            return Err(Error::new(format!(
+                "nixpy.lock {what}, and it may not be rewritten here (--locked or CI is set)"
+            ))
+            .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
+        }
+        _ => {
+            let phase = ui::Phase::start(format!(
+                "resolving {} pip requirement(s) with {}",
+                inputs.requirements.requirements.len(),
+                installer.name()
+            ));
+            let packages = resolve(inputs, installer, &nix_provided)?;
+            phase.finish();
+            PipLock {
+                inputs: resolution_key.clone(),
+                installer: installer.name().to_owned(),
+                packages,
+            }
+        }
+    };
+    let layer = build_layer(inputs, installer, &lock)?;
+    let mut lock = lock;
+    name_direct_references(&mut lock, &layer.dir, inputs.project_root);
+    Ok(PipOutcome {
+        from_stale_lock: lock.inputs != resolution_key,
+        lock,
+        layer,
+        resolution_key,
+    })
+}
+
+fn check_conflicts(requirements: &RequirementSet, nix_provided: &[(String, String)]) -> Result<()> {
+    let conflicts = requirements::conflicts_with_nix(requirements, nix_provided);
+    let Some(first) = conflicts.first() else {
+        return Ok(());
+    };
+    let lines: Vec<String> = conflicts
+        .iter()
+        .map(|c| {
+            format!(
+                "`{}` ({}) needs a version Nix does not provide: Nix has {} {}",
+                c.requirement, c.origin, c.name, c.nix_version
+            )
+        })
+        .collect();
+    Err(Error::new(format!("pip requirements conflict with the Nix Python packages:\n  {}", lines.join("\n  "))).with_hint(format!(
+        "relax the requirement to accept {} {}, or remove `{}` from python-packages so the pip layer provides it",
+        first.name, first.nix_version, first.name
+    )))
+}
+
+fn resolution_key(
+    inputs: &PipInputs<'_>,
+    installer: Installer,
+    nix_provided: &[(String, String)],
+) -> String {
+    let reqs = inputs.requirements;
+    let root = inputs.project_root;
+    let provided: String = nix_provided
+        .iter()
+        .map(|(n, v)| format!("{n}=={v}\n"))
+        .collect();
+    key_of(&[
+        portable(&reqs.requirements_text(), root).as_bytes(),
+        portable(&reqs.constraints_text(), root).as_bytes(),
+        portable(&reqs.index.to_args().join("\n"), root).as_bytes(),
+        provided.as_bytes(),
+        inputs.shell.python_version.as_bytes(),
+        crate::flake::current_system().as_bytes(),
+        installer.name().as_bytes(),
+    ])
+}
