@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::installer::Tool;
 use super::layer::{build_layer, name_direct_references, LayerRef};
 use super::nix_provided::nix_provided;
 use super::resolve::resolve;
@@ -41,10 +42,10 @@ pub struct PipOutcome {
 }
 
 pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
-    let installer = inputs.installer.effective();
+    let tool = Tool::new(inputs.installer, inputs.shell);
     let nix_provided = nix_provided(inputs.cache, &inputs.shell.python)?;
     check_conflicts(inputs.requirements, &nix_provided)?;
-    let resolution_key = resolution_key(inputs, installer, &nix_provided);
+    let resolution_key = resolution_key(inputs, tool, &nix_provided);
     let lock = match (inputs.mode, inputs.lock) {
         (LockMode::Frozen, Some(lock)) => lock.clone(),
         (LockMode::Frozen, None) => {
@@ -71,18 +72,18 @@ pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
             let phase = ui::Phase::start(format!(
                 "resolving {} pip requirement(s) with {}",
                 inputs.requirements.requirements.len(),
-                installer.name()
+                tool.name()
             ));
-            let packages = resolve(inputs, installer, &nix_provided)?;
+            let packages = resolve(inputs, tool, &nix_provided)?;
             phase.finish();
             PipLock {
                 inputs: resolution_key.clone(),
-                installer: installer.name().to_owned(),
+                installer: tool.name().to_owned(),
                 packages,
             }
         }
     };
-    let layer = build_layer(inputs, installer, &lock)?;
+    let layer = build_layer(inputs, tool, &lock)?;
     let mut lock = lock;
     name_direct_references(&mut lock, &layer.dir, inputs.project_root);
     Ok(PipOutcome {
@@ -115,7 +116,7 @@ fn check_conflicts(requirements: &RequirementSet, nix_provided: &[(String, Strin
 
 fn resolution_key(
     inputs: &PipInputs<'_>,
-    installer: Installer,
+    tool: Tool<'_>,
     nix_provided: &[(String, String)],
 ) -> String {
     let reqs = inputs.requirements;
@@ -131,6 +132,6 @@ fn resolution_key(
         provided.as_bytes(),
         inputs.shell.python_version.as_bytes(),
         crate::flake::current_system().as_bytes(),
-        installer.name().as_bytes(),
+        tool.name().as_bytes(),
     ])
 }

@@ -7,17 +7,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::ensure::PipInputs;
-use super::installer::{installer_cmd, uv_program};
+use super::installer::Tool;
 use super::scratch::{scratch_dir, write};
 use crate::error::{Error, Result};
 use crate::flake::ShellEnv;
 use crate::layout::Cache;
 use crate::project::lockfile::{localized, PipLock};
-use crate::project::manifest::Installer;
 use crate::project::requirements::normalize_name;
 use crate::support::hash::key_of;
 use crate::support::text::indent;
-use crate::support::{process, FileLock};
+use crate::support::FileLock;
 use crate::ui;
 
 /// A published pip layer: its key and its store path.
@@ -89,7 +88,7 @@ fn direct_references_in(layer: &Path) -> Vec<(String, String, String)> {
 
 /// The layer's key: interpreter, exact pins, installer, platform. Two
 /// projects with the same resolution share one layer.
-pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock, root: &Path) -> String {
+fn layer_key(shell: &ShellEnv, tool: Tool<'_>, lock: &PipLock, root: &Path) -> String {
     // Localised: a path requirement's folder ends up inside the layer
     // (editable .pth files), so it is part of what the layer is.
     let pins: String = lock
@@ -103,14 +102,10 @@ pub fn layer_key(shell: &ShellEnv, installer: Installer, lock: &PipLock, root: &
             )
         })
         .collect();
-    let installer_id = match installer {
-        Installer::Pip => format!("pip:{}", shell.python),
-        _ => format!("uv:{}", shell.uv),
-    };
     key_of(&[
         shell.python.as_bytes(),
         pins.as_bytes(),
-        installer_id.as_bytes(),
+        tool.identity().as_bytes(),
         crate::flake::current_system().as_bytes(),
     ])
 }
@@ -126,10 +121,10 @@ fn published(key: &str, link: &Path) -> Option<LayerRef> {
 
 pub(super) fn build_layer(
     inputs: &PipInputs<'_>,
-    installer: Installer,
+    tool: Tool<'_>,
     lock: &PipLock,
 ) -> Result<LayerRef> {
-    let key = layer_key(inputs.shell, installer, lock, inputs.project_root);
+    let key = layer_key(inputs.shell, tool, lock, inputs.project_root);
     let layers = inputs.cache.layers_dir();
     let link = inputs.cache.layer_link(&key);
     if let Some(layer) = published(&key, &link) {
@@ -160,7 +155,7 @@ pub(super) fn build_layer(
     let phase = ui::Phase::start(format!(
         "installing {} pip package(s) with {}",
         lock.packages.len(),
-        installer.name()
+        tool.name()
     ));
     // Installed into a temporary folder (removed on any failure), then
     // added to the Nix store whole: a layer that is published is complete.
@@ -170,8 +165,8 @@ pub(super) fn build_layer(
     )?;
     let scratch = scratch_dir(inputs.cache)?;
     let pins_file = scratch.path().join("pins.txt");
-    write(&pins_file, &pins_text(lock, installer, inputs.project_root))?;
-    install(inputs, installer, building.path(), &pins_file)?;
+    write(&pins_file, &pins_text(lock, tool, inputs.project_root))?;
+    install(inputs, tool, building.path(), &pins_file)?;
     write(&building.path().join("sitecustomize.py"), SITECUSTOMIZE)?;
     compile_bytecode(&inputs.shell.python, building.path());
     let store_path = inputs
@@ -243,12 +238,9 @@ fn compile_bytecode(python: &str, dir: &Path) {
     }
 }
 
-fn pins_text(lock: &PipLock, installer: Installer, root: &Path) -> String {
-    // uv checks each hash given; pip turns any hash into hash-checking mode
-    // for all, which local and editable pins cannot meet, so for pip hashes
-    // are written only when every pin has them.
-    let all_hashed = lock.packages.iter().all(|p| !p.hashes.is_empty());
-    let write_hashes = installer != Installer::Pip || all_hashed;
+fn pins_text(lock: &PipLock, tool: Tool<'_>, root: &Path) -> String {
+    let every_pin_hashed = lock.packages.iter().all(|p| !p.hashes.is_empty());
+    let write_hashes = tool.writes_hashes(every_pin_hashed);
     let text: String = lock
         .packages
         .iter()
@@ -264,46 +256,14 @@ fn pins_text(lock: &PipLock, installer: Installer, root: &Path) -> String {
     localized(&text, root)
 }
 
-fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &Path) -> Result<()> {
-    let mut args: Vec<String> = match installer {
-        Installer::Pip => [
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            // Bytecode is compiled afterwards, hash-checked: pip's own pycs
-            // embed timestamps and would make the layer differ per machine.
-            "--no-compile",
-            "--no-warn-script-location",
-            "--target",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        _ => ["pip", "install", "--no-deps", "--quiet", "--python"]
-            .map(str::to_owned)
-            .into_iter()
-            .chain([inputs.shell.python.clone(), "--target".to_owned()])
-            .collect(),
-    };
-    args.push(target.display().to_string());
-    args.extend(inputs.requirements.index.to_args());
-    if inputs.offline {
-        args.push(
-            if installer == Installer::Pip {
-                "--no-index"
-            } else {
-                "--offline"
-            }
-            .to_owned(),
-        );
-    }
-    args.extend(["-r".to_owned(), pins.display().to_string()]);
-    let program = match installer {
-        Installer::Pip => inputs.shell.python.as_str(),
-        _ => uv_program(inputs.shell)?,
-    };
-    let output = process::capture(installer_cmd(program, args))
-        .map_err(|e| Error::new(format!("cannot run {}: {e}", installer.name())))?;
+fn install(inputs: &PipInputs<'_>, tool: Tool<'_>, target: &Path, pins: &Path) -> Result<()> {
+    let args = tool.install_args(
+        target,
+        inputs.requirements.index.to_args(),
+        inputs.offline,
+        pins,
+    );
+    let output = tool.run(args)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if stderr.contains("No space left on device") {
@@ -318,7 +278,7 @@ fn install(inputs: &PipInputs<'_>, installer: Installer, target: &Path, pins: &P
         };
         return Err(Error::new(format!(
             "{} failed to install the pip layer:\n{}",
-            installer.name(),
+            tool.name(),
             indent(stderr.trim())
         ))
         .with_hint(hint));
@@ -374,19 +334,18 @@ mod tests {
             packages: vec![pin("a==1", &["sha256:1"]), pin("-e /x", &[])],
         };
         let root = Path::new("/p");
-        assert_eq!(pins_text(&lock, Installer::Pip, root), "a==1\n-e /x\n");
+        let pip = Tool::Pip { python: "/p" };
+        let uv = Tool::Uv {
+            uv: "/u",
+            python: "/p",
+        };
+        assert_eq!(pins_text(&lock, pip, root), "a==1\n-e /x\n");
         // uv checks each given hash on its own.
-        assert_eq!(
-            pins_text(&lock, Installer::Uv, root),
-            "a==1 --hash=sha256:1\n-e /x\n"
-        );
+        assert_eq!(pins_text(&lock, uv, root), "a==1 --hash=sha256:1\n-e /x\n");
         let lock = PipLock {
             packages: vec![pin("a==1", &["sha256:1"])],
             ..lock
         };
-        assert_eq!(
-            pins_text(&lock, Installer::Pip, root),
-            "a==1 --hash=sha256:1\n"
-        );
+        assert_eq!(pins_text(&lock, pip, root), "a==1 --hash=sha256:1\n");
     }
 }
