@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
+use crate::entry::{fingerprint, warm, CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
 use crate::flake::{self, FlakeFiles, ShellPlan};
 use crate::nix::{self, Nix};
@@ -17,7 +17,6 @@ use crate::project::manifest::{self, Manifest};
 use crate::project::{self, Inputs, ProjectLocation};
 use crate::run::{self, LayerPaths, SpecInputs};
 use crate::support::atomic_write;
-use crate::support::fingerprint::{FileStamp, Freshness};
 use crate::support::hash::key_of;
 use crate::support::{ci, FileLock};
 use crate::ui;
@@ -77,133 +76,14 @@ impl BuildOptions {
     }
 }
 
-/// The non-file inputs of the fingerprint, cheap to compute.
-pub fn scalars(ctx: &Context) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (
-            "nixpy version".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        ),
-        ("system".to_owned(), flake::current_system()),
-        (
-            "nixpkgs override".to_owned(),
-            ctx.nixpkgs_override.clone().unwrap_or_default(),
-        ),
-        (
-            "nix".to_owned(),
-            nix::identity().unwrap_or_else(|| "missing".to_owned()),
-        ),
-    ])
-}
-
-/// Why an entry cannot serve as it is.
-enum Unusable {
-    Stale(String),
-    Gone(String),
-}
-
-impl std::fmt::Display for Unusable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unusable::Stale(why) => f.write_str(why),
-            Unusable::Gone(path) => write!(f, "{path} was garbage collected"),
-        }
-    }
-}
-
-/// Whether `entry` can serve as it is: the new file stats worth recording
-/// (unchanged contents, moved stats), or why not.
-fn check_entry(
-    entry: &CacheEntry,
-    scalars: &BTreeMap<String, String>,
-    frozen: bool,
-) -> std::result::Result<Vec<FileStamp>, Unusable> {
-    let stamps = match entry.fingerprint.check(scalars) {
-        Freshness::Fresh => Vec::new(),
-        Freshness::FreshWithNewStats(stamps) => stamps,
-        Freshness::Stale(why) => return Err(Unusable::Stale(why)),
-    };
-    if entry.from_stale_lock && !frozen {
-        return Err(Unusable::Stale(
-            "installed --frozen from a lock the requirements moved past".into(),
-        ));
-    }
-    match entry.missing_path() {
-        Some(missing) => Err(Unusable::Gone(missing)),
-        None => Ok(stamps),
-    }
-}
-
-/// The cached entry if it is fresh, else why not (for `nixpy show`).
-pub fn staleness(pc: &ProjectCache, ctx: &Context) -> std::result::Result<CacheEntry, String> {
-    let entry = pc.read_entry().ok_or("no cached environment")?;
-    check_entry(&entry, &scalars(ctx), false)
-        .map(|_| entry)
-        .map_err(|why| why.to_string())
-}
-
-/// The warm path: the cached entry, if every input is unchanged and every
-/// store path it needs is still there. No Nix, no Python, no bash.
-/// `announce` says why a present entry is not used (once per run).
-fn warm(
-    pc: &ProjectCache,
-    scalars: &BTreeMap<String, String>,
-    frozen: bool,
-    announce: bool,
-) -> Option<CacheEntry> {
-    let path = pc.dir.entry();
-    let mut entry = CacheEntry::read(&path)?;
-    match check_entry(&entry, scalars, frozen) {
-        Ok(stamps) if stamps.is_empty() => {}
-        Ok(stamps) => {
-            // Record the new stats so the next run skips the hash; skipped
-            // when a rebuild holds the lock (it writes a newer entry).
-            if let Some(_lock) = FileLock::try_acquire(&pc.dir.lock()) {
-                entry.fingerprint.restamp(stamps);
-                let _ = entry.write(&path);
-            }
-        }
-        Err(Unusable::Gone(missing)) => {
-            if announce {
-                ui::note(&format!(
-                    "{missing} is gone (garbage collected?); rebuilding"
-                ));
-            }
-            return None;
-        }
-        Err(Unusable::Stale(why)) => {
-            tracing::debug!("cached environment is stale: {why}");
-            return None;
-        }
-    }
-    mark_used(&path);
-    Some(entry)
-}
-
-/// The warm path alone, for the clap-free start of `nixpy run`: `None`
-/// whenever anything needs a look (the normal path then says what).
-pub fn warm_only(ctx: &Context) -> Option<CacheEntry> {
-    let location = ctx.locate().ok()?;
-    let pc = ProjectCache::of(&location).ok()?;
-    warm(&pc, &scalars(ctx), false, false)
-}
-
-/// Sets the entry's mtime to now: `nixpy gc --older-than` reads it. One
-/// syscall, no write of the contents.
-fn mark_used(entry_path: &Path) {
-    if let Ok(file) = std::fs::File::options().append(true).open(entry_path) {
-        let _ = file.set_modified(std::time::SystemTime::now());
-    }
-}
-
 /// The project's environment, from the cache or freshly built.
 pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
-    let scalars = scalars(ctx);
+    let scalars = fingerprint::scalars(ctx.nixpkgs_override.as_deref());
     let may_use_cache = !opts.refresh && !opts.upgrade && !opts.record_paths;
     if may_use_cache {
-        if let Some(entry) = warm(&pc, &scalars, opts.frozen, true) {
+        if let Some(entry) = warm::warm(&pc, &scalars, opts.frozen, true) {
             return Ok(entry);
         }
     }
@@ -216,7 +96,7 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     })?;
     if may_use_cache {
         // Another run may have built it while we waited.
-        if let Some(entry) = warm(&pc, &scalars, opts.frozen, false) {
+        if let Some(entry) = warm::warm(&pc, &scalars, opts.frozen, false) {
             return Ok(entry);
         }
     }
@@ -477,7 +357,10 @@ fn shell_spec(
 pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
-    let inputs = project::read_inputs(&location, scalars(ctx))?;
+    let inputs = project::read_inputs(
+        &location,
+        fingerprint::scalars(ctx.nixpkgs_override.as_deref()),
+    )?;
     let lock = lockfile::read(&location.lock_path())?;
     let nix = Nix::locate(&ctx.substituters)?;
     let spec = shell_spec(

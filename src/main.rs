@@ -56,7 +56,7 @@ extern "C" fn main(
 #[cfg_attr(test, allow(dead_code))]
 fn run_nixpy() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(err) = commands::run::try_warm_without_parsing(&args) {
+    if let Some(err) = entry::warm::try_warm_without_parsing(&args) {
         ui::error(&err);
         std::process::exit(err.exit_code);
     }

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use crate::cli::ShowArgs;
-use crate::entry::ProjectCache;
-use crate::environment::{self, Context};
+use crate::entry::{warm, ProjectCache};
+use crate::environment::Context;
 use crate::error::Result;
 use crate::nix::{is_store_path, store_path_of};
 use crate::pip;
@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let requirements = crate::project::pip_sources(&manifest)?;
     let lock = lockfile::read(&location.lock_path())?;
     let pc = ProjectCache::of(&location)?;
-    let state = environment::staleness(&pc, ctx);
+    let state = warm::staleness(&pc, ctx.nixpkgs_override.as_deref());
     let entry = match &state {
         Ok(entry) => Some(entry.clone()),
         Err(_) => pc.read_entry(),

@@ -3,7 +3,9 @@
 //! recipe), read by the warm path.
 
 mod cache_entry;
+pub mod fingerprint;
 mod project_cache;
+pub mod warm;
 
 pub use cache_entry::{CacheEntry, ENTRY_FORMAT};
 pub use project_cache::ProjectCache;

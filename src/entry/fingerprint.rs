@@ -1,0 +1,27 @@
+//! What nixpy fingerprints besides files: the values that change an
+//! environment without any input file changing. (The files are stamped as
+//! `project::read_inputs` reads them.)
+
+use std::collections::BTreeMap;
+
+use crate::flake;
+use crate::nix;
+
+/// The non-file inputs of the fingerprint, cheap to compute.
+pub fn scalars(nixpkgs_override: Option<&str>) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "nixpy version".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
+        ("system".to_owned(), flake::current_system()),
+        (
+            "nixpkgs override".to_owned(),
+            nixpkgs_override.unwrap_or_default().to_owned(),
+        ),
+        (
+            "nix".to_owned(),
+            nix::identity().unwrap_or_else(|| "missing".to_owned()),
+        ),
+    ])
+}

@@ -1,0 +1,266 @@
+//! The warm path: from `nixpy run CMD` to exec when the cached entry is
+//! fresh. No Nix, no Python, no bash (unless the project has a shell hook),
+//! no argument parser, no allocation-heavy work: a warm start costs little
+//! more than the two process starts it cannot avoid.
+//!
+//! Nothing else runs before exec. These are all the system calls it may
+//! make, in order (any failure or doubt returns to the normal path, which
+//! parses the arguments, explains and rebuilds):
+//!
+//! 1. `getcwd`: the start folder (argv and the environment come from
+//!    `main`'s own arguments and libc's `environ`).
+//! 2. `realpath` of the start folder, then per folder up to the project:
+//!    `lstat` of `nixpy.toml`, `stat` of `pyproject.toml`, and for a
+//!    pyproject.toml, `open`/`read` of it to see whether it configures nixpy.
+//! 3. `getcwd` again only if `NIXPY_CACHE_DIR` (or `XDG_CACHE_HOME`) is
+//!    relative.
+//! 4. The Nix identity (a fingerprint value): `stat` of `nix` in each PATH
+//!    folder outside the store until found, `realpath` and `stat` of it.
+//! 5. `open`/`fstat`/`read`/`close` of the entry (`entry.json`).
+//! 6. `stat` of each input file of the fingerprint; only a file whose stat
+//!    moved is opened and hashed. Then `lstat` of the one store path the
+//!    entry needs and `stat` of the pip layer's folder.
+//! 7. Only when stats moved but contents did not: `open`+`flock` of the
+//!    project's lock (without waiting) and an atomic rewrite of the entry
+//!    (temporary file, `write`, `fsync`, `fchmod`, `rename`) with the new
+//!    stats.
+//! 8. `open`, `futimens`, `close` of the entry: its mtime says when it was
+//!    last used (`nixpy gc --older-than`).
+//! 9. `getcwd`, `stat` of the command in the caller's PATH folders that the
+//!    program index does not cover (none for a command of the environment),
+//!    then `execve` of the command (or of bash, with a shell hook).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::Path;
+
+use super::fingerprint::scalars;
+use super::{CacheEntry, ProjectCache};
+use crate::error::Error;
+use crate::project;
+use crate::run;
+use crate::support::fingerprint::{FileStamp, Freshness};
+use crate::support::FileLock;
+use crate::ui;
+
+/// The warm path before any argument parsing: parsing the full command
+/// line costs about as much as the rest of a warm start. Only the plain
+/// forms `nixpy run CMD...` and `nixpy run -- CMD...` qualify; anything
+/// else (flags, a cache that is not fresh) returns `None` and takes the
+/// normal path, which parses, explains and rebuilds.
+pub fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
+    let [_, subcommand, rest @ ..] = argv else {
+        return None;
+    };
+    if subcommand != "run" {
+        return None;
+    }
+    let command = match rest {
+        [dashes, command @ ..] if dashes == "--" => command,
+        [first, ..] if !first.as_encoded_bytes().starts_with(b"-") => rest,
+        _ => return None,
+    };
+    if command.is_empty() {
+        return None;
+    }
+    let start_dir = std::env::current_dir().ok()?;
+    let nixpkgs_override = std::env::var("NIXPY_NIXPKGS").ok();
+    let location = project::discover(&start_dir).ok()?;
+    let pc = ProjectCache::of(&location).ok()?;
+    let entry = warm(&pc, &scalars(nixpkgs_override.as_deref()), false, false)?;
+    Some(run::exec_in(&entry.env, command))
+}
+
+/// Why an entry cannot serve as it is.
+enum Unusable {
+    Stale(String),
+    Gone(String),
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unusable::Stale(why) => f.write_str(why),
+            Unusable::Gone(path) => write!(f, "{path} was garbage collected"),
+        }
+    }
+}
+
+/// Whether `entry` can serve as it is: the new file stats worth recording
+/// (unchanged contents, moved stats), or why not.
+fn check_entry(
+    entry: &CacheEntry,
+    scalars: &BTreeMap<String, String>,
+    frozen: bool,
+) -> std::result::Result<Vec<FileStamp>, Unusable> {
+    let stamps = match entry.fingerprint.check(scalars) {
+        Freshness::Fresh => Vec::new(),
+        Freshness::FreshWithNewStats(stamps) => stamps,
+        Freshness::Stale(why) => return Err(Unusable::Stale(why)),
+    };
+    if entry.from_stale_lock && !frozen {
+        return Err(Unusable::Stale(
+            "installed --frozen from a lock the requirements moved past".into(),
+        ));
+    }
+    match entry.missing_path() {
+        Some(missing) => Err(Unusable::Gone(missing)),
+        None => Ok(stamps),
+    }
+}
+
+/// The cached entry if it is fresh, else why not (for `nixpy show`).
+pub fn staleness(
+    pc: &ProjectCache,
+    nixpkgs_override: Option<&str>,
+) -> std::result::Result<CacheEntry, String> {
+    let entry = pc.read_entry().ok_or("no cached environment")?;
+    check_entry(&entry, &scalars(nixpkgs_override), false)
+        .map(|_| entry)
+        .map_err(|why| why.to_string())
+}
+
+/// The warm path: the cached entry, if every input is unchanged and every
+/// store path it needs is still there. No Nix, no Python, no bash.
+/// `announce` says why a present entry is not used (once per run).
+pub fn warm(
+    pc: &ProjectCache,
+    scalars: &BTreeMap<String, String>,
+    frozen: bool,
+    announce: bool,
+) -> Option<CacheEntry> {
+    let path = pc.dir.entry();
+    let mut entry = CacheEntry::read(&path)?;
+    match check_entry(&entry, scalars, frozen) {
+        Ok(stamps) if stamps.is_empty() => {}
+        Ok(stamps) => {
+            // Record the new stats so the next run skips the hash; skipped
+            // when a rebuild holds the lock (it writes a newer entry).
+            if let Some(_lock) = FileLock::try_acquire(&pc.dir.lock()) {
+                entry.fingerprint.restamp(stamps);
+                let _ = entry.write(&path);
+            }
+        }
+        Err(Unusable::Gone(missing)) => {
+            if announce {
+                ui::note(&format!(
+                    "{missing} is gone (garbage collected?); rebuilding"
+                ));
+            }
+            return None;
+        }
+        Err(Unusable::Stale(why)) => {
+            tracing::debug!("cached environment is stale: {why}");
+            return None;
+        }
+    }
+    mark_used(&path);
+    Some(entry)
+}
+
+/// Sets the entry's mtime to now: `nixpy gc --older-than` reads it. One
+/// syscall, no write of the contents.
+fn mark_used(entry_path: &Path) {
+    if let Ok(file) = std::fs::File::options().append(true).open(entry_path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::EnvSpec;
+    use crate::support::fingerprint::Fingerprint;
+
+    fn scalars(nix: &str) -> BTreeMap<String, String> {
+        [("nix".to_owned(), nix.to_owned())].into()
+    }
+
+    /// An entry built from `dir/input`, needing the "store path" `dir/store`.
+    fn entry(dir: &Path) -> CacheEntry {
+        std::fs::write(dir.join("input"), "packages = []\n").unwrap();
+        std::fs::write(dir.join("store"), "").unwrap();
+        let mut fingerprint = Fingerprint {
+            scalars: scalars("2.18"),
+            files: Vec::new(),
+        };
+        fingerprint.add_file(&dir.join("input"));
+        CacheEntry {
+            format: super::super::ENTRY_FORMAT,
+            nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),
+            project_root: dir.to_path_buf(),
+            fingerprint,
+            shell_key: "k".into(),
+            shell_env_path: dir.join("store").display().to_string(),
+            resolution_key: None,
+            from_stale_lock: false,
+            layer: None,
+            store_paths: vec![dir.join("store").display().to_string()],
+            env: EnvSpec::default(),
+        }
+    }
+
+    fn why(result: std::result::Result<Vec<FileStamp>, Unusable>) -> String {
+        match result {
+            Ok(stamps) => panic!("usable ({} new stamps)", stamps.len()),
+            Err(why) => why.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_fresh_entry_serves_as_it_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = entry(tmp.path());
+        assert!(check_entry(&entry, &scalars("2.18"), false)
+            .ok()
+            .is_some_and(|stamps| stamps.is_empty()));
+    }
+
+    #[test]
+    fn same_contents_with_new_stats_serve_with_new_stamps() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = entry(tmp.path());
+        let input = tmp.path().join("input");
+        std::fs::remove_file(&input).unwrap();
+        std::fs::write(&input, "packages = []\n").unwrap();
+        let stamps = check_entry(&entry, &scalars("2.18"), false).ok().unwrap();
+        assert_eq!(stamps.len(), 1);
+    }
+
+    #[test]
+    fn a_changed_scalar_makes_it_stale() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = entry(tmp.path());
+        assert_eq!(
+            why(check_entry(&entry, &scalars("2.24"), false)),
+            "nix changed"
+        );
+    }
+
+    #[test]
+    fn a_changed_file_makes_it_stale() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = entry(tmp.path());
+        std::fs::write(tmp.path().join("input"), "packages = [\"jq\"]\n").unwrap();
+        assert!(why(check_entry(&entry, &scalars("2.18"), false)).ends_with("input changed"));
+    }
+
+    #[test]
+    fn a_collected_store_path_makes_it_unusable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = entry(tmp.path());
+        std::fs::remove_file(tmp.path().join("store")).unwrap();
+        let result = check_entry(&entry, &scalars("2.18"), false);
+        assert!(matches!(result, Err(Unusable::Gone(_))));
+        assert!(why(result).ends_with("store was garbage collected"));
+    }
+
+    #[test]
+    fn an_entry_from_a_stale_lock_serves_frozen_runs_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut entry = entry(tmp.path());
+        entry.from_stale_lock = true;
+        assert!(why(check_entry(&entry, &scalars("2.18"), false)).contains("--frozen"));
+        assert!(check_entry(&entry, &scalars("2.18"), true).is_ok());
+    }
+}
