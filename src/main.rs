@@ -6,15 +6,14 @@
 // Without it a broken pipe ends nixpy as it ends any Unix tool.
 #![cfg_attr(not(test), no_main)]
 
+mod build;
 mod cli;
 mod commands;
 mod entry;
-mod environment;
 mod error;
 mod flake;
 mod layout;
 mod nix;
-mod nix_shell;
 mod pip;
 mod project;
 mod run;
@@ -26,8 +25,8 @@ mod proptests;
 
 use clap::Parser;
 
+use crate::build::{BuildOptions, Context};
 use crate::cli::{BuildFlags, Cli, Command};
-use crate::environment::{BuildOptions, Context};
 use crate::error::Error;
 
 impl From<BuildFlags> for BuildOptions {

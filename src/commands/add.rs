@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::build::{self, BuildOptions, Context};
 use crate::cli::EditArgs;
-use crate::environment::{self, BuildOptions, Context};
 use crate::error::{Error, Result};
 use crate::flake::ShellPlan;
 use crate::nix::{self, Nix};
@@ -239,7 +239,7 @@ fn apply_and_update(
     for edit in &edits {
         atomic_write::write_project_file(&edit.path, edit.after.as_bytes())?;
     }
-    match environment::prepare(ctx, BuildOptions::default()) {
+    match build::prepare(ctx, BuildOptions::default()) {
         Ok(_) => {
             ui::status(done);
             Ok(0)
@@ -265,7 +265,7 @@ fn apply_and_update(
 /// Refuses attribute paths the pinned nixpkgs does not have, suggesting
 /// close matches ("did you mean `tesseract`?").
 fn check_attributes_exist(ctx: &Context, list: ListKey, names: &[AttrPath]) -> Result<()> {
-    let (flake_dir, plan) = environment::generated_flake(ctx)?;
+    let (flake_dir, plan) = build::generated_flake(ctx)?;
     let nix = Nix::locate(&ctx.substituters)?;
     let answers = nix.eval_json(
         "check package names",

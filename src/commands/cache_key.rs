@@ -2,8 +2,8 @@
 //! without Nix, for CI caches (`actions/cache` keys) that must be known
 //! before anything is built.
 
+use crate::build::Context;
 use crate::cli::BuildFlags;
-use crate::environment::Context;
 use crate::error::Result;
 use crate::support::hash::key_of;
 

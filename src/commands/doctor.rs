@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crate::build::Context;
 use crate::entry::ProjectCache;
-use crate::environment::Context;
 use crate::layout::Cache;
 use crate::nix;
 use crate::project::lockfile;

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::build::{self, Context};
 use crate::cli::BuildFlags;
 use crate::entry::ProjectCache;
-use crate::environment::{self, Context};
 use crate::error::{Error, Result};
 use crate::run;
 use crate::support::shell_quote;
@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
         return Err(Error::new("--hook needs --format sh: the shell hook is bash code")
             .with_hint("fish and JSON consumers get the variables only; `nixpy shell` runs the hook for any shell"));
     }
-    let (entry, fell_back) = environment::prepare_or_last_good(ctx, args.build.into())?;
+    let (entry, fell_back) = build::prepare_or_last_good(ctx, args.build.into())?;
     let current: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let target = run::target_env(current.clone(), &entry.env, fell_back);
     let changes = changes(&current, &target, args.diff);

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use clap::Args;
 
+use crate::build::Context;
 use crate::commands::direnvrc::ENVRC;
-use crate::environment::Context;
 use crate::error::{Error, Result};
 use crate::project::manifest;
 use crate::project::{PipSource, MANIFEST_FILE, PYPROJECT_FILE};

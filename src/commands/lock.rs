@@ -1,8 +1,8 @@
 //! `nixpy lock`: bring nixpy.lock up to date with the inputs (building what
 //! resolution needs: the Nix Python decides what pip must not install).
 
+use crate::build::{self, BuildOptions, Context};
 use crate::cli::LockArgs;
-use crate::environment::{self, BuildOptions, Context};
 use crate::error::Result;
 use crate::ui;
 
@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: LockArgs) -> Result<i32> {
         ..BuildOptions::default()
     };
     let location = ctx.locate()?;
-    environment::prepare(ctx, opts)?;
+    build::prepare(ctx, opts)?;
     ui::status(&format!("{} is up to date", location.lock_path().display()));
     Ok(0)
 }

@@ -2,14 +2,14 @@
 //! pip layer and the pinned nixpkgs source to a Nix store or binary cache,
 //! so other machines fetch them instead of building.
 
+use crate::build::{self, Context};
 use crate::cli::PushArgs;
 use crate::entry::ProjectCache;
-use crate::environment::{self, Context};
 use crate::error::{Error, Result};
 use crate::nix::{self, Nix};
 
 pub fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
-    let entry = environment::prepare(ctx, args.build.into())?;
+    let entry = build::prepare(ctx, args.build.into())?;
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let nix = Nix::locate(&ctx.substituters)?;

@@ -29,8 +29,8 @@ use std::path::Path;
 
 use clap::Args;
 
+use crate::build::{self, Context};
 use crate::cli::BuildFlags;
-use crate::environment::{self, Context};
 use crate::error::Result;
 use crate::layout::Cache;
 use crate::run::{self, hook, HOOK_VAR};
@@ -128,7 +128,7 @@ const FISH_INIT: &str = r#"if status is-interactive; and not set -q NIXPY_NO_PRO
 end"#;
 
 pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
-    let (entry, fell_back) = environment::prepare_or_last_good(ctx, args.build.into())?;
+    let (entry, fell_back) = build::prepare_or_last_good(ctx, args.build.into())?;
     let mut env = run::target_env(std::env::vars_os().collect(), &entry.env, fell_back);
     for stale in [HOOK_VAR, SAVED_BASH_ENV, SAVED_ZDOTDIR] {
         env.remove(OsStr::new(stale));

@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
+use crate::build::Context;
 use crate::cli::ShowArgs;
 use crate::entry::{warm, ProjectCache};
-use crate::environment::Context;
 use crate::error::Result;
 use crate::nix::{is_store_path, store_path_of};
 use crate::pip;

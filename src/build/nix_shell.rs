@@ -9,14 +9,13 @@ use crate::error::{Error, Result};
 use crate::flake::{self, ShellEnv, ShellPlan};
 use crate::layout::{self, ProjectDir};
 use crate::nix::Nix;
-use crate::project::lockfile::LockMode;
-use crate::project::lockfile::NixpkgsPin;
+use crate::project::lockfile::{LockMode, NixpkgsPin};
 use crate::support::atomic_write;
 use crate::ui;
 
 /// The nixpkgs pin: from nixpy.lock when it pins this reference, else
 /// locked now (when the mode allows writing the lock).
-pub fn pin_nixpkgs(
+pub(super) fn pin_nixpkgs(
     nix: &Nix,
     pc: &ProjectCache,
     plan: &ShellPlan,
@@ -54,7 +53,7 @@ pub fn pin_nixpkgs(
 
 /// Fetches a shell environment recorded in nixpy.lock (from the store or a
 /// substituter) and roots it: no evaluation, no build.
-pub fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
+pub(super) fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
     let phase = ui::Phase::start(format!("fetching the recorded Nix shell {store_path}"));
     let fetched = nix.realise_with_root(store_path, &pc.dir.shell_profile())?;
     if fetched {
@@ -70,7 +69,7 @@ pub fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> R
 
 /// Writes the generated flake (content-addressed by `key`) and builds it.
 /// Returns the environment and the store path of its environment file.
-pub fn build_shell(
+pub(super) fn build_shell(
     nix: &Nix,
     pc: &ProjectCache,
     plan: &ShellPlan,

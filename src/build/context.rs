@@ -1,0 +1,65 @@
+//! What the cold path is asked to do: where and how (global flags and
+//! variables), and how far it may go (the build flags).
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::nix;
+use crate::project::lockfile::LockMode;
+use crate::project::{self, ProjectLocation};
+use crate::support::ci;
+
+/// Where and how nixpy was asked to work (global flags and variables).
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub start_dir: PathBuf,
+    pub nixpkgs_override: Option<String>,
+    /// Under CI ([`ci::is_ci`]): never rewrite the lock.
+    pub ci: bool,
+    pub substituters: nix::Substituters,
+}
+
+impl Context {
+    /// The context from the environment (`NIXPY_NIXPKGS`, `CI`) and flags.
+    pub fn new(
+        start_dir: PathBuf,
+        nixpkgs_override: Option<String>,
+        substituters: nix::Substituters,
+    ) -> Context {
+        Context {
+            start_dir,
+            nixpkgs_override: nixpkgs_override.filter(|r| !r.is_empty()),
+            ci: ci::is_ci(),
+            substituters,
+        }
+    }
+
+    pub fn locate(&self) -> Result<ProjectLocation> {
+        project::discover(&self.start_dir)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    pub refresh: bool,
+    pub locked: bool,
+    pub frozen: bool,
+    pub offline: bool,
+    pub upgrade: bool,
+    /// Record the store paths of both layers in nixpy.lock.
+    pub record_paths: bool,
+}
+
+impl BuildOptions {
+    pub(super) fn lock_mode(&self, ctx: &Context) -> LockMode {
+        if self.frozen {
+            LockMode::Frozen
+        } else if self.upgrade {
+            LockMode::Upgrade
+        } else if self.locked || ctx.ci {
+            LockMode::Locked
+        } else {
+            LockMode::Update
+        }
+    }
+}
