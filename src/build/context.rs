@@ -63,3 +63,42 @@ impl BuildOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_mode_follows_the_flags_and_ci() {
+        let ctx = |ci| Context {
+            start_dir: PathBuf::from("/p"),
+            nixpkgs_override: None,
+            ci,
+            substituters: nix::Substituters::default(),
+        };
+        let mode = |opts: BuildOptions, ci| opts.lock_mode(&ctx(ci));
+        let plain = BuildOptions::default();
+        assert_eq!(mode(plain, false), LockMode::Update);
+        assert_eq!(
+            mode(plain, true),
+            LockMode::Locked,
+            "CI never rewrites the lock"
+        );
+        let locked = BuildOptions {
+            locked: true,
+            ..plain
+        };
+        assert_eq!(mode(locked, false), LockMode::Locked);
+        let upgrade = BuildOptions {
+            upgrade: true,
+            ..plain
+        };
+        assert_eq!(mode(upgrade, true), LockMode::Upgrade);
+        let frozen = BuildOptions {
+            frozen: true,
+            upgrade: true,
+            ..plain
+        };
+        assert_eq!(mode(frozen, false), LockMode::Frozen);
+    }
+}

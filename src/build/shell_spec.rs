@@ -1,7 +1,7 @@
 //! The shell spec: the generated flake of a project, pinned, and its keys
 //! (what the Nix shell is built from and cached under).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::context::{BuildOptions, Context};
 use super::nix_shell::pin_nixpkgs;
@@ -12,6 +12,7 @@ use crate::nix::Nix;
 use crate::project::lockfile::{self, LockMode, NixpkgsPin};
 use crate::project::manifest::{self, Manifest};
 use crate::project::{self, Inputs, ProjectLocation};
+use crate::support::fingerprint::FileStamp;
 use crate::support::hash::key_of;
 
 fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
@@ -57,19 +58,44 @@ pub(super) fn shell_spec(
     let plan = ShellPlan::new(manifest, &nixpkgs, !requirements.is_empty());
     let pin = pin_nixpkgs(nix, pc, &plan, current_pin, mode)?;
     let files = flake::files(&plan, &pin);
+    let (portable_key, shell_key) = shell_keys(
+        &files,
+        nix_sources,
+        &fingerprint.files,
+        &location.root,
+        &fingerprint.scalars["nix"],
+    );
+    Ok(ShellSpec {
+        plan,
+        pin,
+        files,
+        portable_key,
+        shell_key,
+    })
+}
+
+/// The shell's keys: the portable key (the same in every checkout of the
+/// project, on every machine) and the shell key (also keyed on the Nix in
+/// use, `nix_identity`).
+fn shell_keys(
+    files: &FlakeFiles,
+    nix_sources: &[PathBuf],
+    stamps: &[FileStamp],
+    root: &Path,
+    nix_identity: &str,
+) -> (String, String) {
     // The contents of nix-files (and what they import) are part of the
     // shell: the generated flake names only their paths.
     let nix_source_hashes: Vec<String> = nix_sources
         .iter()
         .map(|p| {
-            let hash = fingerprint
-                .files
+            let hash = stamps
                 .iter()
                 .find(|f| &f.path == p)
                 .and_then(|f| f.hash.clone());
             format!(
                 "{}:{}",
-                p.strip_prefix(&location.root).unwrap_or(p).display(),
+                p.strip_prefix(root).unwrap_or(p).display(),
                 hash.unwrap_or_default()
             )
         })
@@ -78,7 +104,7 @@ pub(super) fn shell_spec(
     // left out, so another checkout of the project finds recorded paths.
     let portable_texts: Vec<String> = files
         .iter()
-        .map(|(_, text)| lockfile::portable(text, &location.root))
+        .map(|(_, text)| lockfile::portable(text, root))
         .collect();
     let portable_key = key_of(
         &portable_texts
@@ -87,17 +113,8 @@ pub(super) fn shell_spec(
             .map(|t| t.as_bytes())
             .collect::<Vec<_>>(),
     );
-    let shell_key = key_of(&[
-        portable_key.as_bytes(),
-        fingerprint.scalars["nix"].as_bytes(),
-    ]);
-    Ok(ShellSpec {
-        plan,
-        pin,
-        files,
-        portable_key,
-        shell_key,
-    })
+    let shell_key = key_of(&[portable_key.as_bytes(), nix_identity.as_bytes()]);
+    (portable_key, shell_key)
 }
 
 /// The project's generated flake, pinned, written but not built (the same
@@ -125,4 +142,49 @@ pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
         flake::write_dir(&pc.cache, &spec.shell_key, &spec.files)?,
         spec.plan,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys of a project in `root` with one nix-file, `tools.nix`,
+    /// whose contents hash to `hash`.
+    fn keys(root: &str, hash: &str, nix: &str) -> (String, String) {
+        let file = Path::new(root).join("tools.nix");
+        let files: FlakeFiles = vec![(
+            "plan.json",
+            format!("{{\"nixFiles\": [\"{}\"]}}\n", file.display()),
+        )];
+        let stamps = vec![FileStamp {
+            path: file.clone(),
+            stat: None,
+            hash: Some(hash.to_owned()),
+        }];
+        shell_keys(&files, &[file], &stamps, Path::new(root), nix)
+    }
+
+    #[test]
+    fn another_checkout_has_the_same_keys() {
+        assert_eq!(
+            keys("/home/a/proj", "h1", "nix-2.18"),
+            keys("/srv/ci/proj", "h1", "nix-2.18")
+        );
+    }
+
+    #[test]
+    fn the_nix_in_use_changes_only_the_shell_key() {
+        let (portable, shell) = keys("/p", "h1", "nix-2.18");
+        let (portable_other, shell_other) = keys("/p", "h1", "nix-2.24");
+        assert_eq!(portable, portable_other);
+        assert_ne!(shell, shell_other);
+    }
+
+    #[test]
+    fn the_contents_of_nix_files_change_both_keys() {
+        let (portable, shell) = keys("/p", "h1", "nix-2.18");
+        let (portable_edited, shell_edited) = keys("/p", "h2", "nix-2.18");
+        assert_ne!(portable, portable_edited);
+        assert_ne!(shell, shell_edited);
+    }
 }

@@ -1,7 +1,7 @@
 //! Building a project's environment, step by step: inputs -> shell spec ->
-//! Nix shell -> pip layer -> lock -> cache entry. Rebuilds exactly what
-//! changed (the Nix shell, the pip layer, or only the runtime parts) and
-//! publishes the new entry atomically.
+//! Nix shell -> pip layer -> lock -> cache entry. Each step reuses what has
+//! not changed (the built shell, a published layer, the lock), so an edit
+//! costs what it changed; the new entry is published atomically.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,13 +11,17 @@ use super::nix_shell::{build_shell, fetch_recorded_shell};
 use super::shell_spec::{shell_spec, ShellSpec};
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::Result;
-use crate::flake;
+use crate::flake::{self, ShellEnv};
 use crate::nix::Nix;
-use crate::pip::{self, PipInputs};
-use crate::project::lockfile::{self, LockFile, LockMode, StorePaths, LOCK_VERSION};
-use crate::project::{self, Inputs, ProjectLocation};
-use crate::run::{self, LayerPaths, SpecInputs};
+use crate::pip::{self, LayerRef, PipInputs, PipOutcome};
+use crate::project::lockfile::{
+    self, LockFile, LockMode, NixpkgsPin, PipLock, StorePaths, LOCK_VERSION,
+};
+use crate::project::manifest::Manifest;
+use crate::project::{self, ProjectLocation};
+use crate::run::{self, EnvSpec, LayerPaths, SpecInputs};
 use crate::support::atomic_write;
+use crate::support::fingerprint::Fingerprint;
 use crate::ui;
 
 pub(super) fn build(
@@ -28,65 +32,32 @@ pub(super) fn build(
     scalars: BTreeMap<String, String>,
 ) -> Result<CacheEntry> {
     let inputs = project::read_inputs(location, scalars)?;
-    let lock_path = location.lock_path();
-    let old_lock = lockfile::read(&lock_path)?;
-    let mut lock = old_lock.clone().unwrap_or(LockFile {
-        version: LOCK_VERSION,
-        ..LockFile::default()
-    });
+    let old_lock = lockfile::read(&location.lock_path())?;
     let mode = opts.lock_mode(ctx);
     let nix = Nix::locate(&ctx.substituters)?;
-
-    let ShellSpec {
-        plan,
-        pin,
-        files,
-        portable_key,
-        shell_key,
-    } = shell_spec(
+    let spec = shell_spec(
         ctx,
         location,
         pc,
         &nix,
         &inputs,
-        lock.nixpkgs.as_ref(),
+        old_lock.as_ref().and_then(|l| l.nixpkgs.as_ref()),
         mode,
     )?;
-    let Inputs {
-        mut fingerprint,
-        manifest,
-        requirements,
-        ..
-    } = inputs;
-    let previous = pc.read_entry();
-    let reusable = previous.as_ref().filter(|p| {
-        !opts.refresh
-            && p.shell_key == shell_key
-            && p.store_paths.iter().all(|s| Path::new(s).exists())
-    });
-    let recorded = lock.store.clone().filter(|_| !opts.refresh);
-    let (shell_env, shell_env_path) = match reusable {
-        Some(prev) => (
-            flake::read_dev_env(&prev.shell_env_path)?,
-            prev.shell_env_path.clone(),
-        ),
-        None => match recorded.as_ref().filter(|r| r.shell_key == portable_key) {
-            Some(r) if fetch_recorded_shell(&nix, pc, &r.shell_env)? => {
-                (flake::read_dev_env(&r.shell_env)?, r.shell_env.clone())
-            }
-            _ => build_shell(&nix, pc, &plan, &shell_key, &files)?,
-        },
-    };
-
-    let pip = if requirements.is_empty() {
+    let recorded = old_lock
+        .as_ref()
+        .and_then(|l| l.store.clone())
+        .filter(|_| !opts.refresh);
+    let shell = nix_shell(&nix, pc, &spec, opts.refresh, recorded.as_ref())?;
+    let pip = if inputs.requirements.is_empty() {
         None
     } else {
         Some(pip::ensure(&PipInputs {
             cache: &pc.cache,
-            shell: &shell_env,
-            installer: manifest.installer,
-            requirements: &requirements,
-            lock: lock.pip.as_ref(),
+            shell: &shell.env,
+            installer: inputs.manifest.installer,
+            requirements: &inputs.requirements,
+            lock: old_lock.as_ref().and_then(|l| l.pip.as_ref()),
             mode,
             offline: opts.offline,
             nix: &nix,
@@ -96,62 +67,234 @@ pub(super) fn build(
                 .and_then(|r| r.layer_key.clone().zip(r.layer.clone())),
         })?)
     };
+    let lock = next_lock(
+        old_lock.as_ref(),
+        spec.pin.clone(),
+        pip.as_ref().map(|p| (&p.lock, &p.layer)),
+        Recorded {
+            portable_key: &spec.portable_key,
+            shell_env: &shell.env_path,
+        },
+        opts.record_paths,
+    );
+    update_lock(location, old_lock.as_ref(), &lock, mode)?;
+    let mut fingerprint = inputs.fingerprint;
+    fingerprint.add_file(&location.lock_path());
+    let entry = cache_entry(location, fingerprint, spec, shell, pip, &inputs.manifest);
+    publish(pc, location, &entry)?;
+    Ok(entry)
+}
 
-    lock.nixpkgs = Some(pin);
-    lock.pip = pip.as_ref().map(|p| p.lock.clone());
-    // Once recorded, store paths are kept current with the rest of the lock.
-    if opts.record_paths || lock.store.is_some() {
-        lock.store = Some(StorePaths {
-            shell_key: portable_key,
-            shell_env: shell_env_path.clone(),
-            layer_key: pip.as_ref().map(|p| p.layer.key.clone()),
-            layer: pip.as_ref().map(|p| p.layer.dir.display().to_string()),
+/// A built (or fetched, or reused) Nix shell.
+struct Shell {
+    env: ShellEnv,
+    /// The store file of its environment, which roots its whole closure.
+    env_path: String,
+}
+
+/// The Nix shell of `spec`: the previous entry's when its key still matches
+/// and it is still in the store, else the one recorded in nixpy.lock when a
+/// substituter has it, else built.
+fn nix_shell(
+    nix: &Nix,
+    pc: &ProjectCache,
+    spec: &ShellSpec,
+    refresh: bool,
+    recorded: Option<&StorePaths>,
+) -> Result<Shell> {
+    let previous = pc.read_entry().filter(|p| {
+        !refresh
+            && p.shell_key == spec.shell_key
+            && p.store_paths.iter().all(|s| Path::new(s).exists())
+    });
+    if let Some(previous) = previous {
+        return Ok(Shell {
+            env: flake::read_dev_env(&previous.shell_env_path)?,
+            env_path: previous.shell_env_path,
         });
     }
-    if Some(&lock) != old_lock.as_ref() {
-        match mode {
-            LockMode::Update | LockMode::Upgrade => {
-                if lockfile::write(&lock_path, &lock)? {
-                    ui::status(&format!("wrote {}", lock_path.display()));
-                }
-            }
-            // Frozen and locked runs use the lock as it is; what they
-            // needed from it was checked above.
-            LockMode::Locked | LockMode::Frozen => {}
+    if let Some(r) = recorded.filter(|r| r.shell_key == spec.portable_key) {
+        if fetch_recorded_shell(nix, pc, &r.shell_env)? {
+            return Ok(Shell {
+                env: flake::read_dev_env(&r.shell_env)?,
+                env_path: r.shell_env.clone(),
+            });
         }
     }
-    fingerprint.add_file(&lock_path);
+    let (env, env_path) = build_shell(nix, pc, &spec.plan, &spec.shell_key, &spec.files)?;
+    Ok(Shell { env, env_path })
+}
 
-    let layer_paths = pip.as_ref().map(|p| LayerPaths {
-        dir: p.layer.dir.display().to_string(),
-        bin: p.layer.dir.join("bin").display().to_string(),
+/// What `nixpy lock --record-paths` records of the shell.
+struct Recorded<'a> {
+    portable_key: &'a str,
+    shell_env: &'a str,
+}
+
+/// nixpy.lock as this build leaves it: the pin and the pip resolution, and
+/// the store paths of both layers when asked to record them (once
+/// recorded, they are kept current with the rest of the lock).
+fn next_lock(
+    old: Option<&LockFile>,
+    pin: NixpkgsPin,
+    pip: Option<(&PipLock, &LayerRef)>,
+    shell: Recorded<'_>,
+    record_paths: bool,
+) -> LockFile {
+    let mut lock = old.cloned().unwrap_or(LockFile {
+        version: LOCK_VERSION,
+        ..LockFile::default()
     });
-    let root = location.root.display().to_string();
-    let mut env = run::spec(SpecInputs {
-        shell: &shell_env,
-        layer: layer_paths.as_ref(),
-        project_root: &root,
-        manifest_env: &manifest.env,
-        manifest_hook: &manifest.shell_hook,
-    });
-    env.programs = run::ProgramIndex::build(env.prepend.get("PATH").map_or(&[][..], Vec::as_slice));
-    let entry = CacheEntry {
+    lock.nixpkgs = Some(pin);
+    lock.pip = pip.map(|(pip_lock, _)| pip_lock.clone());
+    if record_paths || lock.store.is_some() {
+        lock.store = Some(StorePaths {
+            shell_key: shell.portable_key.to_owned(),
+            shell_env: shell.shell_env.to_owned(),
+            layer_key: pip.map(|(_, layer)| layer.key.clone()),
+            layer: pip.map(|(_, layer)| layer.dir.display().to_string()),
+        });
+    }
+    lock
+}
+
+/// Writes the lock when it changed and the mode allows it. Frozen and
+/// locked runs use the lock as it is; what they needed from it was checked
+/// by the steps that read it.
+fn update_lock(
+    location: &ProjectLocation,
+    old: Option<&LockFile>,
+    lock: &LockFile,
+    mode: LockMode,
+) -> Result<()> {
+    let may_write = matches!(mode, LockMode::Update | LockMode::Upgrade);
+    let lock_path = location.lock_path();
+    if may_write && Some(lock) != old && lockfile::write(&lock_path, lock)? {
+        ui::status(&format!("wrote {}", lock_path.display()));
+    }
+    Ok(())
+}
+
+/// The entry the warm path will read: the fingerprint, and the recipe of
+/// the command's environment (with the index of its programs).
+fn cache_entry(
+    location: &ProjectLocation,
+    fingerprint: Fingerprint,
+    spec: ShellSpec,
+    shell: Shell,
+    pip: Option<PipOutcome>,
+    manifest: &Manifest,
+) -> CacheEntry {
+    let env = command_env(
+        location,
+        &shell.env,
+        pip.as_ref().map(|p| &p.layer),
+        manifest,
+    );
+    CacheEntry {
         format: ENTRY_FORMAT,
         nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),
         project_root: location.root.clone(),
         fingerprint,
-        shell_key,
+        shell_key: spec.shell_key,
         // The environment file references every package, so while it is in
         // the store its whole closure is (Nix keeps closures complete): one
         // stat on the warm path, however many packages there are.
-        store_paths: vec![shell_env_path.clone()],
-        shell_env_path,
+        store_paths: vec![shell.env_path.clone()],
+        shell_env_path: shell.env_path,
         resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
         from_stale_lock: pip.as_ref().is_some_and(|p| p.from_stale_lock),
         layer: pip.map(|p| p.layer),
         env,
-    };
+    }
+}
+
+/// The recipe of the command's environment, with the index of the programs
+/// its store folders hold.
+fn command_env(
+    location: &ProjectLocation,
+    shell: &ShellEnv,
+    layer: Option<&LayerRef>,
+    manifest: &Manifest,
+) -> EnvSpec {
+    let layer_paths = layer.map(|layer| LayerPaths {
+        dir: layer.dir.display().to_string(),
+        bin: layer.dir.join("bin").display().to_string(),
+    });
+    let mut env = run::spec(SpecInputs {
+        shell,
+        layer: layer_paths.as_ref(),
+        project_root: &location.root.display().to_string(),
+        manifest_env: &manifest.env,
+        manifest_hook: &manifest.shell_hook,
+    });
+    env.programs = run::ProgramIndex::build(env.prepend.get("PATH").map_or(&[][..], Vec::as_slice));
+    env
+}
+
+/// Publishes the entry (and the project folder, for `nixpy gc`).
+fn publish(pc: &ProjectCache, location: &ProjectLocation, entry: &CacheEntry) -> Result<()> {
+    let root = location.root.display().to_string();
     atomic_write::write_file(&pc.dir.project_root(), root.as_bytes())?;
-    entry.write(&pc.dir.entry())?;
-    Ok(entry)
+    entry.write(&pc.dir.entry())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn pin(rev: &str) -> NixpkgsPin {
+        let node = serde_json::json!({
+            "locked": {"type": "github", "owner": "NixOS", "repo": "nixpkgs", "rev": rev},
+            "original": {"type": "github", "owner": "NixOS", "repo": "nixpkgs"},
+        });
+        NixpkgsPin::from_flake_lock_node("github:NixOS/nixpkgs", &node).unwrap()
+    }
+
+    fn pip_lock() -> (PipLock, LayerRef) {
+        let lock = PipLock {
+            inputs: "r".into(),
+            installer: "uv".into(),
+            packages: Vec::new(),
+        };
+        let layer = LayerRef {
+            key: "l".into(),
+            dir: PathBuf::from("/nix/store/l-nixpy-layer-l"),
+        };
+        (lock, layer)
+    }
+
+    const SHELL: Recorded<'static> = Recorded {
+        portable_key: "p",
+        shell_env: "/nix/store/s-nixpy-shell-env",
+    };
+
+    #[test]
+    fn a_new_lock_pins_and_resolves_without_store_paths() {
+        let (pip, layer) = pip_lock();
+        let lock = next_lock(None, pin("a"), Some((&pip, &layer)), SHELL, false);
+        assert_eq!(lock.version, LOCK_VERSION);
+        assert_eq!(lock.nixpkgs, Some(pin("a")));
+        assert_eq!(lock.pip, Some(pip));
+        assert_eq!(lock.store, None);
+    }
+
+    #[test]
+    fn store_paths_are_recorded_when_asked_and_kept_current_after() {
+        let (pip, layer) = pip_lock();
+        let recorded = next_lock(None, pin("a"), Some((&pip, &layer)), SHELL, true);
+        let store = recorded.store.clone().unwrap();
+        assert_eq!(store.shell_key, "p");
+        assert_eq!(store.layer.as_deref(), Some("/nix/store/l-nixpy-layer-l"));
+        let moved = Recorded {
+            portable_key: "q",
+            shell_env: "/nix/store/t-nixpy-shell-env",
+        };
+        let next = next_lock(Some(&recorded), pin("b"), None, moved, false);
+        let store = next.store.unwrap();
+        assert_eq!(store.shell_key, "q", "kept current without being asked");
+        assert_eq!(store.layer, None, "no pip layer any more");
+        assert_eq!(next.pip, None);
+    }
 }
