@@ -58,7 +58,7 @@ pub enum Command {
     /// Copy both layers of the environment (closures included) to a Nix store or binary cache.
     Push(PushArgs),
     /// Print one key covering both layers of the environment (for CI caches).
-    CacheKey(BuildFlags),
+    CacheKey,
     /// Show where each part of the environment comes from, and whether the cache is fresh.
     Show(ShowArgs),
     /// Check the Nix set-up, the cache folder and the project; each finding with its fix.
@@ -66,13 +66,13 @@ pub enum Command {
     /// Remove cache entries of projects that are gone or unused, and what only they used.
     Gc(GcArgs),
     /// Print the environment as shell code to eval (sh, bash, zsh, fish) or as JSON.
-    Env(crate::commands::env::EnvArgs),
+    Env(EnvArgs),
     /// Start an interactive shell (bash, zsh or fish) inside the environment.
-    Shell(crate::commands::shell::ShellArgs),
+    Shell(ShellArgs),
     /// Print the `use nixpy` function for direnv: `eval "$(nixpy direnvrc)"` in .envrc.
     Direnvrc,
     /// Write a starting nixpy.toml in the current folder.
-    Init(crate::commands::init::InitArgs),
+    Init(InitArgs),
     /// Print shell completions for bash, zsh or fish.
     Completions(CompletionsArgs),
     /// Print nixpy's man page (roff).
@@ -122,6 +122,7 @@ pub struct GcArgs {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
+    /// The shell to complete for.
     pub shell: clap_complete::Shell,
 }
 
@@ -168,8 +169,53 @@ pub struct LockArgs {
     /// with a binary cache fetch them instead of building.
     #[arg(long)]
     pub record_paths: bool,
+    /// Resolve and install pip packages from the installer's cache only.
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `export NAME='value'` lines, for sh, bash and zsh.
+    Sh,
+    /// `set -gx NAME 'value'` lines.
+    Fish,
+    /// One JSON object of names and values (`null` for a removed variable).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub build: BuildFlags,
+    /// Output syntax.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+    /// Print only the variables that differ from the current environment.
+    #[arg(long)]
+    pub diff: bool,
+    /// Also print code that runs the shell hook after the variables are set
+    /// (the hook is bash: meant for bash, as direnv runs it; sh format only).
+    #[arg(long)]
+    pub hook: bool,
+    /// Print the files the environment depends on, one per line, and build
+    /// nothing (for direnv's watch_file).
+    #[arg(long, conflicts_with_all = ["format", "diff", "hook"])]
+    pub watch_files: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub build: BuildFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also write an .envrc that loads the environment with direnv (and add
+    /// .direnv/ to .gitignore).
+    #[arg(long)]
+    pub direnv: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,4 +223,34 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every subcommand says what it does.
+    #[test]
+    fn every_argument_has_help() {
+        fn check(command: &clap::Command, path: &str) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" {
+                    assert!(arg.get_help().is_some(), "{path} {id} has no help text");
+                }
+            }
+            for sub in command.get_subcommands() {
+                assert!(
+                    sub.get_about().is_some(),
+                    "{path} {} has no help text",
+                    sub.get_name()
+                );
+                check(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        let mut command = Cli::command();
+        command.build();
+        check(&command, "nixpy");
+    }
 }

@@ -25,22 +25,7 @@ mod proptests;
 
 use clap::Parser;
 
-use crate::build::{BuildOptions, Context};
-use crate::cli::{BuildFlags, Cli, Command};
-use crate::error::Error;
-
-impl From<BuildFlags> for BuildOptions {
-    fn from(f: BuildFlags) -> Self {
-        BuildOptions {
-            refresh: f.refresh,
-            locked: f.locked,
-            frozen: f.frozen,
-            offline: f.offline,
-            upgrade: false,
-            record_paths: false,
-        }
-    }
-}
+use crate::cli::Cli;
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
@@ -67,7 +52,7 @@ fn run_nixpy() {
         cli::ColorChoice::Never => ui::COLOR_NEVER,
     });
     init_tracing(cli.verbose);
-    let code = match dispatch(cli) {
+    let code = match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
             ui::error(&err);
@@ -75,66 +60,6 @@ fn run_nixpy() {
         }
     };
     std::process::exit(code);
-}
-
-fn dispatch(cli: Cli) -> Result<i32, Error> {
-    // -C works as in git, make and cargo: the command runs there too.
-    if let Some(dir) = &cli.project {
-        std::env::set_current_dir(dir).map_err(|e| {
-            Error::new(format!(
-                "cannot enter the project folder {}: {e}",
-                dir.display()
-            ))
-            .with_hint("pass an existing folder to -C/--project")
-        })?;
-    }
-    let start_dir = std::env::current_dir()
-        .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
-    let ctx = Context::new(
-        start_dir,
-        cli.nixpkgs,
-        nix::Substituters {
-            urls: cli.substituters,
-            trusted_public_keys: cli.trusted_public_keys,
-        },
-    );
-    match cli.command {
-        Command::Run(args) => commands::run::run(&ctx, args),
-        Command::Lock(args) => commands::lock::run(&ctx, args),
-        Command::Add(args) => commands::add::add(&ctx, args),
-        Command::Remove(args) => commands::add::remove(&ctx, args),
-        Command::CacheKey(flags) => commands::cache_key::run(&ctx, flags),
-        Command::Show(args) => commands::show::run(&ctx, args),
-        Command::Push(args) => commands::push::run(&ctx, args),
-        Command::Doctor => Ok(commands::doctor::run(&ctx)),
-        Command::Env(args) => commands::env::run(&ctx, args),
-        Command::Shell(args) => commands::shell::run(&ctx, args),
-        Command::Direnvrc => commands::direnvrc::run(),
-        Command::Init(args) => commands::init::run(&ctx, args),
-        Command::Gc(args) => {
-            let older_than = commands::gc::parse_age(&args.older_than)
-                .map_err(|why| Error::new(format!("--older-than: {why}")))?;
-            commands::gc::run(commands::gc::GcArgs {
-                older_than,
-                dry_run: args.dry_run,
-            })
-        }
-        Command::Completions(args) => {
-            clap_complete::generate(
-                args.shell,
-                &mut <Cli as clap::CommandFactory>::command(),
-                "nixpy",
-                &mut std::io::stdout(),
-            );
-            Ok(0)
-        }
-        Command::Man => {
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                .render(&mut std::io::stdout())
-                .map_err(|e| Error::new(format!("cannot write the man page: {e}")))?;
-            Ok(0)
-        }
-    }
 }
 
 /// Logging costs start-up time, so it is set up only when asked for.

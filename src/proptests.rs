@@ -498,7 +498,7 @@ proptest! {
     #[test]
     fn gc_ages_never_panic(number in "[0-9]{1,24}", unit in prop::sample::select(vec!["", "d", "h", "m", "s"])) {
         let text = format!("{number}{unit}");
-        let result = crate::commands::gc::parse_age(&text);
+        let result = crate::commands::parse_age(&text);
         if let Ok(age) = result {
             // An age that parses is the number times its unit, exactly.
             let n: u128 = number.parse().unwrap();

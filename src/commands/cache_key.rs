@@ -3,11 +3,10 @@
 //! before anything is built.
 
 use crate::build::Context;
-use crate::cli::BuildFlags;
 use crate::error::Result;
 use crate::support::hash::key_of;
 
-pub fn run(ctx: &Context, _flags: BuildFlags) -> Result<i32> {
+pub fn run(ctx: &Context) -> Result<i32> {
     let location = ctx.locate()?;
     let files = crate::project::input_files(&location)?;
     let mut parts: Vec<Vec<u8>> = vec![

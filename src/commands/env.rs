@@ -10,45 +10,13 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-
 use crate::build::{self, Context};
-use crate::cli::BuildFlags;
+use crate::cli::{EnvArgs, Format};
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::run;
 use crate::support::shell_quote;
 use crate::ui;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// `export NAME='value'` lines, for sh, bash and zsh.
-    Sh,
-    /// `set -gx NAME 'value'` lines.
-    Fish,
-    /// One JSON object of names and values (`null` for a removed variable).
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct EnvArgs {
-    #[command(flatten)]
-    pub build: BuildFlags,
-    /// Output syntax.
-    #[arg(long, value_enum, default_value_t = Format::Sh)]
-    pub format: Format,
-    /// Print only the variables that differ from the current environment.
-    #[arg(long)]
-    pub diff: bool,
-    /// Also print code that runs the shell hook after the variables are set
-    /// (the hook is bash: meant for bash, as direnv runs it; sh format only).
-    #[arg(long)]
-    pub hook: bool,
-    /// Print the files the environment depends on, one per line, and build
-    /// nothing (for direnv's watch_file).
-    #[arg(long, conflicts_with_all = ["format", "diff", "hook"])]
-    pub watch_files: bool,
-}
 
 pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
     if args.watch_files {

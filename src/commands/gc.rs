@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::cli::GcArgs;
 use crate::entry::CacheEntry;
 use crate::error::{Error, Result};
 use crate::layout::{Cache, ProjectDir};
@@ -13,11 +14,6 @@ use crate::project;
 use crate::support::disk_usage::{human_bytes, tree_size};
 use crate::support::FileLock;
 use crate::ui;
-
-pub struct GcArgs {
-    pub older_than: Duration,
-    pub dry_run: bool,
-}
 
 /// Parses `30d`, `12h`, `90m`, `45s` (a bare number is days).
 pub fn parse_age(text: &str) -> std::result::Result<Duration, String> {
@@ -48,7 +44,9 @@ struct Removal {
     bytes: u64,
 }
 
-pub fn run(args: GcArgs) -> Result<i32> {
+pub fn run(args: &GcArgs) -> Result<i32> {
+    let older_than =
+        parse_age(&args.older_than).map_err(|why| Error::new(format!("--older-than: {why}")))?;
     let cache = Cache::locate()?;
     if !cache.root.exists() {
         ui::status(&format!(
@@ -80,7 +78,7 @@ pub fn run(args: GcArgs) -> Result<i32> {
             (Some(root), _) if !has_manifest(root) => {
                 Some(format!("project {} no longer exists", root.display()))
             }
-            (Some(_), Some(t)) if now.duration_since(t).unwrap_or_default() > args.older_than => {
+            (Some(_), Some(t)) if now.duration_since(t).unwrap_or_default() > older_than => {
                 Some(format!(
                     "not used for {}",
                     describe_age(now.duration_since(t).unwrap_or_default())

@@ -4,23 +4,14 @@
 
 use std::path::Path;
 
-use clap::Args;
-
 use crate::build::Context;
+use crate::cli::InitArgs;
 use crate::commands::direnvrc::ENVRC;
 use crate::error::{Error, Result};
 use crate::project::manifest;
 use crate::project::{PipSource, MANIFEST_FILE, PYPROJECT_FILE};
 use crate::support::atomic_write;
 use crate::ui;
-
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// Also write an .envrc that loads the environment with direnv (and add
-    /// .direnv/ to .gitignore).
-    #[arg(long)]
-    pub direnv: bool,
-}
 
 pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     let dir = &ctx.start_dir;

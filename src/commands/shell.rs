@@ -27,20 +27,12 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
-use clap::Args;
-
 use crate::build::{self, Context};
-use crate::cli::BuildFlags;
+use crate::cli::ShellArgs;
 use crate::error::Result;
 use crate::layout::Cache;
 use crate::run::{self, hook, HOOK_VAR};
 use crate::support::atomic_write;
-
-#[derive(Debug, Args)]
-pub struct ShellArgs {
-    #[command(flatten)]
-    pub build: BuildFlags,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
