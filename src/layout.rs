@@ -121,6 +121,12 @@ impl Cache {
         self.flakes_dir().join(key)
     }
 
+    /// A folder in [`Cache::flakes_dir`] being locked or written (a
+    /// dot-folder: [`FLAKE_LOCKING`], [`FLAKE_WRITING`]), not a flake.
+    pub fn is_flake_in_progress(name: &str) -> bool {
+        name.starts_with('.')
+    }
+
     pub fn layers_dir(&self) -> PathBuf {
         self.root.join(LAYERS)
     }

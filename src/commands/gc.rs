@@ -38,11 +38,25 @@ pub fn parse_age(text: &str) -> std::result::Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// Something gc removes, and why.
 struct Removal {
     path: PathBuf,
     why: String,
     bytes: u64,
 }
+
+impl Removal {
+    fn of(path: PathBuf, why: impl Into<String>) -> Removal {
+        Removal {
+            bytes: size_of(&path),
+            why: why.into(),
+            path,
+        }
+    }
+}
+
+/// Leftovers of interrupted work older than this are removed.
+const STALE_AFTER: Duration = Duration::from_secs(3_600);
 
 pub fn run(args: &GcArgs) -> Result<i32> {
     let older_than =
@@ -56,33 +70,58 @@ pub fn run(args: &GcArgs) -> Result<i32> {
         return Ok(0);
     }
     let now = SystemTime::now();
-    let mut removals = Vec::new();
-    let mut kept_shells = HashSet::new();
-    let mut kept_layers = HashSet::new();
+    let projects = survey_projects(&cache, now, older_than);
+    let mut removals = projects.removals;
+    removals.extend(unused_flakes(&cache, &projects.kept, now));
+    removals.extend(unused_layers(&cache, &projects.kept));
+    removals.extend(old_scratch_folders(&cache, now));
+    remove(&removals, args.dry_run)?;
+    Ok(0)
+}
+
+/// What the projects that stay still use.
+#[derive(Default)]
+struct Kept {
+    shells: HashSet<String>,
+    layers: HashSet<String>,
+    /// A project is being built: its new flake is named by no entry yet.
+    build_running: bool,
+}
+
+struct Survey {
+    removals: Vec<Removal>,
+    kept: Kept,
+}
+
+/// The entries of projects that are gone, unused for `older_than` or
+/// incomplete (unless being rebuilt right now), and what the others use.
+fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Survey {
     let projects: Vec<ProjectDir> = subdirs(&cache.projects_dir())
         .into_iter()
         .map(ProjectDir::at)
         .collect();
-    let build_running = projects.iter().any(locked);
-
+    let mut survey = Survey {
+        removals: Vec::new(),
+        kept: Kept {
+            build_running: projects.iter().any(locked),
+            ..Kept::default()
+        },
+    };
     for project in projects {
         let root = std::fs::read_to_string(project.project_root())
             .map(PathBuf::from)
             .ok();
-        let entry_path = project.entry();
-        let last_used = std::fs::metadata(&entry_path)
+        let last_used = std::fs::metadata(project.entry())
             .and_then(|m| m.modified())
             .ok();
-        let why = match (&root, last_used) {
+        let unused_for = last_used.map(|t| now.duration_since(t).unwrap_or_default());
+        let why = match (&root, unused_for) {
             (None, _) | (_, None) => Some("incomplete entry".to_owned()),
             (Some(root), _) if !has_manifest(root) => {
                 Some(format!("project {} no longer exists", root.display()))
             }
-            (Some(_), Some(t)) if now.duration_since(t).unwrap_or_default() > older_than => {
-                Some(format!(
-                    "not used for {}",
-                    describe_age(now.duration_since(t).unwrap_or_default())
-                ))
+            (Some(_), Some(age)) if age > older_than => {
+                Some(format!("not used for {}", describe_age(age)))
             }
             _ => None,
         };
@@ -92,95 +131,86 @@ pub fn run(args: &GcArgs) -> Result<i32> {
                 let label = root
                     .map(|r| r.display().to_string())
                     .unwrap_or_else(|| project.path.display().to_string());
-                removals.push(Removal {
-                    bytes: size_of(&project.path),
-                    path: project.path,
-                    why: format!("{label}: {why}"),
-                });
+                survey
+                    .removals
+                    .push(Removal::of(project.path, format!("{label}: {why}")));
             }
             _ => {
-                if let Some(entry) = CacheEntry::read(&entry_path) {
-                    kept_shells.insert(entry.shell_key.clone());
+                if let Some(entry) = CacheEntry::read(&project.entry()) {
+                    survey.kept.shells.insert(entry.shell_key.clone());
                     if let Some(layer) = entry.layer {
-                        kept_layers.insert(layer.key);
+                        survey.kept.layers.insert(layer.key);
                     }
                 }
             }
         }
     }
+    survey
+}
+
+/// Generated flakes no remaining entry uses, and old interrupted ones.
+fn unused_flakes(cache: &Cache, kept: &Kept, now: SystemTime) -> Vec<Removal> {
+    let mut removals = Vec::new();
     for dir in subdirs(&cache.flakes_dir()) {
         let name = file_name(&dir);
-        // A dot-folder is being written or locked right now, unless old.
-        let staging = name.starts_with('.');
-        if staging && age_of(&dir, now) > Duration::from_secs(3_600) {
-            removals.push(Removal {
-                bytes: size_of(&dir),
-                why: "interrupted flake generation".into(),
-                path: dir,
-            });
-        } else if !staging
-            && !kept_shells.contains(&name)
-            // A build in progress uses a flake no entry names yet.
-            && (!build_running || age_of(&dir, now) >= Duration::from_secs(3_600))
-        {
-            removals.push(Removal {
-                bytes: size_of(&dir),
-                why: "generated flake no project uses".into(),
-                path: dir,
-            });
+        let age = age_of(&dir, now);
+        if Cache::is_flake_in_progress(&name) {
+            if age > STALE_AFTER {
+                removals.push(Removal::of(dir, "interrupted flake generation"));
+            }
+        } else if !kept.shells.contains(&name) && (!kept.build_running || age >= STALE_AFTER) {
+            removals.push(Removal::of(dir, "generated flake no project uses"));
         }
     }
-    // Published layers are symlinks (GC roots) into the store; removing
-    // the link lets nix-collect-garbage free the layer.
+    removals
+}
+
+/// Layers no remaining entry uses, and installs that were interrupted.
+/// Published layers are symlinks (GC roots) into the store; removing the
+/// link lets nix-collect-garbage free the layer.
+fn unused_layers(cache: &Cache, kept: &Kept) -> Vec<Removal> {
+    let mut removals = Vec::new();
     for dir in entries(&cache.layers_dir()) {
         let name = file_name(&dir);
         if let Some(key) = Cache::staged_layer_key(&name) {
+            // An install in progress holds the layer's lock.
             if FileLock::try_acquire(&cache.layer_lock(key)).is_some() {
-                removals.push(Removal {
-                    bytes: size_of(&dir),
-                    why: "interrupted pip install".into(),
-                    path: dir,
-                });
+                removals.push(Removal::of(dir, "interrupted pip install"));
             }
-        } else if !kept_layers.contains(&name) {
-            removals.push(Removal {
-                bytes: size_of(&dir),
-                why: "pip layer no project uses".into(),
-                path: dir,
-            });
+        } else if !kept.layers.contains(&name) {
+            removals.push(Removal::of(dir, "pip layer no project uses"));
         }
     }
-    for dir in subdirs(&cache.tmp_dir()) {
-        if age_of(&dir, now) > Duration::from_secs(3_600) {
-            removals.push(Removal {
-                bytes: size_of(&dir),
-                why: "temporary folder".into(),
-                path: dir,
-            });
-        }
-    }
+    removals
+}
 
+fn old_scratch_folders(cache: &Cache, now: SystemTime) -> Vec<Removal> {
+    subdirs(&cache.tmp_dir())
+        .into_iter()
+        .filter(|dir| age_of(dir, now) > STALE_AFTER)
+        .map(|dir| Removal::of(dir, "temporary folder"))
+        .collect()
+}
+
+/// Says what goes (and how much it frees), and removes it unless `dry_run`.
+fn remove(removals: &[Removal], dry_run: bool) -> Result<()> {
     let total: u64 = removals.iter().map(|r| r.bytes).sum();
-    for removal in &removals {
-        let verb = if args.dry_run {
-            "would remove"
-        } else {
-            "removing"
-        };
+    for removal in removals {
+        let verb = if dry_run { "would remove" } else { "removing" };
         println!(
             "{verb} {} ({}, {})",
             removal.path.display(),
             removal.why,
             human_bytes(removal.bytes)
         );
-        if !args.dry_run {
+        if !dry_run {
             std::fs::remove_dir_all(&removal.path)
                 .map_err(|e| Error::io("remove", &removal.path, e))?;
         }
     }
-    let verb = if args.dry_run { "would free" } else { "freed" };
+    let verb = if dry_run { "would free" } else { "freed" };
     println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", human_bytes(total), removals.len());
-    Ok(0)
+    Ok(())
 }
 
 /// A build holds the project's lock.
