@@ -23,23 +23,54 @@ mod ui;
 #[cfg(test)]
 mod proptests;
 
+use std::ffi::{c_char, c_int, CStr, OsString};
+use std::os::unix::ffi::OsStringExt;
+
 use clap::Parser;
 
 use crate::cli::Cli;
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-extern "C" fn main(
-    _argc: std::ffi::c_int,
-    _argv: *const *const std::ffi::c_char,
-) -> std::ffi::c_int {
-    run_nixpy();
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // Rust's own start-up, skipped here, also reopens file descriptors 0-2
+    // on /dev/null when they are closed (issue 13, item 9): that belongs
+    // here, before anything opens a file.
+
+    // SAFETY: C's `main` receives `argc` pointers in `argv`, each to a
+    // NUL-terminated string that lives as long as the process.
+    let args = unsafe { args_from_c(argc, argv) };
+    run_nixpy(args);
     0
 }
 
+/// `main`'s arguments, as the bytes they are. Read from `main`'s own
+/// parameters: `std::env::args_os` works without std's start-up only
+/// through a glibc-specific hook.
+///
+/// # Safety
+///
+/// `argv` holds at least `argc` pointers to NUL-terminated strings (C's
+/// promise for `main`); a null pointer ends the list early.
 #[cfg_attr(test, allow(dead_code))]
-fn run_nixpy() {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+unsafe fn args_from_c(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+    let count = usize::try_from(argc).unwrap_or(0);
+    let mut args = Vec::with_capacity(count);
+    for i in 0..count {
+        // SAFETY: `i < argc`, so the pointer is inside `argv`.
+        let arg = unsafe { *argv.add(i) };
+        if arg.is_null() {
+            break;
+        }
+        // SAFETY: a non-null entry of `argv` is a NUL-terminated string.
+        let bytes = unsafe { CStr::from_ptr(arg) }.to_bytes();
+        args.push(OsString::from_vec(bytes.to_vec()));
+    }
+    args
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run_nixpy(args: Vec<OsString>) {
     if let Some(err) = entry::warm::try_warm_without_parsing(&args) {
         ui::error(&err);
         std::process::exit(err.exit_code);
@@ -75,4 +106,28 @@ fn init_tracing(verbose: u8) {
         .with_ansi(ui::color())
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    #[test]
+    fn arguments_are_read_from_c_as_bytes() {
+        let owned: Vec<CString> = [&b"nixpy"[..], b"run", b"caf\xe9"]
+            .iter()
+            .map(|a| CString::new(*a).unwrap())
+            .collect();
+        let mut argv: Vec<*const c_char> = owned.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        // SAFETY: three valid strings, then the null C puts after them.
+        let args = unsafe { args_from_c(3, argv.as_ptr()) };
+        assert_eq!(args[..2], [OsString::from("nixpy"), OsString::from("run")]);
+        assert_eq!(args[2].as_encoded_bytes(), b"caf\xe9");
+        // SAFETY: the list ends at its null entry, whatever argc says.
+        assert_eq!(unsafe { args_from_c(5, argv.as_ptr()) }.len(), 3);
+        // SAFETY: no argument is read.
+        assert!(unsafe { args_from_c(0, argv.as_ptr()) }.is_empty());
+    }
 }
