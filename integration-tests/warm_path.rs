@@ -160,6 +160,44 @@ fn warm_runs_print_nothing_and_exec_the_command_directly() {
     .stdout_is("[\"0.1.0\"]\n");
 }
 
+/// The warm path finds a pyproject.toml project through its cache entry,
+/// without parsing pyproject.toml: a sub-package's pyproject.toml losing
+/// (and regaining) its [tool.nixpy] must still move the project.
+#[test]
+fn a_pyproject_losing_its_nixpy_table_hands_over_to_the_parent_project() {
+    let Some(_) = require_nix() else { return };
+    let project = Project::with_manifest("packages = []\n");
+    let with_table = "[project]\nname = \"sub\"\n\n[tool.nixpy]\npackages = []\n";
+    project.write("sub/pyproject.toml", with_table);
+    let sub = project.path("sub");
+    let which = || {
+        nixpy_run(&project, ["sh", "-c", "printf '%s\\n' \"$NIXPY_PROJECT\""])
+            .current_dir(&sub)
+            .outcome()
+    };
+    let root = project.root().canonicalize().unwrap();
+    let sub_root = sub.canonicalize().unwrap();
+    which()
+        .success()
+        .stdout_is(&format!("{}\n", sub_root.display()));
+    let warm = which();
+    warm.success()
+        .stdout_is(&format!("{}\n", sub_root.display()));
+    assert!(warm.stderr.is_empty(), "not warm:\n{}", warm.stderr);
+
+    project.write("sub/pyproject.toml", "[project]\nname = \"sub\"\n");
+    which()
+        .success()
+        .stdout_is(&format!("{}\n", root.display()));
+
+    // The same text again: the sub-package's entry serves, warm.
+    project.write("sub/pyproject.toml", with_table);
+    let back = which();
+    back.success()
+        .stdout_is(&format!("{}\n", sub_root.display()));
+    assert!(back.stderr.is_empty(), "not warm:\n{}", back.stderr);
+}
+
 #[test]
 fn touching_inputs_without_changing_them_keeps_the_run_warm() {
     let Some(_) = require_nix() else { return };

@@ -195,6 +195,7 @@ fn cache_entry(
         format: ENTRY_FORMAT,
         nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),
         project_root: location.root.clone(),
+        manifest: location.manifest.clone(),
         fingerprint,
         shell_key: spec.shell_key,
         // The environment file references every package, so while it is in

@@ -12,7 +12,8 @@ use crate::run::EnvSpec;
 use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
 
-pub const ENTRY_FORMAT: u32 = 1;
+/// 2: the entry names the project's manifest.
+pub const ENTRY_FORMAT: u32 = 2;
 
 /// Everything the warm path needs, in one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +21,10 @@ pub struct CacheEntry {
     pub format: u32,
     pub nixpy_version: String,
     pub project_root: PathBuf,
+    /// The manifest the project uses (nixpy.toml, or a pyproject.toml with
+    /// `[tool.nixpy]`): the warm path finds a pyproject.toml project without
+    /// parsing its pyproject.toml (the fingerprint notices when it changes).
+    pub manifest: PathBuf,
     pub fingerprint: Fingerprint,
     /// Key of the generated flake and its pin: same key, same shell.
     pub shell_key: String,

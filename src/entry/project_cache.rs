@@ -13,9 +13,12 @@ pub struct ProjectCache {
 
 impl ProjectCache {
     pub fn of(location: &ProjectLocation) -> Result<ProjectCache> {
-        let cache = Cache::locate()?;
+        Ok(ProjectCache::new(Cache::locate()?, location))
+    }
+
+    pub fn new(cache: Cache, location: &ProjectLocation) -> ProjectCache {
         let dir = cache.project(&location.root);
-        Ok(ProjectCache { cache, dir })
+        ProjectCache { cache, dir }
     }
 
     /// The entry as it is, fresh or not; `None` when absent or unreadable.

@@ -9,14 +9,19 @@
 //!
 //! 1. `getcwd`: the start folder (argv and the environment come from
 //!    `main`'s own arguments and libc's `environ`).
-//! 2. `realpath` of the start folder, then per folder up to the project:
-//!    `lstat` of `nixpy.toml`, `stat` of `pyproject.toml`, and for a
-//!    pyproject.toml, `open`/`read` of it to see whether it configures nixpy.
-//! 3. `getcwd` again only if `NIXPY_CACHE_DIR` (or `XDG_CACHE_HOME`) is
+//! 2. `getcwd` again only if `NIXPY_CACHE_DIR` (or `XDG_CACHE_HOME`) is
 //!    relative.
+//! 3. `realpath` of the start folder, then per folder up to the project:
+//!    `lstat` of `nixpy.toml`, `stat` of `pyproject.toml`; where there is a
+//!    pyproject.toml, the `open`/`fstat`/`read`/`close` of that folder's
+//!    entry (5), and only when the entry does not name it as the manifest
+//!    (a sub-package's pyproject.toml on the way up, a project not built
+//!    yet), `open`/`read` of the pyproject.toml to see whether it
+//!    configures nixpy.
 //! 4. The Nix identity (a fingerprint value): `stat` of `nix` in each PATH
 //!    folder outside the store until found, `realpath` and `stat` of it.
-//! 5. `open`/`fstat`/`read`/`close` of the entry (`entry.json`).
+//! 5. `open`/`fstat`/`read`/`close` of the entry (`entry.json`), unless the
+//!    walk read it already.
 //! 6. `stat` of each input file of the fingerprint; only a file whose stat
 //!    moved is opened and hashed. Then `lstat` of the one store path the
 //!    entry needs and `stat` of the pip layer's folder.
@@ -37,6 +42,7 @@ use std::path::Path;
 use super::fingerprint::scalars;
 use super::{CacheEntry, ProjectCache};
 use crate::error::Error;
+use crate::layout::Cache;
 use crate::project;
 use crate::run;
 use crate::support::fingerprint::{FileStamp, Freshness};
@@ -65,9 +71,28 @@ pub fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
     }
     let start_dir = std::env::current_dir().ok()?;
     let nixpkgs_override = std::env::var("NIXPY_NIXPKGS").ok();
-    let location = project::discover(&start_dir).ok()?;
-    let pc = ProjectCache::of(&location).ok()?;
-    let entry = warm(&pc, &scalars(nixpkgs_override.as_deref()), false, false)?;
+    let cache = Cache::locate().ok()?;
+    // A pyproject.toml that the entry of its folder names as the manifest
+    // configures nixpy: found without parsing it, and the entry read once.
+    let mut entry = None;
+    let location = project::discover_with(&start_dir, |dir| {
+        entry = CacheEntry::read(&cache.project(dir).entry())
+            .filter(|e| e.manifest == dir.join(project::PYPROJECT_FILE));
+        entry.is_some()
+    })
+    .ok()?;
+    let pc = ProjectCache::new(cache, &location);
+    let entry = match entry {
+        Some(entry) => entry,
+        None => CacheEntry::read(&pc.dir.entry())?,
+    };
+    let entry = serve(
+        &pc,
+        entry,
+        &scalars(nixpkgs_override.as_deref()),
+        false,
+        false,
+    )?;
     Some(run::exec_in(&entry.env, command))
 }
 
@@ -122,15 +147,27 @@ pub fn staleness(
 
 /// The warm path: the cached entry, if every input is unchanged and every
 /// store path it needs is still there. No Nix, no Python, no bash.
-/// `announce` says why a present entry is not used (once per run).
+/// `announce` says why a present entry is not used (once per run). The cold
+/// path asks too, before and after it takes the project's lock.
 pub fn warm(
     pc: &ProjectCache,
     scalars: &BTreeMap<String, String>,
     frozen: bool,
     announce: bool,
 ) -> Option<CacheEntry> {
+    let entry = CacheEntry::read(&pc.dir.entry())?;
+    serve(pc, entry, scalars, frozen, announce)
+}
+
+/// [`warm`], with the entry already read.
+fn serve(
+    pc: &ProjectCache,
+    mut entry: CacheEntry,
+    scalars: &BTreeMap<String, String>,
+    frozen: bool,
+    announce: bool,
+) -> Option<CacheEntry> {
     let path = pc.dir.entry();
-    let mut entry = CacheEntry::read(&path)?;
     match check_entry(&entry, scalars, frozen) {
         Ok(stamps) if stamps.is_empty() => {}
         Ok(stamps) => {
@@ -189,6 +226,7 @@ mod tests {
             format: super::super::ENTRY_FORMAT,
             nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),
             project_root: dir.to_path_buf(),
+            manifest: dir.join("input"),
             fingerprint,
             shell_key: "k".into(),
             shell_env_path: dir.join("store").display().to_string(),

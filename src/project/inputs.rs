@@ -41,7 +41,7 @@ pub fn read_inputs(
         fingerprint.add_file(always);
     }
     let manifest = manifest::load(&location.manifest, location.kind)?;
-    if location.shadowed_pyproject {
+    if location.shadows_pyproject() {
         ui::note(
             "both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins",
         );

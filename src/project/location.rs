@@ -18,23 +18,38 @@ pub struct ProjectLocation {
     pub root: PathBuf,
     pub manifest: PathBuf,
     pub kind: ManifestKind,
-    /// Both files configure nixpy; nixpy.toml won.
-    pub shadowed_pyproject: bool,
 }
 
 impl ProjectLocation {
     pub fn lock_path(&self) -> PathBuf {
         self.root.join(LOCK_FILE)
     }
+
+    /// Both files configure nixpy, and nixpy.toml won (read only when
+    /// asked: the warm path never needs to know).
+    pub fn shadows_pyproject(&self) -> bool {
+        self.kind == ManifestKind::NixpyToml && configures_nixpy(&self.root.join(PYPROJECT_FILE))
+    }
 }
 
 /// Walks up from `start` (made absolute and canonical first).
 pub fn discover(start: &Path) -> Result<ProjectLocation> {
+    discover_with(start, |_| false)
+}
+
+/// [`discover`], with `known(dir)` saying without reading it that the
+/// pyproject.toml in `dir` configures nixpy (the warm path knows it from
+/// the cache entry, whose fingerprint notices when the file changes);
+/// `false` means "read it".
+pub fn discover_with(
+    start: &Path,
+    mut known: impl FnMut(&Path) -> bool,
+) -> Result<ProjectLocation> {
     let start = start
         .canonicalize()
         .map_err(|e| Error::io("open the project folder", start, e))?;
     for dir in start.ancestors() {
-        if let Some(found) = project_in(dir) {
+        if let Some(found) = project_in(dir, &mut known) {
             return Ok(found);
         }
     }
@@ -45,33 +60,31 @@ pub fn discover(start: &Path) -> Result<ProjectLocation> {
     .with_hint("run `nixpy init` to create one, or pass `--project DIR`"))
 }
 
-fn project_in(dir: &Path) -> Option<ProjectLocation> {
+fn project_in(dir: &Path, known: &mut impl FnMut(&Path) -> bool) -> Option<ProjectLocation> {
     let manifest = dir.join(MANIFEST_FILE);
-    let pyproject = dir.join(PYPROJECT_FILE);
-    let pyproject_configures = || {
-        std::fs::read_to_string(&pyproject)
-            .map(|text| manifest::pyproject_has_nixpy_table(&text))
-            .unwrap_or(false)
-    };
     // A folder named nixpy.toml still counts, so the user gets a clear error
     // about it instead of nixpy silently skipping to a parent project.
     if manifest.symlink_metadata().is_ok() {
         return Some(ProjectLocation {
             root: dir.to_path_buf(),
-            shadowed_pyproject: pyproject_configures(),
             manifest,
             kind: ManifestKind::NixpyToml,
         });
     }
-    if pyproject.is_file() && pyproject_configures() {
+    let pyproject = dir.join(PYPROJECT_FILE);
+    if pyproject.is_file() && (known(dir) || configures_nixpy(&pyproject)) {
         return Some(ProjectLocation {
             root: dir.to_path_buf(),
             manifest: pyproject,
             kind: ManifestKind::Pyproject,
-            shadowed_pyproject: false,
         });
     }
     None
+}
+
+/// The pyproject.toml at `path` has a `[tool.nixpy]` table.
+fn configures_nixpy(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| manifest::pyproject_has_nixpy_table(&text))
 }
 
 #[cfg(test)]
@@ -108,6 +121,23 @@ mod tests {
         std::fs::write(tmp.path().join("nixpy.toml"), "").unwrap();
         let found = discover(tmp.path()).unwrap();
         assert_eq!(found.kind, ManifestKind::NixpyToml);
-        assert!(found.shadowed_pyproject);
+        assert!(found.shadows_pyproject());
+    }
+
+    #[test]
+    fn a_known_pyproject_is_not_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        // Not even TOML: only `known` can make it the project.
+        std::fs::write(root.join("pyproject.toml"), "[tool.nixpy\n").unwrap();
+        assert!(discover(&root).is_err());
+        let mut asked = Vec::new();
+        let found = discover_with(&root, |dir| {
+            asked.push(dir.to_path_buf());
+            dir == root
+        })
+        .unwrap();
+        assert_eq!(found.kind, ManifestKind::Pyproject);
+        assert_eq!(asked, [root]);
     }
 }

@@ -14,4 +14,6 @@ pub mod requirements;
 
 pub use attr_path::AttrPath;
 pub use inputs::{input_files, pip_sources, read_inputs, Inputs, PipSource};
-pub use location::{discover, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE};
+pub use location::{
+    discover, discover_with, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE,
+};
