@@ -53,9 +53,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// `bail!("...")`: return an [`Error`] built from a format string.
-#[macro_export]
-macro_rules! bail {
-    ($($arg:tt)*) => { return Err($crate::error::Error::new(format!($($arg)*))) };
-}

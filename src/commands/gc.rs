@@ -294,10 +294,4 @@ mod tests {
         assert!(parse_age("soon").is_err());
         assert!(parse_age("3w").is_err());
     }
-
-    #[test]
-    fn sizes_read_like_du() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-    }
 }
