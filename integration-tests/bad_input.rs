@@ -76,17 +76,22 @@ impl Case {
     }
 
     fn global(mut self, args: &[&str]) -> Case {
-        self.global = args.iter().map(|s| s.to_string()).collect();
+        self.global = args.iter().map(std::string::ToString::to_string).collect();
         self
     }
 
     fn command(mut self, args: &[&str]) -> Case {
-        self.command = args.iter().map(|s| s.to_string()).collect();
+        self.command = args.iter().map(std::string::ToString::to_string).collect();
         self
     }
 
     fn error(mut self, fragments: &[&str]) -> Case {
-        self.expect = Expect::Error(fragments.iter().map(|s| s.to_string()).collect());
+        self.expect = Expect::Error(
+            fragments
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
+        );
         self
     }
 

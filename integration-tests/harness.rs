@@ -26,19 +26,19 @@ use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The binary under test.
-pub const NIXPY: &str = env!("CARGO_BIN_EXE_nixpy");
+pub(crate) const NIXPY: &str = env!("CARGO_BIN_EXE_nixpy");
 
 /// Offline Nix: flakes on, no binary cache, no global registry lookups.
-pub const NIX_CONFIG: &str =
+pub(crate) const NIX_CONFIG: &str =
     "experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\n";
 
 /// Where every temporary folder goes. Not under /root (builders cannot read
 /// it) and not `$TMPDIR`, which a developer may have pointed at their home.
-pub const TMP_ROOT: &str = "/tmp";
+pub(crate) const TMP_ROOT: &str = "/tmp";
 
 /// A nixpy run that takes longer than this is hung; the stand-in builds take
 /// well under a second, so this only guards against a test waiting forever.
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
 const STANDIN_PREFIX: &str = "nixpy-it-standin-";
 
@@ -48,7 +48,7 @@ const STANDIN_PREFIX: &str = "nixpy-it-standin-";
 
 /// The host programs the stand-in wraps (the fields of host.nix).
 #[derive(Debug, Clone)]
-pub struct HostTools {
+pub(crate) struct HostTools {
     pub system: String,
     pub bash: PathBuf,
     pub coreutils: String,
@@ -62,7 +62,7 @@ pub struct HostTools {
 
 /// The per-process copy of the stand-in.
 #[derive(Debug)]
-pub struct Standin {
+pub(crate) struct Standin {
     /// The copied folder (world-readable, under /tmp).
     pub dir: PathBuf,
     /// `path:<dir>`, the value of `NIXPY_NIXPKGS`.
@@ -77,7 +77,7 @@ static STANDIN: OnceLock<Standin> = OnceLock::new();
 
 /// The stand-in copy, made on first use. It needs a host Python but not Nix,
 /// so tests that run nixpy without Nix can still point it somewhere sane.
-pub fn standin() -> &'static Standin {
+pub(crate) fn standin() -> &'static Standin {
     STANDIN.get_or_init(|| {
         let host = host_tools().clone();
         remove_stale_standins();
@@ -157,7 +157,7 @@ fn host_nix(h: &HostTools) -> String {
 }
 
 /// A Nix string literal: `"`, `\` and `${` escaped.
-pub fn nix_string(text: &str) -> String {
+pub(crate) fn nix_string(text: &str) -> String {
     let mut out = String::from("\"");
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -178,7 +178,7 @@ static HOST_TOOLS: OnceLock<HostTools> = OnceLock::new();
 /// The host's programs, found once. Only a Python 3 is required; anything
 /// else that is missing becomes a path that does not exist, which breaks
 /// only the tests that use it (with a clear "No such file" from the tool).
-pub fn host_tools() -> &'static HostTools {
+pub(crate) fn host_tools() -> &'static HostTools {
     HOST_TOOLS.get_or_init(detect_host_tools)
 }
 
@@ -217,7 +217,7 @@ fn nix_system() -> String {
 
 /// A Python 3 interpreter: /usr/bin/python3.11 when present (a plain file,
 /// not a pyenv shim), else `python3` on PATH resolved to its real binary.
-pub fn host_python() -> PathBuf {
+pub(crate) fn host_python() -> PathBuf {
     let preferred = Path::new("/usr/bin/python3.11");
     if preferred.is_file() {
         return preferred.to_path_buf();
@@ -325,7 +325,7 @@ fn find_library(name: &str) -> Option<PathBuf> {
 }
 
 /// The first `name` on PATH.
-pub fn which(name: &str) -> Option<PathBuf> {
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
@@ -347,7 +347,7 @@ fn capture(cmd: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-pub fn set_mode(path: &Path, mode: u32) {
+pub(crate) fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
 }
@@ -388,7 +388,7 @@ fn nix_gate() -> &'static NixGate {
 ///
 /// Returns None (after saying so on stderr) when the test must be skipped.
 /// Panics when Nix is missing under CI or with NIXPY_REQUIRE_NIX set.
-pub fn require_nix() -> Option<&'static Standin> {
+pub(crate) fn require_nix() -> Option<&'static Standin> {
     match nix_gate() {
         NixGate::Ready => Some(warm_standin()),
         NixGate::Skip(why) => {
@@ -456,7 +456,7 @@ fn warm_standin() -> &'static Standin {
 // ---------------------------------------------------------------------------
 
 /// A temporary project folder, plus a cache folder of its own.
-pub struct Project {
+pub(crate) struct Project {
     /// Held so the folder lives as long as the project (removed on drop).
     dir: tempfile::TempDir,
     root: PathBuf,
@@ -464,7 +464,7 @@ pub struct Project {
 }
 
 /// A temporary folder under /tmp, world-readable, removed on drop.
-pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
+pub(crate) fn temp_dir(prefix: &str) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(TMP_ROOT)
@@ -475,7 +475,7 @@ pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
 
 impl Project {
     /// An empty project folder; add files with [`Project::file`].
-    pub fn new() -> Project {
+    pub(crate) fn new() -> Project {
         let dir = temp_dir("nixpy-it-project-");
         // Canonical, so tests can compare it with NIXPY_PROJECT.
         let root = dir.path().canonicalize().unwrap();
@@ -487,17 +487,17 @@ impl Project {
     }
 
     /// A project whose only file is `nixpy.toml` with this text.
-    pub fn with_manifest(nixpy_toml: &str) -> Project {
+    pub(crate) fn with_manifest(nixpy_toml: &str) -> Project {
         Project::new().file("nixpy.toml", nixpy_toml)
     }
 
     /// Writes `rel` (creating folders), and returns the project for chaining.
-    pub fn file(self, rel: &str, contents: &str) -> Project {
+    pub(crate) fn file(self, rel: &str, contents: &str) -> Project {
         self.write(rel, contents);
         self
     }
 
-    pub fn write(&self, rel: &str, contents: &str) {
+    pub(crate) fn write(&self, rel: &str, contents: &str) {
         let path = self.root.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).unwrap();
@@ -506,32 +506,32 @@ impl Project {
     }
 
     /// Creates a folder (and parents) inside the project.
-    pub fn mkdir(&self, rel: &str) -> PathBuf {
+    pub(crate) fn mkdir(&self, rel: &str) -> PathBuf {
         let path = self.root.join(rel);
         std::fs::create_dir_all(&path).unwrap();
         path
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
 
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         let path = self.root.join(rel);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
     }
 
     /// This project's own cache folder (the default NIXPY_CACHE_DIR).
-    pub fn cache_dir(&self) -> &Path {
+    pub(crate) fn cache_dir(&self) -> &Path {
         self.cache.path()
     }
 
     /// Every file and folder in the project, as sorted relative paths.
-    pub fn listing(&self) -> BTreeSet<String> {
+    pub(crate) fn listing(&self) -> BTreeSet<String> {
         walk(&self.root)
             .into_iter()
             .map(|p| p.strip_prefix(&self.root).unwrap().display().to_string())
@@ -546,7 +546,7 @@ impl Default for Project {
 }
 
 /// All paths below `dir` (files, folders and symlinks; symlinks not followed).
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -566,7 +566,7 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A TOML basic string holding exactly `text`.
-pub fn toml_string(text: &str) -> String {
+pub(crate) fn toml_string(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
@@ -589,7 +589,7 @@ pub fn toml_string(text: &str) -> String {
 /// `nixpy` for this project: run in the project folder, against the offline
 /// stand-in, with the project's own cache and a clean NIXPY_*/CI environment.
 /// Change anything with the usual `Command` methods before running.
-pub fn nixpy(project: &Project) -> Command {
+pub(crate) fn nixpy(project: &Project) -> Command {
     let standin = standin();
     let mut cmd = Command::new(NIXPY);
     cmd.current_dir(project.root());
@@ -610,7 +610,7 @@ pub fn nixpy(project: &Project) -> Command {
 }
 
 /// `nixpy run -- ARGS...` for this project.
-pub fn nixpy_run<I, S>(project: &Project, args: I) -> Command
+pub(crate) fn nixpy_run<I, S>(project: &Project, args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -621,14 +621,14 @@ where
 }
 
 /// What a finished process did, with assertions that show everything on failure.
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub command: String,
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
 }
 
-pub trait RunExt {
+pub(crate) trait RunExt {
     /// Runs to completion (at most [`RUN_TIMEOUT`]) capturing both streams.
     fn outcome(&mut self) -> Outcome;
 }
@@ -746,7 +746,7 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn success(&self) -> &Self {
+    pub(crate) fn success(&self) -> &Self {
         if !self.status.success() {
             self.fail("expected success");
         }
@@ -754,7 +754,7 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn code(&self, code: i32) -> &Self {
+    pub(crate) fn code(&self, code: i32) -> &Self {
         if self.status.code() != Some(code) {
             self.fail(&format!("expected exit code {code}"));
         }
@@ -763,7 +763,7 @@ impl Outcome {
 
     /// nixpy's own failure: exit 2, an `error:` line on stderr, nothing on stdout.
     #[track_caller]
-    pub fn nixpy_error(&self) -> &Self {
+    pub(crate) fn nixpy_error(&self) -> &Self {
         self.code(2);
         if !self.stderr.contains("error:") {
             self.fail("expected an `error: ...` line on stderr");
@@ -775,7 +775,7 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn signal(&self, signal: i32) -> &Self {
+    pub(crate) fn signal(&self, signal: i32) -> &Self {
         if self.status.signal() != Some(signal) {
             self.fail(&format!("expected death by signal {signal}"));
         }
@@ -783,7 +783,7 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn stdout_is(&self, expected: &str) -> &Self {
+    pub(crate) fn stdout_is(&self, expected: &str) -> &Self {
         if self.stdout != expected {
             self.fail(&format!(
                 "expected stdout to be exactly {expected:?}, got {:?}",
@@ -794,7 +794,7 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn stdout_has(&self, needle: &str) -> &Self {
+    pub(crate) fn stdout_has(&self, needle: &str) -> &Self {
         if !self.stdout.contains(needle) {
             self.fail(&format!("expected stdout to contain {needle:?}"));
         }
@@ -802,7 +802,7 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn stderr_has(&self, needle: &str) -> &Self {
+    pub(crate) fn stderr_has(&self, needle: &str) -> &Self {
         if !self.stderr.contains(needle) {
             self.fail(&format!("expected stderr to contain {needle:?}"));
         }
@@ -811,7 +811,7 @@ impl Outcome {
 
     /// Case-insensitive [`Outcome::stderr_has`], for prose whose capitalisation may vary.
     #[track_caller]
-    pub fn stderr_has_nocase(&self, needle: &str) -> &Self {
+    pub(crate) fn stderr_has_nocase(&self, needle: &str) -> &Self {
         if !self.stderr.to_lowercase().contains(&needle.to_lowercase()) {
             self.fail(&format!("expected stderr to contain {needle:?} (any case)"));
         }
@@ -819,7 +819,7 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn stderr_lacks(&self, needle: &str) -> &Self {
+    pub(crate) fn stderr_lacks(&self, needle: &str) -> &Self {
         if self.stderr.contains(needle) {
             self.fail(&format!("expected stderr NOT to contain {needle:?}"));
         }
@@ -829,7 +829,7 @@ impl Outcome {
     /// stderr has `<file>:<line>:<column>` for some column, such as
     /// `nixpy.toml:2:1`. `file` may be preceded by a folder.
     #[track_caller]
-    pub fn stderr_has_position(&self, file: &str, line: u32) -> &Self {
+    pub(crate) fn stderr_has_position(&self, file: &str, line: u32) -> &Self {
         let needle = format!("{file}:{line}:");
         let found = self.stderr.match_indices(&needle).any(|(i, _)| {
             let rest = &self.stderr[i + needle.len()..];
@@ -846,7 +846,7 @@ impl Outcome {
 
     /// stdout parsed as JSON.
     #[track_caller]
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| self.fail(&format!("stdout is not JSON: {e}")))
     }
@@ -894,7 +894,7 @@ print(out)
 /// * `requires`: `Requires-Dist` lines, such as `"attrs>=23"`.
 /// * `files`: `(path inside the wheel, text)`, such as `("greet/__init__.py", "...")`.
 /// * `console_scripts`: `(command, "module:function")`.
-pub fn make_wheel(
+pub(crate) fn make_wheel(
     dir: &Path,
     name: &str,
     version: &str,
@@ -986,7 +986,7 @@ fn make_wheel_writes_an_installable_wheel() {
 
 /// requirements.txt text that installs only from the project's `wheels/`
 /// folder (no index, so nothing is fetched), followed by `lines`.
-pub fn local_requirements(lines: &[&str]) -> String {
+pub(crate) fn local_requirements(lines: &[&str]) -> String {
     let mut text = String::from("--no-index\n--find-links ./wheels\n");
     for line in lines {
         text.push_str(line);
@@ -996,13 +996,13 @@ pub fn local_requirements(lines: &[&str]) -> String {
 }
 
 /// The project's nixpy.lock, parsed.
-pub fn read_lock(project: &Project) -> toml::Value {
+pub(crate) fn read_lock(project: &Project) -> toml::Value {
     let text = project.read("nixpy.lock");
     toml::from_str(&text).unwrap_or_else(|e| panic!("nixpy.lock is not TOML: {e}\n{text}"))
 }
 
 /// `/nix/store/<32 base-32 chars>-<name>` where the name starts with `name_prefix`.
-pub fn is_store_path(path: &str, name_prefix: &str) -> bool {
+pub(crate) fn is_store_path(path: &str, name_prefix: &str) -> bool {
     let Some(rest) = path.strip_prefix("/nix/store/") else {
         return false;
     };
@@ -1018,7 +1018,7 @@ pub fn is_store_path(path: &str, name_prefix: &str) -> bool {
 }
 
 /// A python one-liner run by `nixpy run -- python -c CODE`; CODE prints JSON.
-pub fn nixpy_python(project: &Project, code: &str) -> Command {
+pub(crate) fn nixpy_python(project: &Project, code: &str) -> Command {
     nixpy_run(project, ["python", "-c", code])
 }
 
@@ -1028,7 +1028,7 @@ pub fn nixpy_python(project: &Project, code: &str) -> Command {
 /// the start lines printed when stderr is not a terminal
 /// (`nixpy: building the Nix shell (2 package source(s)) ...`). The matching
 /// `...: done in 0.1s` lines are not counted.
-pub fn phases_started(stderr: &str, label: &str) -> usize {
+pub(crate) fn phases_started(stderr: &str, label: &str) -> usize {
     phase_lines(stderr)
         .iter()
         .filter(|line| line["nixpy: ".len()..].starts_with(label))
@@ -1036,7 +1036,7 @@ pub fn phases_started(stderr: &str, label: &str) -> usize {
 }
 
 /// nixpy's phase start lines in `stderr`: none at all on the warm path.
-pub fn phase_lines(stderr: &str) -> Vec<&str> {
+pub(crate) fn phase_lines(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
         .filter(|line| line.starts_with("nixpy: ") && line.ends_with(" ..."))
@@ -1045,7 +1045,7 @@ pub fn phase_lines(stderr: &str) -> Vec<&str> {
 
 /// A name no earlier run has used (process id, time and a counter), for
 /// derivations and wheels that must really be built, not found in the store.
-pub fn unique_name(prefix: &str) -> String {
+pub(crate) fn unique_name(prefix: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = SystemTime::now()
@@ -1058,7 +1058,7 @@ pub fn unique_name(prefix: &str) -> String {
 /// `<cache>/v1/projects/<id>`, the folder nixpy keeps for `project` in the
 /// cache folder `cache`; the id is the key of the canonical project path
 /// (src/layout.rs `Cache::project`, src/support/hash.rs `key_of`).
-pub fn project_cache_dir(cache: &Path, project: &Project) -> PathBuf {
+pub(crate) fn project_cache_dir(cache: &Path, project: &Project) -> PathBuf {
     let root = project.root().as_os_str().as_encoded_bytes();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&(root.len() as u64).to_le_bytes());
@@ -1068,7 +1068,7 @@ pub fn project_cache_dir(cache: &Path, project: &Project) -> PathBuf {
 }
 
 /// The project's `entry.json` in `cache`, parsed; None when absent or not JSON.
-pub fn read_entry(cache: &Path, project: &Project) -> Option<serde_json::Value> {
+pub(crate) fn read_entry(cache: &Path, project: &Project) -> Option<serde_json::Value> {
     let bytes = std::fs::read(project_cache_dir(cache, project).join("entry.json")).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
@@ -1077,7 +1077,7 @@ pub fn read_entry(cache: &Path, project: &Project) -> Option<serde_json::Value> 
 /// after sleeping `sleep_secs` it puts `bin/<name>` (printing `<name> ok`) on
 /// PATH. Use a [`unique_name`] so the store path is this test's alone. The
 /// builder's command line holds `name`, so a test can wait for it to exit.
-pub fn scratch_package_nix(name: &str, sleep_secs: u32) -> String {
+pub(crate) fn scratch_package_nix(name: &str, sleep_secs: u32) -> String {
     // The EXIT trap is the stand-in's holdLogUntilExit (see pkgs.nix): without
     // it Nix 2.8 may report a builder that succeeded as killed by signal 9.
     let script = format!(
@@ -1097,7 +1097,7 @@ pub fn scratch_package_nix(name: &str, sleep_secs: u32) -> String {
 
 /// Writes the wheel `<name>-<version>` into the project's `wheels/` folder;
 /// its module (the name with `-` as `_`) has `VERSION = "<version>"`.
-pub fn add_wheel(project: &Project, name: &str, version: &str) -> PathBuf {
+pub(crate) fn add_wheel(project: &Project, name: &str, version: &str) -> PathBuf {
     let module = name.replace('-', "_");
     let init = format!("{module}/__init__.py");
     let text = format!("VERSION = {version:?}\n");
@@ -1120,7 +1120,7 @@ pub fn add_wheel(project: &Project, name: &str, version: &str) -> PathBuf {
 /// project's cache, offline Nix, no NIXPY_*/CI/DIRENV_* leftovers, stdin
 /// from /dev/null), for a program that runs nixpy itself. The binary's
 /// folder goes first on PATH, so `nixpy` there is the one under test.
-pub fn with_nixpy_env<'a>(cmd: &'a mut Command, project: &Project) -> &'a mut Command {
+pub(crate) fn with_nixpy_env<'a>(cmd: &'a mut Command, project: &Project) -> &'a mut Command {
     let standin = standin();
     for (name, _) in std::env::vars_os() {
         let name_str = name.to_string_lossy();

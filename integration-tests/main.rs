@@ -6,6 +6,10 @@
 //! it are skipped with a note on stderr; set NIXPY_REQUIRE_NIX=1 (CI=true
 //! does the same) to make a missing Nix a failure instead.
 
+// Faults are set up with libc (a FIFO, a umask, killing a process group);
+// each such block says why it is sound. nixpy itself denies unsafe code.
+#![allow(unsafe_code)]
+
 mod bad_input;
 mod binary_cache;
 mod commands;

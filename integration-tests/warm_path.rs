@@ -103,7 +103,7 @@ fn kill_group(child: &mut Child) {
     // SAFETY: kill(2) with a negative pid signals the process group the
     // child leads; it touches no memory.
     unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
+        libc::kill(-libc::pid_t::try_from(child.id()).unwrap(), libc::SIGKILL);
     }
     let _ = child.wait();
 }

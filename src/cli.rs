@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
     about = "Nix for system packages, uv/pip for the rest: one cached Python environment",
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Work in DIR: find the project from there and run commands there (as `git -C`).
     #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
@@ -46,7 +46,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a command inside the project's environment.
     Run(RunArgs),
     /// Add Nix packages (or --python packages, or --pip requirements) to the project.
@@ -81,7 +81,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct EditArgs {
+pub(crate) struct EditArgs {
     /// nixpkgs attribute paths (ffmpeg, nodePackages.pnpm); with --python, attributes of the interpreter's package set.
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
@@ -94,7 +94,7 @@ pub struct EditArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PushArgs {
+pub(crate) struct PushArgs {
     /// Destination store URI: file:///path, s3://bucket?region=..., https://..., ssh://host;
     /// signing options pass through (file:///cache?secret-key=/path/key.sec).
     #[arg(long, value_name = "STORE_URI")]
@@ -104,14 +104,14 @@ pub struct PushArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct GcArgs {
+pub(crate) struct GcArgs {
     /// Also remove entries of projects not used for this long (30d, 12h, 90m).
     #[arg(long, default_value = "30d", value_name = "AGE")]
     pub older_than: String,
@@ -121,13 +121,13 @@ pub struct GcArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Args, Default)]
-pub struct BuildFlags {
+pub(crate) struct BuildFlags {
     /// Rebuild the environment even if the cache is fresh.
     #[arg(long)]
     pub refresh: bool,
@@ -143,7 +143,7 @@ pub struct BuildFlags {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     pub build: BuildFlags,
 
@@ -158,7 +158,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LockArgs {
+pub(crate) struct LockArgs {
     /// Move nixpkgs to the newest revision of its reference and resolve the pip requirements again.
     #[arg(long)]
     pub upgrade: bool,
@@ -175,7 +175,7 @@ pub struct LockArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// `export NAME='value'` lines, for sh, bash and zsh.
     Sh,
     /// `set -gx NAME 'value'` lines.
@@ -185,7 +185,7 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     #[command(flatten)]
     pub build: BuildFlags,
     /// Output syntax.
@@ -205,13 +205,13 @@ pub struct EnvArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ShellArgs {
+pub(crate) struct ShellArgs {
     #[command(flatten)]
     pub build: BuildFlags,
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Also write an .envrc that loads the environment with direnv (and add
     /// .direnv/ to .gitignore).
     #[arg(long)]
@@ -219,7 +219,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,

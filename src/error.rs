@@ -6,19 +6,19 @@
 use std::fmt;
 
 /// Exit status for nixpy's own failures (a user's command keeps its own).
-pub const EXIT_NIXPY_FAILURE: i32 = 2;
+pub(crate) const EXIT_NIXPY_FAILURE: i32 = 2;
 
 #[derive(Debug)]
-pub struct Error {
+pub(crate) struct Error {
     pub message: String,
     pub hint: Option<String>,
     pub exit_code: i32,
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Error {
             message: message.into(),
             hint: None,
@@ -26,18 +26,18 @@ impl Error {
         }
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
-    pub fn with_exit_code(mut self, code: i32) -> Self {
+    pub(crate) fn with_exit_code(mut self, code: i32) -> Self {
         self.exit_code = code;
         self
     }
 
     /// An I/O failure on `path`, phrased for a person.
-    pub fn io(action: &str, path: &std::path::Path, err: std::io::Error) -> Self {
+    pub(crate) fn io(action: &str, path: &std::path::Path, err: std::io::Error) -> Self {
         Error::new(format!("cannot {action} {}: {err}", path.display()))
     }
 }

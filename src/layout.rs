@@ -27,8 +27,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::support::atomic_write;
 use crate::support::hash::key_of;
+use crate::support::{atomic_write, user};
 
 // The names, each listed in the table above (a test checks).
 const VERSION: &str = "v1";
@@ -40,9 +40,9 @@ const SHELL_PROFILE: &str = "shell-profile";
 const NIXPKGS_SOURCE: &str = "nixpkgs-source";
 const FLAKES: &str = "flakes";
 /// Prefix of a scratch flake being locked (`nixpy lock`).
-pub const FLAKE_LOCKING: &str = ".locking-";
+pub(crate) const FLAKE_LOCKING: &str = ".locking-";
 /// Prefix of a generated flake being written.
-pub const FLAKE_WRITING: &str = ".writing-";
+pub(crate) const FLAKE_WRITING: &str = ".writing-";
 const LAYERS: &str = "layers";
 const LAYER_STAGING: &str = ".building-";
 const LOCKS: &str = "locks";
@@ -50,18 +50,18 @@ const LAYER_LOCK: &str = "layer-";
 const INTERPRETERS: &str = "interpreters";
 const TMP: &str = "tmp";
 /// Prefix of a scratch folder in [`Cache::tmp_dir`].
-pub const SCRATCH: &str = "resolve-";
+pub(crate) const SCRATCH: &str = "resolve-";
 const SHELL: &str = "shell";
 const BASHRC: &str = "bashrc";
 const ZSH: &str = "zsh";
 
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     pub root: PathBuf,
 }
 
 impl Cache {
-    pub fn locate() -> Result<Cache> {
+    pub(crate) fn locate() -> Result<Cache> {
         let base = if let Some(dir) = std::env::var_os("NIXPY_CACHE_DIR").filter(|d| !d.is_empty())
         {
             PathBuf::from(dir)
@@ -83,12 +83,12 @@ impl Cache {
         })
     }
 
-    pub fn projects_dir(&self) -> PathBuf {
+    pub(crate) fn projects_dir(&self) -> PathBuf {
         self.root.join(PROJECTS)
     }
 
     /// The folder of the project at `project_root` (a canonical path).
-    pub fn project(&self, project_root: &Path) -> ProjectDir {
+    pub(crate) fn project(&self, project_root: &Path) -> ProjectDir {
         ProjectDir {
             path: self
                 .projects_dir()
@@ -100,13 +100,12 @@ impl Cache {
     /// parses as URLs without decoding: a cache folder with a space, `#` or
     /// `?` in its path cannot hold them, so they go to a private folder in
     /// /tmp instead (they are regenerated whenever missing).
-    pub fn flakes_dir(&self) -> PathBuf {
+    pub(crate) fn flakes_dir(&self) -> PathBuf {
         let preferred = self.root.join(FLAKES);
         if is_plain_path(&preferred) {
             return preferred;
         }
-        // SAFETY: getuid(2) cannot fail.
-        let uid = unsafe { libc::getuid() };
+        let uid = user::current_uid();
         let tmp = std::env::temp_dir();
         let tmp = if is_plain_path(&tmp) {
             tmp
@@ -117,75 +116,75 @@ impl Cache {
     }
 
     /// The generated flake with this key.
-    pub fn flake(&self, key: &str) -> PathBuf {
+    pub(crate) fn flake(&self, key: &str) -> PathBuf {
         self.flakes_dir().join(key)
     }
 
     /// A folder in [`Cache::flakes_dir`] being locked or written (a
     /// dot-folder: [`FLAKE_LOCKING`], [`FLAKE_WRITING`]), not a flake.
-    pub fn is_flake_in_progress(name: &str) -> bool {
+    pub(crate) fn is_flake_in_progress(name: &str) -> bool {
         name.starts_with('.')
     }
 
-    pub fn layers_dir(&self) -> PathBuf {
+    pub(crate) fn layers_dir(&self) -> PathBuf {
         self.root.join(LAYERS)
     }
 
     /// The GC root of the layer with this key.
-    pub fn layer_link(&self, key: &str) -> PathBuf {
+    pub(crate) fn layer_link(&self, key: &str) -> PathBuf {
         self.layers_dir().join(key)
     }
 
     /// Name prefix of the folder a layer is installed in before publishing.
-    pub fn layer_staging_prefix(key: &str) -> String {
+    pub(crate) fn layer_staging_prefix(key: &str) -> String {
         format!("{LAYER_STAGING}{key}-")
     }
 
     /// The key of a layer being installed, from its staging folder's name.
-    pub fn staged_layer_key(name: &str) -> Option<&str> {
+    pub(crate) fn staged_layer_key(name: &str) -> Option<&str> {
         let rest = name.strip_prefix(LAYER_STAGING)?;
         Some(rest.split('-').next().unwrap_or_default())
     }
 
-    pub fn locks_dir(&self) -> PathBuf {
+    pub(crate) fn locks_dir(&self) -> PathBuf {
         self.root.join(LOCKS)
     }
 
     /// Held while the layer with this key is installed.
-    pub fn layer_lock(&self, key: &str) -> PathBuf {
+    pub(crate) fn layer_lock(&self, key: &str) -> PathBuf {
         self.locks_dir().join(format!("{LAYER_LOCK}{key}.lock"))
     }
 
-    pub fn interpreters_dir(&self) -> PathBuf {
+    pub(crate) fn interpreters_dir(&self) -> PathBuf {
         self.root.join(INTERPRETERS)
     }
 
     /// What the Nix interpreter `python` (a store path) provides.
-    pub fn interpreter_facts(&self, python: &str) -> PathBuf {
+    pub(crate) fn interpreter_facts(&self, python: &str) -> PathBuf {
         self.interpreters_dir()
             .join(format!("{}.json", key_of(&[python.as_bytes()])))
     }
 
     /// Scratch folders (`resolve-*`), removed when done (or by gc when old).
-    pub fn tmp_dir(&self) -> PathBuf {
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
         self.root.join(TMP)
     }
 
-    pub fn shell_dir(&self) -> PathBuf {
+    pub(crate) fn shell_dir(&self) -> PathBuf {
         self.root.join(SHELL)
     }
 
     /// bash's startup file for `nixpy shell`.
-    pub fn shell_bashrc(&self) -> PathBuf {
+    pub(crate) fn shell_bashrc(&self) -> PathBuf {
         self.shell_dir().join(BASHRC)
     }
 
     /// zsh's ZDOTDIR for `nixpy shell` (zsh names the files in it).
-    pub fn shell_zdotdir(&self) -> PathBuf {
+    pub(crate) fn shell_zdotdir(&self) -> PathBuf {
         self.shell_dir().join(ZSH)
     }
 
-    pub fn ensure(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn ensure(&self, dir: &Path) -> Result<()> {
         if !dir.starts_with(&self.root) {
             return ensure_private_outside(dir);
         }
@@ -197,40 +196,40 @@ impl Cache {
 
 /// A project's folder in the cache.
 #[derive(Debug, Clone)]
-pub struct ProjectDir {
+pub(crate) struct ProjectDir {
     pub path: PathBuf,
 }
 
 impl ProjectDir {
     /// A folder found in [`Cache::projects_dir`].
-    pub fn at(path: PathBuf) -> ProjectDir {
+    pub(crate) fn at(path: PathBuf) -> ProjectDir {
         ProjectDir { path }
     }
 
-    pub fn entry(&self) -> PathBuf {
+    pub(crate) fn entry(&self) -> PathBuf {
         self.path.join(ENTRY)
     }
 
-    pub fn lock(&self) -> PathBuf {
+    pub(crate) fn lock(&self) -> PathBuf {
         self.path.join(PROJECT_LOCK)
     }
 
-    pub fn project_root(&self) -> PathBuf {
+    pub(crate) fn project_root(&self) -> PathBuf {
         self.path.join(PROJECT_ROOT)
     }
 
-    pub fn shell_profile(&self) -> PathBuf {
+    pub(crate) fn shell_profile(&self) -> PathBuf {
         self.path.join(SHELL_PROFILE)
     }
 
     /// An older generation Nix keeps beside the shell profile
     /// (`shell-profile-<n>-link`).
-    pub fn is_profile_generation(name: &str) -> bool {
+    pub(crate) fn is_profile_generation(name: &str) -> bool {
         name.strip_prefix(SHELL_PROFILE)
             .is_some_and(|rest| rest.starts_with('-') && rest.ends_with("-link"))
     }
 
-    pub fn nixpkgs_source(&self) -> PathBuf {
+    pub(crate) fn nixpkgs_source(&self) -> PathBuf {
         self.path.join(NIXPKGS_SOURCE)
     }
 }
@@ -241,8 +240,7 @@ fn ensure_private_outside(dir: &Path) -> Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     atomic_write::create_private_dir(dir)?;
     let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
-    // SAFETY: getuid(2) cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = user::current_uid();
     if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
         return Err(Error::new(format!(
             "{} is not a private folder of this user",
@@ -318,7 +316,7 @@ mod tests {
         let source = include_str!("layout.rs");
         let names: Vec<&str> = source
             .lines()
-            .filter(|l| l.starts_with("const ") || l.starts_with("pub const "))
+            .filter(|l| l.trim_start_matches("pub(crate) ").starts_with("const "))
             .filter_map(|l| l.split('"').nth(1))
             .collect();
         assert!(names.len() >= 20, "{names:?}");
@@ -336,7 +334,7 @@ mod tests {
         let source = include_str!("layout.rs");
         let names: Vec<String> = source
             .lines()
-            .filter(|l| l.starts_with("const ") || l.starts_with("pub const "))
+            .filter(|l| l.trim_start_matches("pub(crate) ").starts_with("const "))
             .filter_map(|l| l.split('"').nth(1))
             // Plain words ("flakes", "shell") are also ordinary labels.
             .filter(|name| name.contains(['-', '.']))

@@ -31,6 +31,7 @@ use clap::Parser;
 use crate::cli::Cli;
 
 #[cfg(not(test))]
+#[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // Rust's own start-up, skipped here, also reopens file descriptors 0-2
@@ -53,6 +54,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 /// `argv` holds at least `argc` pointers to NUL-terminated strings (C's
 /// promise for `main`); a null pointer ends the list early.
 #[cfg_attr(test, allow(dead_code))]
+#[allow(unsafe_code)]
 unsafe fn args_from_c(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
     let count = usize::try_from(argc).unwrap_or(0);
     let mut args = Vec::with_capacity(count);
@@ -114,6 +116,7 @@ mod tests {
     use std::ffi::CString;
 
     #[test]
+    #[allow(unsafe_code)]
     fn arguments_are_read_from_c_as_bytes() {
         let owned: Vec<CString> = [&b"nixpy"[..], b"run", b"caf\xe9"]
             .iter()

@@ -242,7 +242,7 @@ fn env_spec() -> impl Strategy<Value = EnvSpec> {
                 project: project.into_iter().filter(|(k, _)| k != "PATH").collect(),
                 shell_hook: String::new(),
                 bash: String::new(),
-                programs: Default::default(),
+                programs: crate::run::ProgramIndex::default(),
             }
         })
 }
@@ -430,7 +430,7 @@ proptest! {
         }
         // The shell's entries come first, in order.
         let mut wanted: Vec<&[u8]> = Vec::new();
-        for e in spec.prepend["PATH"].iter().map(|e| e.as_bytes()).filter(|e| !e.is_empty()) {
+        for e in spec.prepend["PATH"].iter().map(std::string::String::as_bytes).filter(|e| !e.is_empty()) {
             if !wanted.contains(&e) {
                 wanted.push(e);
             }
@@ -466,10 +466,10 @@ proptest! {
         prop_assert_eq!(ka.len(), 32);
         prop_assert!(ka.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         prop_assert_eq!(&ka, &key_of(&refs(&a)), "not deterministic");
-        if a != b {
-            prop_assert_ne!(ka, kb, "{:?} and {:?} share a key", a, b);
-        } else {
+        if a == b {
             prop_assert_eq!(ka, kb);
+        } else {
+            prop_assert_ne!(ka, kb, "{:?} and {:?} share a key", a, b);
         }
     }
 
@@ -503,7 +503,7 @@ proptest! {
             // An age that parses is the number times its unit, exactly.
             let n: u128 = number.parse().unwrap();
             let unit_secs: u128 = match unit { "" | "d" => 86_400, "h" => 3_600, "m" => 60, _ => 1 };
-            prop_assert_eq!(age.as_secs() as u128, n * unit_secs);
+            prop_assert_eq!(u128::from(age.as_secs()), n * unit_secs);
         }
     }
 

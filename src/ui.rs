@@ -7,16 +7,16 @@ use std::sync::atomic::{AtomicU8, Ordering};
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 static COLOR: AtomicU8 = AtomicU8::new(COLOR_AUTO);
 
-pub const COLOR_AUTO: u8 = 0;
-pub const COLOR_ALWAYS: u8 = 1;
-pub const COLOR_NEVER: u8 = 2;
+pub(crate) const COLOR_AUTO: u8 = 0;
+pub(crate) const COLOR_ALWAYS: u8 = 1;
+pub(crate) const COLOR_NEVER: u8 = 2;
 
 /// `--color`; `auto` means: stderr is a terminal and NO_COLOR is unset.
-pub fn set_color(choice: u8) {
+pub(crate) fn set_color(choice: u8) {
     COLOR.store(choice, Ordering::Relaxed);
 }
 
-pub fn color() -> bool {
+pub(crate) fn color() -> bool {
     match COLOR.load(Ordering::Relaxed) {
         COLOR_ALWAYS => true,
         COLOR_NEVER => false,
@@ -38,7 +38,7 @@ fn label(text: &str, code: &str) -> String {
 }
 
 /// An error as the user sees it, with `error:` coloured on a terminal.
-pub fn error(err: &crate::error::Error) {
+pub(crate) fn error(err: &crate::error::Error) {
     let text = err.to_string();
     let text = match text.strip_prefix("error:") {
         Some(rest) => format!("{}{rest}", label("error:", "31")),
@@ -52,32 +52,32 @@ pub fn error(err: &crate::error::Error) {
 }
 
 /// 0 = quiet, 1 = normal, 2+ = verbose.
-pub fn set_verbosity(level: u8) {
+pub(crate) fn set_verbosity(level: u8) {
     VERBOSITY.store(level, Ordering::Relaxed);
 }
 
-pub fn verbosity() -> u8 {
+pub(crate) fn verbosity() -> u8 {
     VERBOSITY.load(Ordering::Relaxed)
 }
 
 /// A progress line: what nixpy is doing now.
-pub fn status(message: &str) {
+pub(crate) fn status(message: &str) {
     if verbosity() >= 1 {
         let _ = writeln!(std::io::stderr(), "nixpy: {message}");
     }
 }
 
 /// This run waits for another nixpy to finish `what` (it holds a lock).
-pub fn waiting(what: &str) {
+pub(crate) fn waiting(what: &str) {
     status(&format!("waiting for another nixpy to finish {what}"));
 }
 
 /// Something the user should know, even in quiet mode.
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     let _ = writeln!(std::io::stderr(), "{} {message}", label("warning:", "33"));
 }
 
-pub fn note(message: &str) {
+pub(crate) fn note(message: &str) {
     if verbosity() >= 1 {
         let _ = writeln!(std::io::stderr(), "{} {message}", label("note:", "36"));
     }
@@ -87,7 +87,7 @@ pub fn note(message: &str) {
 /// time on a terminal, plain start/finish lines with the duration otherwise
 /// (CI logs), nothing with `-q`. Under GitHub Actions the phase is a
 /// collapsible group.
-pub struct Phase {
+pub(crate) struct Phase {
     label: String,
     started: std::time::Instant,
     spinner: Option<indicatif::ProgressBar>,
@@ -95,7 +95,7 @@ pub struct Phase {
 }
 
 impl Phase {
-    pub fn start(label: impl Into<String>) -> Phase {
+    pub(crate) fn start(label: impl Into<String>) -> Phase {
         let label = label.into();
         let started = std::time::Instant::now();
         let mut phase = Phase {
@@ -129,7 +129,7 @@ impl Phase {
         phase
     }
 
-    pub fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         self.end("done");
     }
 

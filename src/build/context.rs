@@ -11,7 +11,7 @@ use crate::support::ci;
 
 /// Where and how nixpy was asked to work (global flags and variables).
 #[derive(Debug, Clone)]
-pub struct Context {
+pub(crate) struct Context {
     pub start_dir: PathBuf,
     pub nixpkgs_override: Option<String>,
     /// Under CI ([`ci::is_ci`]): never rewrite the lock.
@@ -21,7 +21,7 @@ pub struct Context {
 
 impl Context {
     /// The context from the environment (`NIXPY_NIXPKGS`, `CI`) and flags.
-    pub fn new(
+    pub(crate) fn new(
         start_dir: PathBuf,
         nixpkgs_override: Option<String>,
         substituters: nix::Substituters,
@@ -34,13 +34,13 @@ impl Context {
         }
     }
 
-    pub fn locate(&self) -> Result<ProjectLocation> {
+    pub(crate) fn locate(&self) -> Result<ProjectLocation> {
         project::discover(&self.start_dir)
     }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct BuildOptions {
+pub(crate) struct BuildOptions {
     pub refresh: bool,
     pub locked: bool,
     pub frozen: bool,

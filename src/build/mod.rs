@@ -9,6 +9,6 @@ mod prepare;
 mod shell_spec;
 mod steps;
 
-pub use context::{BuildOptions, Context};
-pub use prepare::{prepare, prepare_or_last_good};
-pub use shell_spec::generated_flake;
+pub(crate) use context::{BuildOptions, Context};
+pub(crate) use prepare::{prepare, prepare_or_last_good};
+pub(crate) use shell_spec::generated_flake;

@@ -9,7 +9,7 @@ use crate::support::FileLock;
 use crate::ui;
 
 /// The project's environment, from the cache or freshly built.
-pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
+pub(crate) fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let scalars = fingerprint::scalars(ctx.nixpkgs_override.as_deref());
@@ -38,7 +38,10 @@ pub fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
 /// For shell entry (direnv, `nixpy env`): when a rebuild fails, keep the
 /// last good environment with a warning instead of leaving the user with
 /// none. Never under CI, where a stale environment must not pass as fresh.
-pub fn prepare_or_last_good(ctx: &Context, opts: BuildOptions) -> Result<(CacheEntry, bool)> {
+pub(crate) fn prepare_or_last_good(
+    ctx: &Context,
+    opts: BuildOptions,
+) -> Result<(CacheEntry, bool)> {
     match prepare(ctx, opts) {
         Ok(entry) => Ok((entry, false)),
         Err(err) if !ctx.ci => {

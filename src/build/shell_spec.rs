@@ -110,7 +110,7 @@ fn shell_keys(
         &portable_texts
             .iter()
             .chain(&nix_source_hashes)
-            .map(|t| t.as_bytes())
+            .map(std::string::String::as_bytes)
             .collect::<Vec<_>>(),
     );
     let shell_key = key_of(&[portable_key.as_bytes(), nix_identity.as_bytes()]);
@@ -120,7 +120,7 @@ fn shell_keys(
 /// The project's generated flake, pinned, written but not built (the same
 /// folder a build uses): for questions about the pinned nixpkgs, such as
 /// whether an attribute exists.
-pub fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
+pub(crate) fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let inputs = project::read_inputs(

@@ -25,7 +25,7 @@ struct FileEdit {
     after: String,
 }
 
-pub fn add(ctx: &Context, args: EditArgs) -> Result<i32> {
+pub(super) fn add(ctx: &Context, args: EditArgs) -> Result<i32> {
     let location = ctx.locate()?;
     let (nix_names, list) = nix_names(&args)?;
     let pip = pip_requirements(&args)?;
@@ -59,7 +59,7 @@ pub fn add(ctx: &Context, args: EditArgs) -> Result<i32> {
     )
 }
 
-pub fn remove(ctx: &Context, args: EditArgs) -> Result<i32> {
+pub(super) fn remove(ctx: &Context, args: EditArgs) -> Result<i32> {
     let location = ctx.locate()?;
     let (nix_names, list) = nix_names(&args)?;
     let mut edits = Vec::new();

@@ -6,7 +6,7 @@ use crate::build::Context;
 use crate::error::Result;
 use crate::support::hash::key_of;
 
-pub fn run(ctx: &Context) -> Result<i32> {
+pub(super) fn run(ctx: &Context) -> Result<i32> {
     let location = ctx.locate()?;
     let files = crate::project::input_files(&location)?;
     let mut parts: Vec<Vec<u8>> = vec![

@@ -15,7 +15,7 @@ use std::io::Write;
 use crate::error::{Error, Result};
 use crate::support::shell_quote;
 
-pub const ENVRC: &str = "eval \"$(nixpy direnvrc)\"\nuse nixpy\n";
+pub(super) const ENVRC: &str = "eval \"$(nixpy direnvrc)\"\nuse nixpy\n";
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -70,7 +70,7 @@ use_nixpy() {
 }
 "#;
 
-pub fn run() -> Result<i32> {
+pub(super) fn run() -> Result<i32> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&script())
@@ -81,7 +81,7 @@ pub fn run() -> Result<i32> {
 
 /// The script, with this binary's path baked in (or `nixpy`, to be found
 /// on PATH, when the path is unknown).
-pub fn script() -> Vec<u8> {
+pub(super) fn script() -> Vec<u8> {
     let nixpy = std::env::current_exe().ok().filter(|p| p.is_absolute());
     let nixpy = match &nixpy {
         Some(path) => std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec(),

@@ -17,7 +17,7 @@ enum Outcome {
     Skip(String),
 }
 
-pub fn run(ctx: &Context) -> i32 {
+pub(super) fn run(ctx: &Context) -> i32 {
     let mut checks: Vec<(&str, Outcome)> = Vec::new();
     let nix_program = which::which("nix").ok();
     checks.push(("nix", check_nix(nix_program.as_deref())));
@@ -107,6 +107,7 @@ fn check_flakes(program: &Path) -> Outcome {
     }
 }
 
+#[allow(unsafe_code)]
 fn check_store() -> Outcome {
     if Path::new("/nix/var/nix/daemon-socket/socket").exists() {
         return Outcome::Pass("multi-user store (nix-daemon socket present)".into());

@@ -18,7 +18,7 @@ use crate::run;
 use crate::support::shell_quote;
 use crate::ui;
 
-pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
     if args.watch_files {
         return print(&watch_files(ctx)?);
     }
@@ -38,11 +38,11 @@ pub fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
 }
 
 /// One line of output: set a variable (`Some`) or remove it (`None`).
-pub type Change = (OsString, Option<OsString>);
+pub(super) type Change = (OsString, Option<OsString>);
 
 /// Everything in `target` (or only what differs from `current`), then the
 /// variables of `current` that `target` lacks, as removals.
-pub fn changes(
+pub(super) fn changes(
     current: &[(OsString, OsString)],
     target: &BTreeMap<OsString, OsString>,
     diff_only: bool,
@@ -64,7 +64,7 @@ pub fn changes(
 
 /// The changes as code (or JSON). A variable that cannot be written in the
 /// format is left out, with a note when leaving it out loses a change.
-pub fn render(
+pub(super) fn render(
     format: Format,
     changes: &[Change],
     current: &BTreeMap<OsString, OsString>,

@@ -16,7 +16,7 @@ use crate::support::FileLock;
 use crate::ui;
 
 /// Parses `30d`, `12h`, `90m`, `45s` (a bare number is days).
-pub fn parse_age(text: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn parse_age(text: &str) -> std::result::Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
@@ -58,7 +58,7 @@ impl Removal {
 /// Leftovers of interrupted work older than this are removed.
 const STALE_AFTER: Duration = Duration::from_secs(3_600);
 
-pub fn run(args: &GcArgs) -> Result<i32> {
+pub(super) fn run(args: &GcArgs) -> Result<i32> {
     let older_than =
         parse_age(&args.older_than).map_err(|why| Error::new(format!("--older-than: {why}")))?;
     let cache = Cache::locate()?;

@@ -13,7 +13,7 @@ use crate::project::{PipSource, MANIFEST_FILE, PYPROJECT_FILE};
 use crate::support::atomic_write;
 use crate::ui;
 
-pub fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     let dir = &ctx.start_dir;
     let manifest_path = dir.join(MANIFEST_FILE);
     if manifest_path.symlink_metadata().is_ok() {

@@ -6,7 +6,7 @@ use crate::cli::LockArgs;
 use crate::error::Result;
 use crate::ui;
 
-pub fn run(ctx: &Context, args: LockArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: LockArgs) -> Result<i32> {
     let opts = BuildOptions {
         upgrade: args.upgrade,
         locked: args.check,

@@ -15,7 +15,7 @@ mod shell;
 mod show;
 
 #[cfg(test)]
-pub use gc::parse_age;
+pub(crate) use gc::parse_age;
 
 use crate::build::{BuildOptions, Context};
 use crate::cli::{BuildFlags, Cli, Command};
@@ -36,7 +36,7 @@ impl From<BuildFlags> for BuildOptions {
 }
 
 /// Runs the command `cli` names, in the folder `-C` names.
-pub fn dispatch(cli: Cli) -> Result<i32> {
+pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
     // -C works as in git, make and cargo: the command runs there too.
     if let Some(dir) = &cli.project {
         std::env::set_current_dir(dir).map_err(|e| {

@@ -8,7 +8,7 @@ use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::nix::{self, Nix};
 
-pub fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
     let entry = build::prepare(ctx, args.build.into())?;
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;

@@ -5,7 +5,7 @@ use crate::cli::RunArgs;
 use crate::error::Result;
 use crate::run;
 
-pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     let entry = build::prepare(ctx, args.build.into())?;
     Err(run::exec_in(&entry.env, &args.command))
 }

@@ -35,7 +35,7 @@ use crate::run::{self, hook, HOOK_VAR};
 use crate::support::atomic_write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     Bash,
     Zsh,
     Fish,
@@ -119,7 +119,7 @@ const FISH_INIT: &str = r#"if status is-interactive; and not set -q NIXPY_NO_PRO
     end
 end"#;
 
-pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
     let (entry, fell_back) = build::prepare_or_last_good(ctx, args.build.into())?;
     let mut env = run::target_env(std::env::vars_os().collect(), &entry.env, fell_back);
     for stale in [HOOK_VAR, SAVED_BASH_ENV, SAVED_ZDOTDIR] {
@@ -168,7 +168,7 @@ pub fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
 
 /// The user's shell when nixpy knows how to start it (by its name: bash,
 /// zsh, fish), else the environment's bash (Nix's bashInteractive).
-pub fn choose(user_shell: Option<&OsStr>, env_bash: &str) -> (OsString, Kind) {
+pub(super) fn choose(user_shell: Option<&OsStr>, env_bash: &str) -> (OsString, Kind) {
     if let Some(shell) = user_shell.filter(|s| !s.is_empty()) {
         let kind = match Path::new(shell).file_name().and_then(OsStr::to_str) {
             Some("bash") => Some(Kind::Bash),

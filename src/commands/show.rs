@@ -11,7 +11,7 @@ use crate::pip;
 use crate::project::lockfile;
 use crate::project::manifest;
 
-pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let location = ctx.locate()?;
     let manifest = manifest::load(&location.manifest, location.kind)?;
     let requirements = crate::project::pip_sources(&manifest)?;
@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         "manifest_kind": match location.kind { manifest::ManifestKind::NixpyToml => "nixpy.toml", manifest::ManifestKind::Pyproject => "pyproject.toml [tool.nixpy]" },
         "nixpkgs": {
             "reference": ctx.nixpkgs_override.clone().unwrap_or(manifest.nixpkgs.clone()),
-            "pinned": lock.as_ref().and_then(|l| l.nixpkgs.as_ref()).map(|p| p.describe()),
+            "pinned": lock.as_ref().and_then(|l| l.nixpkgs.as_ref()).map(super::super::project::lockfile::NixpkgsPin::describe),
         },
         "python": {
             "attribute": manifest.python.to_string(),

@@ -13,11 +13,11 @@ use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
 
 /// 2: the entry names the project's manifest.
-pub const ENTRY_FORMAT: u32 = 2;
+pub(crate) const ENTRY_FORMAT: u32 = 2;
 
 /// Everything the warm path needs, in one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CacheEntry {
+pub(crate) struct CacheEntry {
     pub format: u32,
     pub nixpy_version: String,
     pub project_root: PathBuf,
@@ -46,13 +46,13 @@ impl CacheEntry {
     /// The shell's variables and facts. Not kept in the entry (the warm path
     /// never needs them): they are read back from the shell's environment
     /// file in the store, which the entry's GC root keeps.
-    pub fn shell_env(&self) -> ShellEnv {
+    pub(crate) fn shell_env(&self) -> ShellEnv {
         flake::read_dev_env(&self.shell_env_path).unwrap_or_default()
     }
 
     /// Reads an entry; anything unreadable (truncated, garbage, another
     /// format or nixpy version) is treated as absent and rebuilt.
-    pub fn read(path: &Path) -> Option<CacheEntry> {
+    pub(crate) fn read(path: &Path) -> Option<CacheEntry> {
         let bytes = std::fs::read(path).ok()?;
         let entry: CacheEntry = match serde_json::from_slice(&bytes) {
             Ok(entry) => entry,
@@ -65,13 +65,13 @@ impl CacheEntry {
             .then_some(entry)
     }
 
-    pub fn write(&self, path: &Path) -> Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec(self).expect("entry serialises");
         atomic_write::write_file(path, &bytes)
     }
 
     /// A store path or layer folder that has gone (garbage collected, deleted).
-    pub fn missing_path(&self) -> Option<String> {
+    pub(crate) fn missing_path(&self) -> Option<String> {
         self.store_paths
             .iter()
             .find(|p| std::fs::symlink_metadata(p).is_err())

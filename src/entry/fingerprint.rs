@@ -8,7 +8,7 @@ use crate::flake;
 use crate::nix;
 
 /// The non-file inputs of the fingerprint, cheap to compute.
-pub fn scalars(nixpkgs_override: Option<&str>) -> BTreeMap<String, String> {
+pub(crate) fn scalars(nixpkgs_override: Option<&str>) -> BTreeMap<String, String> {
     BTreeMap::from([
         (
             "nixpy version".to_owned(),

@@ -3,9 +3,9 @@
 //! recipe), read by the warm path.
 
 mod cache_entry;
-pub mod fingerprint;
+pub(crate) mod fingerprint;
 mod project_cache;
-pub mod warm;
+pub(crate) mod warm;
 
-pub use cache_entry::{CacheEntry, ENTRY_FORMAT};
-pub use project_cache::ProjectCache;
+pub(crate) use cache_entry::{CacheEntry, ENTRY_FORMAT};
+pub(crate) use project_cache::ProjectCache;

@@ -6,23 +6,23 @@ use crate::layout::{Cache, ProjectDir};
 use crate::project::ProjectLocation;
 
 /// The cache, and the project's folder in it.
-pub struct ProjectCache {
+pub(crate) struct ProjectCache {
     pub cache: Cache,
     pub dir: ProjectDir,
 }
 
 impl ProjectCache {
-    pub fn of(location: &ProjectLocation) -> Result<ProjectCache> {
+    pub(crate) fn of(location: &ProjectLocation) -> Result<ProjectCache> {
         Ok(ProjectCache::new(Cache::locate()?, location))
     }
 
-    pub fn new(cache: Cache, location: &ProjectLocation) -> ProjectCache {
+    pub(crate) fn new(cache: Cache, location: &ProjectLocation) -> ProjectCache {
         let dir = cache.project(&location.root);
         ProjectCache { cache, dir }
     }
 
     /// The entry as it is, fresh or not; `None` when absent or unreadable.
-    pub fn read_entry(&self) -> Option<CacheEntry> {
+    pub(crate) fn read_entry(&self) -> Option<CacheEntry> {
         CacheEntry::read(&self.dir.entry())
     }
 }

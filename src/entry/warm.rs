@@ -54,7 +54,7 @@ use crate::ui;
 /// forms `nixpy run CMD...` and `nixpy run -- CMD...` qualify; anything
 /// else (flags, a cache that is not fresh) returns `None` and takes the
 /// normal path, which parses, explains and rebuilds.
-pub fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
+pub(crate) fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
     let [_, subcommand, rest @ ..] = argv else {
         return None;
     };
@@ -135,7 +135,7 @@ fn check_entry(
 }
 
 /// The cached entry if it is fresh, else why not (for `nixpy show`).
-pub fn staleness(
+pub(crate) fn staleness(
     pc: &ProjectCache,
     nixpkgs_override: Option<&str>,
 ) -> std::result::Result<CacheEntry, String> {
@@ -149,7 +149,7 @@ pub fn staleness(
 /// store path it needs is still there. No Nix, no Python, no bash.
 /// `announce` says why a present entry is not used (once per run). The cold
 /// path asks too, before and after it takes the project's lock.
-pub fn warm(
+pub(crate) fn warm(
     pc: &ProjectCache,
     scalars: &BTreeMap<String, String>,
     frozen: bool,

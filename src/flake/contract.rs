@@ -4,22 +4,22 @@
 //! constant here; the tests check that the template uses every one.
 
 /// The shell template, shipped inside the binary (written as `shell.nix`).
-pub const SHELL_TEMPLATE: &str = include_str!("../../shells/default.nix");
+pub(crate) const SHELL_TEMPLATE: &str = include_str!("../../shells/default.nix");
 
 /// The interpreter with the `python-packages` (also left in the shell's
 /// variables, as `nix develop` would).
-pub const FACT_PYTHON: &str = "NIXPY_PYTHON";
-pub const FACT_PYTHON_VERSION: &str = "NIXPY_PYTHON_VERSION";
-pub const FACT_SITE_PACKAGES: &str = "NIXPY_SITE_PACKAGES";
+pub(crate) const FACT_PYTHON: &str = "NIXPY_PYTHON";
+pub(crate) const FACT_PYTHON_VERSION: &str = "NIXPY_PYTHON_VERSION";
+pub(crate) const FACT_SITE_PACKAGES: &str = "NIXPY_SITE_PACKAGES";
 /// The `libraries`, as a folder list for `LD_LIBRARY_PATH`.
-pub const FACT_LIBRARY_PATH: &str = "NIXPY_LIBRARY_PATH";
+pub(crate) const FACT_LIBRARY_PATH: &str = "NIXPY_LIBRARY_PATH";
 /// Nix's bashInteractive, which runs shell hooks.
-pub const FACT_BASH: &str = "NIXPY_BASH";
+pub(crate) const FACT_BASH: &str = "NIXPY_BASH";
 /// uv, when it installs the pip layer; empty otherwise.
-pub const FACT_UV: &str = "NIXPY_UV";
+pub(crate) const FACT_UV: &str = "NIXPY_UV";
 
 /// Facts that are only reports: read, never exported to the command.
-pub const REPORTED_ONLY: [&str; 5] = [
+pub(crate) const REPORTED_ONLY: [&str; 5] = [
     FACT_PYTHON_VERSION,
     FACT_SITE_PACKAGES,
     FACT_LIBRARY_PATH,
@@ -29,9 +29,9 @@ pub const REPORTED_ONLY: [&str; 5] = [
 
 /// `MARKER_UNKNOWN_ATTRIBUTE <attr> in <set> (listed in <file>)`: an
 /// attribute path the plan names is not in its package set.
-pub const MARKER_UNKNOWN_ATTRIBUTE: &str = "nixpy-unknown-attribute: ";
+pub(crate) const MARKER_UNKNOWN_ATTRIBUTE: &str = "nixpy-unknown-attribute: ";
 /// `MARKER_NIX_FILE_SHAPE <message>`: a nix-file gives no package list.
-pub const MARKER_NIX_FILE_SHAPE: &str = "nixpy-nix-file-shape: ";
+pub(crate) const MARKER_NIX_FILE_SHAPE: &str = "nixpy-nix-file-shape: ";
 
 #[cfg(test)]
 mod tests {

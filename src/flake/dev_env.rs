@@ -57,7 +57,7 @@ const BUILDER_PLUMBING: &[&str] = &[
 const PATH_NOT_SET: &str = "/path-not-set";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShellEnv {
+pub(crate) struct ShellEnv {
     /// Exported variables to set, PATH and XDG_DATA_DIRS excepted.
     pub vars: BTreeMap<String, String>,
     /// The shell's PATH entries, to go before the caller's.
@@ -86,7 +86,7 @@ struct Variable {
     value: serde_json::Value,
 }
 
-pub fn parse(json: &str) -> Result<ShellEnv> {
+pub(crate) fn parse(json: &str) -> Result<ShellEnv> {
     let dump: PrintDevEnv = serde_json::from_str(json).map_err(|e| {
         Error::new(format!(
             "cannot read the output of `nix print-dev-env --json`: {e}"
@@ -138,7 +138,7 @@ pub fn parse(json: &str) -> Result<ShellEnv> {
 
 /// The environment file Nix builds for a shell holds the same JSON that
 /// `print-dev-env --json` prints.
-pub fn read(store_path: &str) -> Result<ShellEnv> {
+pub(crate) fn read(store_path: &str) -> Result<ShellEnv> {
     let text = std::fs::read_to_string(store_path)
         .map_err(|e| Error::io("read", Path::new(store_path), e))?;
     parse(&text)

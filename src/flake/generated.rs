@@ -11,7 +11,7 @@ use crate::project::lockfile::NixpkgsPin;
 use crate::support::atomic_write;
 
 /// (file name, text) of each file of a generated flake.
-pub type FlakeFiles = Vec<(&'static str, String)>;
+pub(crate) type FlakeFiles = Vec<(&'static str, String)>;
 
 const FLAKE_NIX: &str = "flake.nix";
 /// A copy of the shell template.
@@ -22,7 +22,7 @@ const PLAN_JSON: &str = "plan.json";
 const FLAKE_LOCK: &str = "flake.lock";
 
 /// The files that make the flake, without its lock (locking writes one).
-pub fn source_files(plan: &ShellPlan) -> FlakeFiles {
+pub(crate) fn source_files(plan: &ShellPlan) -> FlakeFiles {
     vec![
         (FLAKE_NIX, plan.flake_nix()),
         (SHELL_NIX, SHELL_TEMPLATE.to_owned()),
@@ -31,14 +31,14 @@ pub fn source_files(plan: &ShellPlan) -> FlakeFiles {
 }
 
 /// Every file of the flake, pinned.
-pub fn files(plan: &ShellPlan, pin: &NixpkgsPin) -> FlakeFiles {
+pub(crate) fn files(plan: &ShellPlan, pin: &NixpkgsPin) -> FlakeFiles {
     let mut files = source_files(plan);
     files.push((FLAKE_LOCK, flake_lock_json(&pin.flake_lock_node())));
     files
 }
 
 /// Writes the generated flake, content-addressed by `key`, unless present.
-pub fn write_dir(cache: &Cache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
+pub(crate) fn write_dir(cache: &Cache, key: &str, files: &[(&str, String)]) -> Result<PathBuf> {
     let flakes = cache.flakes_dir();
     cache.ensure(&flakes)?;
     let dir = cache.flake(key);

@@ -3,11 +3,11 @@
 //! contract with the shell template, and reading back what Nix built
 //! (`print-dev-env --json`). Nothing here runs Nix.
 
-pub mod contract;
+pub(crate) mod contract;
 mod dev_env;
 mod generated;
 mod plan;
 
-pub use dev_env::{parse as parse_dev_env, read as read_dev_env, ShellEnv};
-pub use generated::{files, source_files, write_dir, FlakeFiles};
-pub use plan::{current_system, ShellPlan};
+pub(crate) use dev_env::{parse as parse_dev_env, read as read_dev_env, ShellEnv};
+pub(crate) use generated::{files, source_files, write_dir, FlakeFiles};
+pub(crate) use plan::{current_system, ShellPlan};

@@ -11,9 +11,9 @@ use crate::support::process;
 use crate::ui;
 
 /// Turns on the commands nixpy uses, for one call (no configuration needed).
-pub const FEATURES: [&str; 2] = ["--extra-experimental-features", "nix-command flakes"];
+pub(crate) const FEATURES: [&str; 2] = ["--extra-experimental-features", "nix-command flakes"];
 
-pub struct Nix {
+pub(crate) struct Nix {
     pub program: PathBuf,
     nix_store: PathBuf,
     /// Options for every Nix call (extra substituters and their keys).
@@ -22,7 +22,7 @@ pub struct Nix {
 
 /// Binary caches to use besides the configured ones (`--substituter`).
 #[derive(Debug, Clone, Default)]
-pub struct Substituters {
+pub(crate) struct Substituters {
     pub urls: Vec<String>,
     pub trusted_public_keys: Vec<String>,
 }
@@ -45,7 +45,7 @@ impl Substituters {
 
 /// What identifies the Nix in use for the fingerprint, without running it:
 /// its resolved path (a versioned store path on NixOS) and file stat.
-pub fn identity() -> Option<String> {
+pub(crate) fn identity() -> Option<String> {
     // Store folders on PATH come from a nixpy environment (`nixpy shell`,
     // direnv): a project listing `nix` must not make inside and outside
     // runs see two Nix binaries and rebuild each other's environment.
@@ -65,7 +65,7 @@ pub fn identity() -> Option<String> {
     ))
 }
 
-pub fn not_installed() -> Error {
+pub(crate) fn not_installed() -> Error {
     Error::new("Nix is not installed (no `nix` on PATH)").with_hint(
         "install it with your distribution's package (Debian/Ubuntu: `sudo apt-get install nix-bin`) \
          or the upstream installer from https://nixos.org/download, then open a new shell",
@@ -79,7 +79,7 @@ struct Captured {
 }
 
 impl Nix {
-    pub fn locate(substituters: &Substituters) -> Result<Nix> {
+    pub(crate) fn locate(substituters: &Substituters) -> Result<Nix> {
         let program = which::which("nix").map_err(|_| not_installed())?;
         // nix-store sits beside nix; `nix-store` flags are stable across versions.
         let beside = program.with_file_name("nix-store");
@@ -138,7 +138,7 @@ impl Nix {
 
     /// Locks the flake in `dir` (writing its flake.lock) and returns the
     /// `nixpkgs` lock node.
-    pub fn lock_flake(&self, dir: &Path) -> Result<serde_json::Value> {
+    pub(crate) fn lock_flake(&self, dir: &Path) -> Result<serde_json::Value> {
         let flake_ref = path_ref(dir);
         let args = vec!["flake".into(), "lock".into(), flake_ref];
         if let Err(out) = self.run("lock nixpkgs", &args)? {
@@ -160,7 +160,12 @@ impl Nix {
 
     /// Builds the shell and returns `print-dev-env --json`. `profile` becomes
     /// a GC root for the environment (Nix registers profiles as roots).
-    pub fn print_dev_env(&self, dir: &Path, fragment: &str, profile: &Path) -> Result<String> {
+    pub(crate) fn print_dev_env(
+        &self,
+        dir: &Path,
+        fragment: &str,
+        profile: &Path,
+    ) -> Result<String> {
         let mut installable = path_ref(dir);
         installable.push(format!("#{fragment}"));
         let args: Vec<OsString> = vec![
@@ -193,7 +198,7 @@ impl Nix {
     }
 
     /// The store path of the flake's nixpkgs input (already fetched).
-    pub fn nixpkgs_source(&self, dir: &Path) -> Result<Option<String>> {
+    pub(crate) fn nixpkgs_source(&self, dir: &Path) -> Result<Option<String>> {
         let args = vec![
             "flake".into(),
             "archive".into(),
@@ -213,7 +218,7 @@ impl Nix {
 
     /// Makes `link` an indirect GC root for `store_path` (fetching it from a
     /// substituter if it is not here). False when it cannot be had.
-    pub fn realise_with_root(&self, store_path: &str, link: &Path) -> Result<bool> {
+    pub(crate) fn realise_with_root(&self, store_path: &str, link: &Path) -> Result<bool> {
         let args: Vec<OsString> = vec![
             "--realise".into(),
             store_path.into(),
@@ -231,7 +236,7 @@ impl Nix {
 
     /// Like [`Nix::realise_with_root`], but a failure only warns: the path is
     /// here already and merely stays unprotected.
-    pub fn add_root(&self, link: &Path, store_path: &str) -> Result<()> {
+    pub(crate) fn add_root(&self, link: &Path, store_path: &str) -> Result<()> {
         if !self.realise_with_root(store_path, link)? {
             ui::warn(&format!(
                 "could not protect {store_path} from garbage collection"
@@ -241,7 +246,7 @@ impl Nix {
     }
 
     /// Adds a finished folder to the store, content-addressed, read-only.
-    pub fn add_to_store(&self, dir: &Path, name: &str) -> Result<String> {
+    pub(crate) fn add_to_store(&self, dir: &Path, name: &str) -> Result<String> {
         let args: Vec<OsString> = vec![
             "store".into(),
             "add-path".into(),
@@ -262,7 +267,7 @@ impl Nix {
 
     /// Evaluates a Nix expression (impure: it reads the generated flake by
     /// path) and returns its JSON value.
-    pub fn eval_json(&self, what: &str, expr: &str) -> Result<serde_json::Value> {
+    pub(crate) fn eval_json(&self, what: &str, expr: &str) -> Result<serde_json::Value> {
         let args: Vec<OsString> = vec![
             "eval".into(),
             "--json".into(),
@@ -281,7 +286,7 @@ impl Nix {
     }
 
     /// Copies `paths` and their closures to a store URI (binary cache).
-    pub fn copy_to(&self, uri: &str, paths: &[String]) -> Result<()> {
+    pub(crate) fn copy_to(&self, uri: &str, paths: &[String]) -> Result<()> {
         let mut args: Vec<OsString> = vec!["copy".into(), "--to".into(), uri.into()];
         args.extend(paths.iter().map(OsString::from));
         match self.run("copy to the binary cache", &args)? {
@@ -295,7 +300,7 @@ impl Nix {
     }
 
     /// Every store path in the closure of `paths`.
-    pub fn closure_size(&self, paths: &[String]) -> usize {
+    pub(crate) fn closure_size(&self, paths: &[String]) -> usize {
         let mut args: Vec<OsString> = vec!["--query".into(), "--requisites".into()];
         args.extend(paths.iter().map(OsString::from));
         match self.run_store("list a closure", &args) {

@@ -7,7 +7,7 @@ use crate::flake::contract;
 
 /// Turns Nix's stderr into one error about the user's mistake where we can
 /// recognise it, and otherwise Nix's last lines.
-pub fn explain_failure(phase: &str, stderr: &str) -> Error {
+pub(super) fn explain_failure(phase: &str, stderr: &str) -> Error {
     if let Some(rest) = find_marker(stderr, contract::MARKER_UNKNOWN_ATTRIBUTE) {
         let (what, source) = rest
             .split_once(" (listed in ")

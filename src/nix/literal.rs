@@ -1,7 +1,7 @@
 //! Writing values into Nix expressions.
 
 /// A Nix string literal holding `text` exactly (no interpolation).
-pub fn string_literal(text: &str) -> String {
+pub(crate) fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     let mut chars = text.chars().peekable();

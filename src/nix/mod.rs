@@ -7,6 +7,6 @@ mod explain;
 mod literal;
 mod store;
 
-pub use command::{identity, not_installed, Nix, Substituters, FEATURES};
-pub use literal::string_literal;
-pub use store::{is_store_path, store_path_of, STORE_DIR};
+pub(crate) use command::{identity, not_installed, Nix, Substituters, FEATURES};
+pub(crate) use literal::string_literal;
+pub(crate) use store::{is_store_path, store_path_of, STORE_DIR};

@@ -4,21 +4,21 @@ use std::path::Path;
 
 /// The store folder. nixpy assumes Nix's default: every store path, and
 /// every binary cache, is made for it.
-pub const STORE_DIR: &str = "/nix/store";
+pub(crate) const STORE_DIR: &str = "/nix/store";
 
 /// `path` is inside the store (`/nix/store/...`).
-pub fn is_store_path(path: &str) -> bool {
+pub(crate) fn is_store_path(path: &str) -> bool {
     path.strip_prefix(STORE_DIR)
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// `dir` is the store or inside it.
-pub fn is_under_store(dir: &Path) -> bool {
+pub(super) fn is_under_store(dir: &Path) -> bool {
     dir.starts_with(STORE_DIR)
 }
 
 /// `/nix/store/abc-name/bin/x` -> `/nix/store/abc-name`.
-pub fn store_path_of(path: &str) -> &str {
+pub(crate) fn store_path_of(path: &str) -> &str {
     let Some(rest) = path
         .strip_prefix(STORE_DIR)
         .and_then(|rest| rest.strip_prefix('/'))

@@ -17,7 +17,7 @@ use crate::project::requirements::{self, RequirementSet};
 use crate::support::hash::key_of;
 use crate::ui;
 
-pub struct PipInputs<'a> {
+pub(crate) struct PipInputs<'a> {
     pub cache: &'a Cache,
     pub shell: &'a ShellEnv,
     pub installer: Installer,
@@ -33,7 +33,7 @@ pub struct PipInputs<'a> {
     pub project_root: &'a Path,
 }
 
-pub struct PipOutcome {
+pub(crate) struct PipOutcome {
     pub lock: PipLock,
     pub layer: LayerRef,
     pub resolution_key: String,
@@ -41,7 +41,7 @@ pub struct PipOutcome {
     pub from_stale_lock: bool,
 }
 
-pub fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
+pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
     let tool = Tool::new(inputs.installer, inputs.shell);
     let nix_provided = nix_provided(inputs.cache, &inputs.shell.python)?;
     check_conflicts(inputs.requirements, &nix_provided)?;

@@ -21,7 +21,7 @@ use crate::ui;
 
 /// A published pip layer: its key and its store path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerRef {
+pub(crate) struct LayerRef {
     pub key: String,
     pub dir: PathBuf,
 }
@@ -133,7 +133,7 @@ pub(super) fn build_layer(
     inputs.cache.ensure(&layers)?;
     inputs.cache.ensure(&inputs.cache.locks_dir())?;
     let _lock = FileLock::acquire(&inputs.cache.layer_lock(&key), || {
-        ui::waiting("installing the same pip layer")
+        ui::waiting("installing the same pip layer");
     })?;
     if let Some(layer) = published(&key, &link) {
         return Ok(layer);
@@ -326,7 +326,7 @@ mod tests {
             name: r.into(),
             version: "1".into(),
             requirement: r.into(),
-            hashes: h.iter().map(|s| s.to_string()).collect(),
+            hashes: h.iter().map(std::string::ToString::to_string).collect(),
         };
         let lock = PipLock {
             inputs: String::new(),

@@ -13,6 +13,6 @@ mod resolve;
 mod scratch;
 mod wheel_stub;
 
-pub use ensure::{ensure, PipInputs, PipOutcome};
-pub use layer::LayerRef;
-pub use nix_provided::nix_provided;
+pub(crate) use ensure::{ensure, PipInputs, PipOutcome};
+pub(crate) use layer::LayerRef;
+pub(crate) use nix_provided::nix_provided;

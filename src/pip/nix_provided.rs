@@ -8,7 +8,7 @@ use crate::support::process;
 
 /// The distributions the Nix interpreter already has, cached per interpreter
 /// store path (which never changes content).
-pub fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>> {
+pub(crate) fn nix_provided(cache: &Cache, python: &str) -> Result<Vec<(String, String)>> {
     let dir = cache.interpreters_dir();
     let cached = cache.interpreter_facts(python);
     if let Some(list) = std::fs::read(&cached)

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-pub fn write(dir: &Path, name: &str, version: &str) -> Result<()> {
+pub(super) fn write(dir: &Path, name: &str, version: &str) -> Result<()> {
     let dist = format!("{}-{}", name.replace('-', "_"), version);
     let path = dir.join(format!("{dist}-py3-none-any.whl"));
     let file = crate::support::atomic_write::create_private_file(&path)?;

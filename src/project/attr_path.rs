@@ -8,10 +8,10 @@ use std::fmt;
 use crate::support::text::printable;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AttrPath(Vec<String>);
+pub(crate) struct AttrPath(Vec<String>);
 
 impl AttrPath {
-    pub fn parse(text: &str) -> Result<AttrPath, String> {
+    pub(crate) fn parse(text: &str) -> Result<AttrPath, String> {
         if text.is_empty() {
             return Err("an attribute path cannot be empty".into());
         }
@@ -27,7 +27,7 @@ impl AttrPath {
         Ok(AttrPath(segments))
     }
 
-    pub fn segments(&self) -> &[String] {
+    pub(crate) fn segments(&self) -> &[String] {
         &self.0
     }
 }

@@ -7,13 +7,13 @@ use crate::project::requirements::normalize_name;
 
 /// Which list of the manifest an edit goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKey {
+pub(crate) enum ListKey {
     Packages,
     PythonPackages,
 }
 
 impl ListKey {
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             ListKey::Packages => "packages",
             ListKey::PythonPackages => "python-packages",
@@ -23,7 +23,7 @@ impl ListKey {
 
 /// Where nixpy's keys live: the root of nixpy.toml, or `[tool.nixpy]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     Root,
     ToolNixpy,
 }
@@ -41,7 +41,7 @@ fn nixpy_table(doc: &mut DocumentMut, location: Location) -> Result<&mut Table, 
 }
 
 /// Adds `items` not already present; returns the ones added.
-pub fn add_to_list(
+pub(crate) fn add_to_list(
     text: &str,
     location: Location,
     list: ListKey,
@@ -63,7 +63,7 @@ pub fn add_to_list(
 }
 
 /// Removes `items`; returns the ones that were there.
-pub fn remove_from_list(
+pub(crate) fn remove_from_list(
     text: &str,
     location: Location,
     list: ListKey,
@@ -98,7 +98,7 @@ fn array_of<'t>(table: &'t mut Table, key: &str) -> Result<&'t mut Array, String
 
 /// Adds requirement lines to a requirements file, replacing a line for the
 /// same distribution (so `add --pip 'rich>=13'` updates `rich`).
-pub fn add_requirements(text: &str, lines: &[(String, String)]) -> String {
+pub(crate) fn add_requirements(text: &str, lines: &[(String, String)]) -> String {
     let mut out: Vec<String> = text.lines().map(str::to_owned).collect();
     for (name, line) in lines {
         match out
@@ -115,7 +115,7 @@ pub fn add_requirements(text: &str, lines: &[(String, String)]) -> String {
 }
 
 /// Removes the lines naming `names`; returns the new text and what was removed.
-pub fn remove_requirements(text: &str, names: &[String]) -> (String, Vec<String>) {
+pub(crate) fn remove_requirements(text: &str, names: &[String]) -> (String, Vec<String>) {
     let mut removed = Vec::new();
     let kept: Vec<&str> = text
         .lines()
@@ -135,7 +135,7 @@ pub fn remove_requirements(text: &str, names: &[String]) -> (String, Vec<String>
 }
 
 /// The same, for `[project].dependencies` of pyproject.toml.
-pub fn edit_pyproject_dependencies(
+pub(crate) fn edit_pyproject_dependencies(
     text: &str,
     add: &[(String, String)],
     remove: &[String],

@@ -14,7 +14,7 @@ use crate::support::fingerprint::{FileStamp, Fingerprint};
 use crate::ui;
 
 /// Reads every input, stamping each file before it is read.
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub fingerprint: Fingerprint,
     pub manifest: Manifest,
     pub requirements: RequirementSet,
@@ -22,7 +22,7 @@ pub struct Inputs {
     pub nix_sources: Vec<PathBuf>,
 }
 
-pub fn read_inputs(
+pub(crate) fn read_inputs(
     location: &ProjectLocation,
     scalars: BTreeMap<String, String>,
 ) -> Result<Inputs> {
@@ -85,7 +85,7 @@ pub fn read_inputs(
 
 /// Every input file of the project and its lock, stamped (for `nixpy
 /// cache-key` and direnv's watch list).
-pub fn input_files(location: &ProjectLocation) -> Result<Vec<FileStamp>> {
+pub(crate) fn input_files(location: &ProjectLocation) -> Result<Vec<FileStamp>> {
     let mut fingerprint = read_inputs(location, BTreeMap::new())?.fingerprint;
     fingerprint.add_file(&location.lock_path());
     Ok(fingerprint.files)
@@ -95,7 +95,7 @@ pub fn input_files(location: &ProjectLocation) -> Result<Vec<FileStamp>> {
 /// `requirements = [...]`, else requirements.txt, else `[project]` of
 /// pyproject.toml.
 #[derive(Debug)]
-pub enum PipSource {
+pub(crate) enum PipSource {
     /// `requirements = [...]` in the manifest.
     Listed(Vec<PathBuf>),
     RequirementsTxt(PathBuf),
@@ -110,7 +110,7 @@ pub enum PipSource {
 impl PipSource {
     /// The source of the project in `root`; `listed` is the manifest's
     /// `requirements`, when it has the key.
-    pub fn of(root: &Path, listed: Option<&[PathBuf]>) -> Result<PipSource> {
+    pub(crate) fn of(root: &Path, listed: Option<&[PathBuf]>) -> Result<PipSource> {
         if let Some(files) = listed {
             return Ok(PipSource::Listed(files.to_vec()));
         }
@@ -132,7 +132,7 @@ impl PipSource {
 }
 
 /// The manifest's pip requirements, read from their [`PipSource`].
-pub fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
+pub(crate) fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
     match PipSource::of(&manifest.root, manifest.requirements.as_deref())? {
         PipSource::Listed(files) => requirements::read_files(&files),
         PipSource::RequirementsTxt(file) => requirements::read_files(&[file]),

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::project::manifest::{self, ManifestKind};
 
-pub const MANIFEST_FILE: &str = "nixpy.toml";
-pub const PYPROJECT_FILE: &str = "pyproject.toml";
-pub const LOCK_FILE: &str = "nixpy.lock";
+pub(crate) const MANIFEST_FILE: &str = "nixpy.toml";
+pub(crate) const PYPROJECT_FILE: &str = "pyproject.toml";
+pub(super) const LOCK_FILE: &str = "nixpy.lock";
 /// The default pip requirements file (see `PipSource`).
-pub const REQUIREMENTS_FILE: &str = "requirements.txt";
+pub(crate) const REQUIREMENTS_FILE: &str = "requirements.txt";
 
 #[derive(Debug, Clone)]
-pub struct ProjectLocation {
+pub(crate) struct ProjectLocation {
     /// Canonical project folder.
     pub root: PathBuf,
     pub manifest: PathBuf,
@@ -21,19 +21,19 @@ pub struct ProjectLocation {
 }
 
 impl ProjectLocation {
-    pub fn lock_path(&self) -> PathBuf {
+    pub(crate) fn lock_path(&self) -> PathBuf {
         self.root.join(LOCK_FILE)
     }
 
     /// Both files configure nixpy, and nixpy.toml won (read only when
     /// asked: the warm path never needs to know).
-    pub fn shadows_pyproject(&self) -> bool {
+    pub(crate) fn shadows_pyproject(&self) -> bool {
         self.kind == ManifestKind::NixpyToml && configures_nixpy(&self.root.join(PYPROJECT_FILE))
     }
 }
 
 /// Walks up from `start` (made absolute and canonical first).
-pub fn discover(start: &Path) -> Result<ProjectLocation> {
+pub(crate) fn discover(start: &Path) -> Result<ProjectLocation> {
     discover_with(start, |_| false)
 }
 
@@ -41,7 +41,7 @@ pub fn discover(start: &Path) -> Result<ProjectLocation> {
 /// pyproject.toml in `dir` configures nixpy (the warm path knows it from
 /// the cache entry, whose fingerprint notices when the file changes);
 /// `false` means "read it".
-pub fn discover_with(
+pub(crate) fn discover_with(
     start: &Path,
     mut known: impl FnMut(&Path) -> bool,
 ) -> Result<ProjectLocation> {

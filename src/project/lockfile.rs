@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::support::atomic_write;
 
-pub const LOCK_VERSION: u32 = 1;
+pub(crate) const LOCK_VERSION: u32 = 1;
 
 const HEADER: &str =
     "# This file is written by nixpy: commit it, and change it with `nixpy lock`.\n";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LockFile {
+pub(crate) struct LockFile {
     pub version: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nixpkgs: Option<NixpkgsPin>,
@@ -28,7 +28,7 @@ pub struct LockFile {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct StorePaths {
+pub(crate) struct StorePaths {
     /// Key of the generated flake files (machine-independent).
     pub shell_key: String,
     pub shell_env: String,
@@ -41,14 +41,14 @@ pub struct StorePaths {
 /// The generated flake's `nixpkgs` lock node, and the reference it locks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NixpkgsPin {
+pub(crate) struct NixpkgsPin {
     pub url: String,
     pub locked: toml::Table,
     pub original: toml::Table,
 }
 
 impl NixpkgsPin {
-    pub fn from_flake_lock_node(url: &str, node: &serde_json::Value) -> Result<NixpkgsPin> {
+    pub(crate) fn from_flake_lock_node(url: &str, node: &serde_json::Value) -> Result<NixpkgsPin> {
         let table = |key: &str| -> Result<toml::Table> {
             let value = node.get(key).ok_or_else(|| {
                 Error::new(format!("Nix's flake.lock has no `{key}` for nixpkgs"))
@@ -64,7 +64,7 @@ impl NixpkgsPin {
     }
 
     /// The node as flake.lock wants it.
-    pub fn flake_lock_node(&self) -> serde_json::Value {
+    pub(crate) fn flake_lock_node(&self) -> serde_json::Value {
         serde_json::json!({
             "locked": serde_json::to_value(&self.locked).expect("table converts"),
             "original": serde_json::to_value(&self.original).expect("table converts"),
@@ -72,7 +72,7 @@ impl NixpkgsPin {
     }
 
     /// A short human description: the revision or the narHash.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let field = |k: &str| {
             self.locked
                 .get(k)
@@ -89,7 +89,7 @@ impl NixpkgsPin {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PipLock {
+pub(crate) struct PipLock {
     /// Hash of everything the resolution depended on (requirements, index
     /// options, the Nix-provided distributions, the interpreter).
     pub inputs: String,
@@ -100,7 +100,7 @@ pub struct PipLock {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LockedPackage {
+pub(crate) struct LockedPackage {
     pub name: String,
     pub version: String,
     /// The line handed to the installer (`name==version`, a URL or a path).
@@ -111,7 +111,7 @@ pub struct LockedPackage {
 
 /// How far nixpy may go in changing the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockMode {
+pub(crate) enum LockMode {
     /// Re-resolve when the inputs changed and rewrite the lock.
     Update,
     /// `--locked` or `CI`: fail when the lock is stale.
@@ -128,15 +128,15 @@ pub enum LockMode {
 const ROOT_PLACEHOLDER: &str = "${PROJECT_ROOT}";
 
 /// `text` with the project folder replaced by the placeholder.
-pub fn portable(text: &str, root: &Path) -> String {
+pub(crate) fn portable(text: &str, root: &Path) -> String {
     text.replace(&root.display().to_string(), ROOT_PLACEHOLDER)
 }
 
-pub fn localized(text: &str, root: &Path) -> String {
+pub(crate) fn localized(text: &str, root: &Path) -> String {
     text.replace(ROOT_PLACEHOLDER, &root.display().to_string())
 }
 
-pub fn read(path: &Path) -> Result<Option<LockFile>> {
+pub(crate) fn read(path: &Path) -> Result<Option<LockFile>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -159,13 +159,13 @@ pub fn read(path: &Path) -> Result<Option<LockFile>> {
     Ok(Some(lock))
 }
 
-pub fn render(lock: &LockFile) -> String {
+pub(crate) fn render(lock: &LockFile) -> String {
     let body = toml::to_string_pretty(lock).expect("lock serialises");
     format!("{HEADER}{body}")
 }
 
 /// Writes the lock atomically, and only when its text changes.
-pub fn write(path: &Path, lock: &LockFile) -> Result<bool> {
+pub(crate) fn write(path: &Path, lock: &LockFile) -> Result<bool> {
     let text = render(lock);
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);

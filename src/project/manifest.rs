@@ -14,9 +14,9 @@ use crate::project::attr_path::AttrPath;
 use crate::support::source_pos;
 use crate::support::text::printable;
 
-pub const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
-pub const DEFAULT_PYTHON: &str = "python3";
-pub const DEFAULT_LIBRARIES: [&str; 2] = ["stdenv.cc.cc.lib", "zlib"];
+pub(crate) const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
+pub(crate) const DEFAULT_PYTHON: &str = "python3";
+pub(crate) const DEFAULT_LIBRARIES: [&str; 2] = ["stdenv.cc.cc.lib", "zlib"];
 
 /// The keys of a manifest, as written. `deny_unknown_fields` turns a typo
 /// into an error that lists the valid keys.
@@ -56,7 +56,7 @@ struct RawProjectTable {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Installer {
+pub(crate) enum Installer {
     Auto,
     Uv,
     Pip,
@@ -64,14 +64,14 @@ pub enum Installer {
 
 impl Installer {
     /// The installer actually used: `auto` means uv.
-    pub fn effective(self) -> Installer {
+    pub(crate) fn effective(self) -> Installer {
         match self {
             Installer::Auto | Installer::Uv => Installer::Uv,
             Installer::Pip => Installer::Pip,
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Installer::Auto => "auto",
             Installer::Uv => "uv",
@@ -81,14 +81,14 @@ impl Installer {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ManifestKind {
+pub(crate) enum ManifestKind {
     NixpyToml,
     Pyproject,
 }
 
 /// A validated manifest: every value checked, every path absolute.
 #[derive(Debug, Clone)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub path: PathBuf,
     pub root: PathBuf,
     pub nixpkgs: String,
@@ -107,18 +107,18 @@ pub struct Manifest {
 
 /// `[project]` of pyproject.toml, the default source of pip requirements.
 #[derive(Debug, Clone, Default)]
-pub struct PyprojectDependencies {
+pub(crate) struct PyprojectDependencies {
     pub dependencies: Vec<String>,
     pub optional: BTreeMap<String, Vec<String>>,
 }
 
 /// Reads `nixpy.toml` (or `pyproject.toml` when `kind` says so).
-pub fn load(path: &Path, kind: ManifestKind) -> Result<Manifest> {
+pub(crate) fn load(path: &Path, kind: ManifestKind) -> Result<Manifest> {
     let text = read_manifest_text(path)?;
     parse(path, kind, &text)
 }
 
-pub fn read_manifest_text(path: &Path) -> Result<String> {
+pub(crate) fn read_manifest_text(path: &Path) -> Result<String> {
     if path.is_dir() {
         return Err(Error::new(format!(
             "{} is a folder, not a manifest file",
@@ -140,7 +140,7 @@ pub fn read_manifest_text(path: &Path) -> Result<String> {
     })
 }
 
-pub fn parse(path: &Path, kind: ManifestKind, text: &str) -> Result<Manifest> {
+pub(crate) fn parse(path: &Path, kind: ManifestKind, text: &str) -> Result<Manifest> {
     let toml_error = |e: toml::de::Error| {
         let span = e.span().unwrap_or(0..0);
         Error::new(source_pos::render(path, text, span, e.message().trim_end()))
@@ -166,7 +166,7 @@ pub fn parse(path: &Path, kind: ManifestKind, text: &str) -> Result<Manifest> {
 }
 
 /// Reads `[project].dependencies` and optional groups of a pyproject.toml.
-pub fn load_pyproject_dependencies(path: &Path) -> Result<Option<PyprojectDependencies>> {
+pub(crate) fn load_pyproject_dependencies(path: &Path) -> Result<Option<PyprojectDependencies>> {
     let text = read_manifest_text(path)?;
     let pyproject: RawPyproject = toml::from_str(&text).map_err(|e| {
         Error::new(source_pos::render(
@@ -183,7 +183,7 @@ pub fn load_pyproject_dependencies(path: &Path) -> Result<Option<PyprojectDepend
 }
 
 /// True when `text` (a pyproject.toml) has a `[tool.nixpy]` table.
-pub fn pyproject_has_nixpy_table(text: &str) -> bool {
+pub(crate) fn pyproject_has_nixpy_table(text: &str) -> bool {
     // Cheap pre-check first: most pyproject files never mention nixpy.
     text.contains("nixpy")
         && toml::from_str::<toml::Table>(text)
@@ -390,7 +390,7 @@ fn dedup(list: Vec<AttrPath>) -> Vec<AttrPath> {
 
 /// Flake references go into the generated flake.nix as a string literal, so
 /// anything that could end or interpolate that literal is refused outright.
-pub fn check_flake_ref(reference: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_flake_ref(reference: &str) -> std::result::Result<(), String> {
     if reference.is_empty() {
         return Err("the nixpkgs flake reference is empty".into());
     }
@@ -411,7 +411,7 @@ pub fn check_flake_ref(reference: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-pub fn check_env_name(name: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_env_name(name: &str) -> std::result::Result<(), String> {
     let mut chars = name.chars();
     let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');

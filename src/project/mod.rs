@@ -4,16 +4,16 @@
 //! file for the fingerprint before it is read.
 
 mod attr_path;
-pub mod edit;
+pub(crate) mod edit;
 mod inputs;
 mod location;
-pub mod lockfile;
-pub mod manifest;
+pub(crate) mod lockfile;
+pub(crate) mod manifest;
 mod nix_file;
-pub mod requirements;
+pub(crate) mod requirements;
 
-pub use attr_path::AttrPath;
-pub use inputs::{input_files, pip_sources, read_inputs, Inputs, PipSource};
-pub use location::{
+pub(crate) use attr_path::AttrPath;
+pub(crate) use inputs::{input_files, pip_sources, read_inputs, Inputs, PipSource};
+pub(crate) use location::{
     discover, discover_with, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE,
 };

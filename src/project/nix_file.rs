@@ -8,7 +8,7 @@ use crate::support::source_pos;
 
 /// Which of the three accepted shapes a file has, as far as syntax tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NixFileShape {
+pub(super) enum NixFileShape {
     /// `with pkgs; [ ffmpeg sox ]` or a plain list.
     List,
     /// `{ pkgs, ... }: [ ... ]` or `pkgs: [ ... ]`.
@@ -19,7 +19,7 @@ pub enum NixFileShape {
     Other,
 }
 
-pub fn check(path: &Path, text: &str) -> Result<NixFileShape> {
+pub(super) fn check(path: &Path, text: &str) -> Result<NixFileShape> {
     let parsed = rnix::Root::parse(text);
     if let Some(err) = parsed.errors().first() {
         let (message, span) = describe(err, text.len());
@@ -31,7 +31,7 @@ pub fn check(path: &Path, text: &str) -> Result<NixFileShape> {
 
 /// Relative path literals (`./other.nix`, `../common`) in a file that
 /// parses: the files a nix-file imports, which the environment depends on too.
-pub fn relative_paths(text: &str) -> Vec<String> {
+pub(super) fn relative_paths(text: &str) -> Vec<String> {
     let parsed = rnix::Root::parse(text);
     parsed
         .syntax()

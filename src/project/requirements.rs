@@ -11,7 +11,7 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requirement {
+pub(crate) struct Requirement {
     /// The requirement as the installer should read it (paths made absolute,
     /// per-requirement options such as `--hash` kept).
     pub line: String,
@@ -21,7 +21,7 @@ pub struct Requirement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub file: PathBuf,
     pub line: usize,
 }
@@ -33,7 +33,7 @@ impl std::fmt::Display for Origin {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IndexOptions {
+pub(crate) struct IndexOptions {
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
     pub find_links: Vec<String>,
@@ -43,7 +43,7 @@ pub struct IndexOptions {
 
 impl IndexOptions {
     /// As command-line arguments, understood by both `uv pip` and `pip`.
-    pub fn to_args(&self) -> Vec<String> {
+    pub(crate) fn to_args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if let Some(url) = &self.index_url {
             args.extend(["--index-url".to_owned(), url.clone()]);
@@ -65,7 +65,7 @@ impl IndexOptions {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct RequirementSet {
+pub(crate) struct RequirementSet {
     /// Every file read, includes first-seen order, for the fingerprint.
     pub files: Vec<PathBuf>,
     pub requirements: Vec<Requirement>,
@@ -74,12 +74,12 @@ pub struct RequirementSet {
 }
 
 impl RequirementSet {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.requirements.is_empty()
     }
 
     /// The normalised requirements file given to the installer.
-    pub fn requirements_text(&self) -> String {
+    pub(crate) fn requirements_text(&self) -> String {
         self.requirements
             .iter()
             .map(|r| format!("{}\n", r.line))
@@ -87,7 +87,7 @@ impl RequirementSet {
     }
 
     /// `--hash` values the user wrote, by distribution name.
-    pub fn user_hashes(&self) -> std::collections::HashMap<String, Vec<String>> {
+    pub(crate) fn user_hashes(&self) -> std::collections::HashMap<String, Vec<String>> {
         self.requirements
             .iter()
             .filter_map(|r| {
@@ -102,7 +102,7 @@ impl RequirementSet {
             .collect()
     }
 
-    pub fn constraints_text(&self) -> String {
+    pub(crate) fn constraints_text(&self) -> String {
         self.constraints
             .iter()
             .map(|r| format!("{}\n", r.line))
@@ -112,7 +112,12 @@ impl RequirementSet {
     /// Requirements given as plain strings (pyproject dependencies).
     /// Each string's origin is its line in `origin_file`, found by looking
     /// for the quoted string after the previous one.
-    pub fn add_strings(&mut self, origin_file: &Path, base: &Path, lines: &[String]) -> Result<()> {
+    pub(crate) fn add_strings(
+        &mut self,
+        origin_file: &Path,
+        base: &Path,
+        lines: &[String],
+    ) -> Result<()> {
         let source = std::fs::read_to_string(origin_file).unwrap_or_default();
         let mut from = 0;
         for text in lines {
@@ -136,7 +141,7 @@ impl RequirementSet {
 }
 
 /// Reads `files` and everything they include.
-pub fn read_files(files: &[PathBuf]) -> Result<RequirementSet> {
+pub(crate) fn read_files(files: &[PathBuf]) -> Result<RequirementSet> {
     let mut set = RequirementSet::default();
     let mut stack = Vec::new();
     for file in files {
@@ -410,7 +415,7 @@ fn parse_requirement(text: &str, base: &Path, origin: &Origin) -> Result<Require
 /// Parses one PEP 508 requirement. pep508_rs 0.9 panics on a name that
 /// ends in `-`, `_` or `.` before a specifier (`A-==0`), so names are checked
 /// here first: PEP 508 wants them to start and end with a letter or digit.
-pub fn parse_pep508(
+pub(crate) fn parse_pep508(
     spec: &str,
 ) -> std::result::Result<pep508_rs::Requirement<pep508_rs::VerbatimUrl>, String> {
     let trimmed = spec.trim_start();
@@ -507,7 +512,7 @@ fn editable_name(location: &str) -> Option<String> {
 }
 
 /// PEP 503 normalisation: lowercase, runs of -_. become one -.
-pub fn normalize_name(name: &str) -> String {
+pub(crate) fn normalize_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut last_dash = false;
     for c in name.chars() {
@@ -526,7 +531,7 @@ pub fn normalize_name(name: &str) -> String {
 
 /// A direct requirement that Nix already provides at a version it refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NixConflict {
+pub(crate) struct NixConflict {
     pub requirement: String,
     pub origin: Origin,
     pub name: String,
@@ -535,7 +540,7 @@ pub struct NixConflict {
 
 /// Finds direct requirements whose version specifier excludes the version
 /// Nix provides. (Transitive conflicts are reported by the resolver.)
-pub fn conflicts_with_nix(
+pub(crate) fn conflicts_with_nix(
     set: &RequirementSet,
     nix_provided: &[(String, String)],
 ) -> Vec<NixConflict> {

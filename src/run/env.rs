@@ -14,7 +14,7 @@ use crate::flake::ShellEnv;
 
 /// Everything needed to build the command's environment, cached on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvSpec {
+pub(crate) struct EnvSpec {
     /// Set, replacing the caller's value.
     pub set: BTreeMap<String, String>,
     /// Put before the caller's entries, without duplicates.
@@ -34,12 +34,12 @@ pub struct EnvSpec {
 
 /// What the pip layer adds, when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerPaths {
+pub(crate) struct LayerPaths {
     pub dir: String,
     pub bin: String,
 }
 
-pub struct SpecInputs<'a> {
+pub(crate) struct SpecInputs<'a> {
     pub shell: &'a ShellEnv,
     pub layer: Option<&'a LayerPaths>,
     pub project_root: &'a str,
@@ -47,7 +47,7 @@ pub struct SpecInputs<'a> {
     pub manifest_hook: &'a str,
 }
 
-pub fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
+pub(crate) fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
     let shell = inputs.shell;
     let mut spec = EnvSpec {
         set: shell.vars.clone(),
@@ -89,7 +89,7 @@ pub fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
 }
 
 /// The final environment for the command, from the caller's.
-pub fn compose(
+pub(crate) fn compose(
     caller: impl IntoIterator<Item = (OsString, OsString)>,
     spec: &EnvSpec,
 ) -> Vec<(OsString, OsString)> {
@@ -99,14 +99,14 @@ pub fn compose(
     }
     for (name, entries) in &spec.prepend {
         let existing = env.get(OsStr::new(name)).cloned().unwrap_or_default();
-        let mut merged: Vec<&[u8]> = entries.iter().map(|e| e.as_bytes()).collect();
+        let mut merged: Vec<&[u8]> = entries.iter().map(std::string::String::as_bytes).collect();
         merged.extend(existing.as_bytes().split(|&b| b == b':'));
         env.insert(name.into(), join_unique(merged));
     }
     for (name, entries) in &spec.append {
         let existing = env.get(OsStr::new(name)).cloned().unwrap_or_default();
         let mut merged: Vec<&[u8]> = existing.as_bytes().split(|&b| b == b':').collect();
-        merged.extend(entries.iter().map(|e| e.as_bytes()));
+        merged.extend(entries.iter().map(std::string::String::as_bytes));
         env.insert(name.into(), join_unique(merged));
     }
     for (name, value) in &spec.project {
@@ -116,12 +116,12 @@ pub fn compose(
 }
 
 /// Set when the environment is the last good one because a rebuild failed.
-pub const FALLBACK_VAR: &str = "NIXPY_DID_FALLBACK";
+pub(super) const FALLBACK_VAR: &str = "NIXPY_DID_FALLBACK";
 
 /// The environment the command would get: [`compose`], plus
 /// NIXPY_DID_FALLBACK exactly when this environment is a fallback (so a
 /// stale marker from an earlier eval is removed).
-pub fn target_env(
+pub(crate) fn target_env(
     current: Vec<(OsString, OsString)>,
     spec: &EnvSpec,
     fell_back: bool,

@@ -13,12 +13,12 @@ use super::hook;
 use super::programs::{Lookup, ProgramIndex};
 use crate::error::Error;
 
-pub const EXIT_NOT_FOUND: i32 = 127;
-pub const EXIT_NOT_EXECUTABLE: i32 = 126;
+pub(super) const EXIT_NOT_FOUND: i32 = 127;
+pub(super) const EXIT_NOT_EXECUTABLE: i32 = 126;
 
 /// Becomes `argv` in the environment `spec` makes of nixpy's own. Never
 /// returns on success; the error says why the command did not start.
-pub fn exec_in(spec: &EnvSpec, argv: &[OsString]) -> Error {
+pub(crate) fn exec_in(spec: &EnvSpec, argv: &[OsString]) -> Error {
     let env = compose(std::env::vars_os(), spec);
     exec(argv, env, &spec.shell_hook, &spec.bash, &spec.programs)
 }
@@ -26,7 +26,7 @@ pub fn exec_in(spec: &EnvSpec, argv: &[OsString]) -> Error {
 /// Becomes `argv` with exactly `env`, after running `hook` (when there is
 /// one) in `bash`. Never returns on success; the error says why the command
 /// did not start.
-pub fn exec(
+pub(crate) fn exec(
     argv: &[OsString],
     mut env: Vec<(OsString, OsString)>,
     hook: &str,

@@ -6,7 +6,7 @@
 use crate::support::shell_quote;
 
 /// Carries the hook to bash, so it never becomes part of a command line.
-pub const HOOK_VAR: &str = "__NIXPY_SHELL_HOOK";
+pub(crate) const HOOK_VAR: &str = "__NIXPY_SHELL_HOOK";
 
 /// bash that runs the hook `source` (a bash word that expands to it) in a
 /// function; `redirect` applies to the hook's output.
@@ -17,7 +17,7 @@ fn runner(source: &str, redirect: &str) -> String {
 /// `bash -c` text for `nixpy run`: the hook from [`HOOK_VAR`], with its
 /// output on stderr (stdout belongs to the command: `nixpy run tool >
 /// out.json` must not catch a hook's banner), then `exec "$@"`.
-pub fn before_exec() -> String {
+pub(crate) fn before_exec() -> String {
     format!(
         "{}; unset {HOOK_VAR}; exec \"$@\"",
         runner(&format!("\"${HOOK_VAR}\""), " >&2")
@@ -25,7 +25,7 @@ pub fn before_exec() -> String {
 }
 
 /// A line of bash for a startup file: the hook from [`HOOK_VAR`], when set.
-pub fn from_var() -> String {
+pub(crate) fn from_var() -> String {
     format!(
         "if [ -n \"${{{HOOK_VAR}+set}}\" ]; then {}; unset {HOOK_VAR}; fi",
         runner(&format!("\"${HOOK_VAR}\""), "")
@@ -33,7 +33,7 @@ pub fn from_var() -> String {
 }
 
 /// The hook itself as bash to eval (for `nixpy env --hook`), with a newline.
-pub fn inline(hook: &str) -> Vec<u8> {
+pub(crate) fn inline(hook: &str) -> Vec<u8> {
     let quoted =
         String::from_utf8(shell_quote::sh_single(hook.as_bytes())).expect("quoting keeps UTF-8");
     let mut code = runner(&quoted, "").into_bytes();

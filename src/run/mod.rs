@@ -4,12 +4,12 @@
 
 mod env;
 mod exec;
-pub mod hook;
+pub(crate) mod hook;
 mod programs;
 
 #[cfg(test)]
-pub use env::compose;
-pub use env::{spec, target_env, EnvSpec, LayerPaths, SpecInputs};
-pub use exec::{exec, exec_in};
-pub use hook::HOOK_VAR;
-pub use programs::ProgramIndex;
+pub(crate) use env::compose;
+pub(crate) use env::{spec, target_env, EnvSpec, LayerPaths, SpecInputs};
+pub(crate) use exec::{exec, exec_in};
+pub(crate) use hook::HOOK_VAR;
+pub(crate) use programs::ProgramIndex;

@@ -12,7 +12,7 @@ use crate::nix;
 /// package's bin/ folder in turn (hundreds of failed stats with hundreds of
 /// packages), and searches only the caller's part of PATH.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProgramIndex {
+pub(crate) struct ProgramIndex {
     pub dirs: Vec<String>,
     /// Name -> index into `dirs` (compact: the entry is parsed every run).
     pub programs: BTreeMap<String, u32>,
@@ -21,13 +21,13 @@ pub struct ProgramIndex {
 /// Where to find a command: known, or to be searched in what PATH has
 /// beyond the indexed folders.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Lookup<'a> {
+pub(crate) enum Lookup<'a> {
     Found(std::path::PathBuf),
     Search(&'a [u8]),
 }
 
 impl ProgramIndex {
-    pub fn build(path: &[String]) -> ProgramIndex {
+    pub(crate) fn build(path: &[String]) -> ProgramIndex {
         use std::os::unix::fs::PermissionsExt;
         let dirs: Vec<String> = path
             .iter()
@@ -35,7 +35,7 @@ impl ProgramIndex {
             .cloned()
             .collect();
         let mut programs = BTreeMap::new();
-        for (index, dir) in dirs.iter().enumerate() {
+        for (index, dir) in (0u32..).zip(&dirs) {
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
@@ -47,7 +47,7 @@ impl ProgramIndex {
                     .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
                 if executable {
                     // The first folder on PATH wins, as in a PATH search.
-                    programs.entry(name).or_insert(index as u32);
+                    programs.entry(name).or_insert(index);
                 }
             }
         }
@@ -56,7 +56,7 @@ impl ProgramIndex {
 
     /// `None` when PATH no longer starts with the indexed folders (the
     /// manifest's [env] replaced it): then the whole PATH is searched.
-    pub fn lookup<'a>(&'a self, name: &str, path: &'a [u8]) -> Option<Lookup<'a>> {
+    pub(crate) fn lookup<'a>(&'a self, name: &str, path: &'a [u8]) -> Option<Lookup<'a>> {
         if self.dirs.is_empty() {
             return None;
         }

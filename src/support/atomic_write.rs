@@ -8,17 +8,18 @@ use crate::error::{Error, Result};
 
 /// Replaces a file of nixpy's cache with `contents` atomically (same-folder
 /// temp file, fsync, rename). A new file is readable by the user only.
-pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
     write_with_mode(path, contents, 0o600)
 }
 
 /// The same for a file of the user's project (nixpy.lock, the manifest,
 /// .envrc): a new one gets the usual 0666 less the umask, as an editor
 /// would give it, since it is committed and shared.
-pub fn write_project_file(path: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write_project_file(path: &Path, contents: &[u8]) -> Result<()> {
     write_with_mode(path, contents, 0o666 & !current_umask())
 }
 
+#[allow(unsafe_code)]
 fn current_umask() -> u32 {
     // SAFETY: umask(2) cannot fail; it is set back at once (nixpy is
     // single-threaded where it writes files).
@@ -56,7 +57,7 @@ fn write_with_mode(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
 
 /// A temporary folder in `dir`, private to the user whatever the umask
 /// (it may become a published cache folder by rename).
-pub fn private_tempdir_in(dir: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+pub(crate) fn private_tempdir_in(dir: &Path, prefix: &str) -> Result<tempfile::TempDir> {
     let tmp = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(dir)
@@ -70,7 +71,7 @@ pub fn private_tempdir_in(dir: &Path, prefix: &str) -> Result<tempfile::TempDir>
 }
 
 /// Creates a file readable and writable by the user only.
-pub fn create_private_file(path: &Path) -> Result<std::fs::File> {
+pub(crate) fn create_private_file(path: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
@@ -83,7 +84,7 @@ pub fn create_private_file(path: &Path) -> Result<std::fs::File> {
 
 /// Creates `path` (and parents) readable only by the user: cache folders
 /// can hold environment values.
-pub fn create_private_dir(path: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)

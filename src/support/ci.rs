@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 /// `CI` is set to anything but empty, `0` or `false` (in any case): every
 /// major CI sets it (`true`, `1`, `yes`), and `CI=false` switches it off.
 /// Under CI nixpy never rewrites the lock and draws no spinner.
-pub fn is_ci() -> bool {
+pub(crate) fn is_ci() -> bool {
     std::env::var_os("CI").is_some_and(|value| means_ci(&value))
 }
 

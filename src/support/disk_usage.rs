@@ -3,7 +3,7 @@
 use std::path::Path;
 
 /// Bytes below `path`, not following links inside it.
-pub fn tree_size(path: &Path) -> u64 {
+pub(crate) fn tree_size(path: &Path) -> u64 {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return 0;
     };
@@ -16,7 +16,7 @@ pub fn tree_size(path: &Path) -> u64 {
 }
 
 /// `1536` -> `1.5 KiB`.
-pub fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

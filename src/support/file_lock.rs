@@ -14,14 +14,14 @@ fn lock_file_options() -> std::fs::OpenOptions {
 }
 
 /// An exclusive lock on a file, held until dropped.
-pub struct FileLock {
+pub(crate) struct FileLock {
     _file: File,
 }
 
 impl FileLock {
     /// Waits for the lock; `on_wait` runs first when someone else holds it
     /// (to say why this run waits).
-    pub fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
+    pub(crate) fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
         let file = lock_file_options()
             .open(path)
             .map_err(|e| Error::io("open lock file", path, e))?;
@@ -37,7 +37,7 @@ impl FileLock {
     }
 
     /// Takes the lock only if nobody holds it.
-    pub fn try_acquire(path: &Path) -> Option<FileLock> {
+    pub(crate) fn try_acquire(path: &Path) -> Option<FileLock> {
         let file = lock_file_options().open(path).ok()?;
         file.try_lock().ok()?;
         Some(FileLock { _file: file })

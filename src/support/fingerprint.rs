@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::hash::hash_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stat {
+pub(crate) struct Stat {
     pub size: u64,
     pub mtime_ns: i64,
     pub ctime_ns: i64,
@@ -23,7 +23,7 @@ pub struct Stat {
 }
 
 impl Stat {
-    pub fn of(path: &Path) -> Option<Stat> {
+    pub(crate) fn of(path: &Path) -> Option<Stat> {
         let meta = std::fs::metadata(path).ok()?;
         Some(Stat {
             size: meta.len(),
@@ -37,7 +37,7 @@ impl Stat {
 
 /// One input file: its stat and content hash when read, or absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileStamp {
+pub(crate) struct FileStamp {
     pub path: PathBuf,
     pub stat: Option<Stat>,
     pub hash: Option<String>,
@@ -46,7 +46,7 @@ pub struct FileStamp {
 impl FileStamp {
     /// Stamps `path` as it is now. The stat is taken before the read, so a
     /// write racing with us shows up as a changed stat next time.
-    pub fn take(path: &Path) -> FileStamp {
+    pub(crate) fn take(path: &Path) -> FileStamp {
         let stat = Stat::of(path);
         let hash = stat
             .and_then(|_| std::fs::read(path).ok())
@@ -60,7 +60,7 @@ impl FileStamp {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     /// Non-file inputs by name (for nixpy: its version, the system, the
     /// nixpkgs override, the Nix binary).
     pub scalars: BTreeMap<String, String>,
@@ -68,7 +68,7 @@ pub struct Fingerprint {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Freshness {
+pub(crate) enum Freshness {
     Fresh,
     /// Unchanged in content, but some stats moved: these are the new stamps.
     FreshWithNewStats(Vec<FileStamp>),
@@ -76,13 +76,13 @@ pub enum Freshness {
 }
 
 impl Fingerprint {
-    pub fn add_file(&mut self, path: &Path) {
+    pub(crate) fn add_file(&mut self, path: &Path) {
         if !self.files.iter().any(|f| f.path == path) {
             self.files.push(FileStamp::take(path));
         }
     }
 
-    pub fn check(&self, scalars: &BTreeMap<String, String>) -> Freshness {
+    pub(crate) fn check(&self, scalars: &BTreeMap<String, String>) -> Freshness {
         if &self.scalars != scalars {
             let changed = scalars
                 .iter()
@@ -126,7 +126,7 @@ impl Fingerprint {
         }
     }
 
-    pub fn restamp(&mut self, new: Vec<FileStamp>) {
+    pub(crate) fn restamp(&mut self, new: Vec<FileStamp>) {
         for stamp in new {
             if let Some(old) = self.files.iter_mut().find(|f| f.path == stamp.path) {
                 *old = stamp;

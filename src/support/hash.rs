@@ -1,12 +1,12 @@
 //! Content hashes and short keys (BLAKE3).
 
-pub fn hash_bytes(bytes: &[u8]) -> String {
+pub(crate) fn hash_bytes(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
 /// A short, stable key from several parts (each length-prefixed, so parts
 /// cannot run into each other).
-pub fn key_of(parts: &[&[u8]]) -> String {
+pub(crate) fn key_of(parts: &[&[u8]]) -> String {
     let mut hasher = blake3::Hasher::new();
     for part in parts {
         hasher.update(&(part.len() as u64).to_le_bytes());

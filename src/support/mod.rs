@@ -3,15 +3,16 @@
 //! `CI`, source positions. Everything may use them; they use nothing of
 //! nixpy's but the error type.
 
-pub mod atomic_write;
-pub mod ci;
-pub mod disk_usage;
-pub mod file_lock;
-pub mod fingerprint;
-pub mod hash;
-pub mod process;
-pub mod shell_quote;
-pub mod source_pos;
-pub mod text;
+pub(crate) mod atomic_write;
+pub(crate) mod ci;
+pub(crate) mod disk_usage;
+pub(crate) mod file_lock;
+pub(crate) mod fingerprint;
+pub(crate) mod hash;
+pub(crate) mod process;
+pub(crate) mod shell_quote;
+pub(crate) mod source_pos;
+pub(crate) mod text;
+pub(crate) mod user;
 
-pub use file_lock::FileLock;
+pub(crate) use file_lock::FileLock;

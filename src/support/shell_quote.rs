@@ -5,7 +5,7 @@
 /// A name every shell accepts in an assignment: `[A-Za-z_][A-Za-z0-9_]*`.
 /// Others (`foo-bar`, `1X`, names with `=` or spaces) can live in an
 /// environment, but `export` would reject or misread them.
-pub fn is_identifier(name: &[u8]) -> bool {
+pub(crate) fn is_identifier(name: &[u8]) -> bool {
     match name.split_first() {
         Some((first, rest)) => {
             (first.is_ascii_alphabetic() || *first == b'_')
@@ -44,14 +44,14 @@ const SHELL_OWNED: &[&str] = &[
 ];
 
 /// True when `name` may be written as an assignment for a shell.
-pub fn assignable(name: &[u8]) -> bool {
+pub(crate) fn assignable(name: &[u8]) -> bool {
     is_identifier(name) && !SHELL_OWNED.iter().any(|owned| owned.as_bytes() == name)
 }
 
 /// `value` as one POSIX single-quoted word: `it's` → `'it'\''s'`. Inside
 /// single quotes sh, bash and zsh take every byte literally, newlines
 /// included; only `'` itself needs closing, escaping and reopening.
-pub fn sh_single(value: &[u8]) -> Vec<u8> {
+pub(crate) fn sh_single(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 2);
     out.push(b'\'');
     for &b in value {
@@ -67,7 +67,7 @@ pub fn sh_single(value: &[u8]) -> Vec<u8> {
 
 /// `value` as one fish single-quoted word: fish honours `\'` and `\\`
 /// inside single quotes, so both are escaped (every other byte is literal).
-pub fn fish_single(value: &[u8]) -> Vec<u8> {
+pub(crate) fn fish_single(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 2);
     out.push(b'\'');
     for &b in value {
@@ -81,7 +81,7 @@ pub fn fish_single(value: &[u8]) -> Vec<u8> {
 }
 
 /// `export NAME='value'` followed by a newline.
-pub fn sh_export(name: &[u8], value: &[u8]) -> Vec<u8> {
+pub(crate) fn sh_export(name: &[u8], value: &[u8]) -> Vec<u8> {
     let mut line = b"export ".to_vec();
     line.extend_from_slice(name);
     line.push(b'=');
@@ -91,7 +91,7 @@ pub fn sh_export(name: &[u8], value: &[u8]) -> Vec<u8> {
 }
 
 /// `set -gx NAME 'value'` followed by a newline.
-pub fn fish_export(name: &[u8], value: &[u8]) -> Vec<u8> {
+pub(crate) fn fish_export(name: &[u8], value: &[u8]) -> Vec<u8> {
     let mut line = b"set -gx ".to_vec();
     line.extend_from_slice(name);
     line.push(b' ');

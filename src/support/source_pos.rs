@@ -3,7 +3,7 @@
 use std::path::Path;
 
 /// 1-based line and column of `offset` in `text` (columns count characters).
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..floor_char_boundary(text, offset)];
     let line = before.matches('\n').count() + 1;
@@ -20,7 +20,12 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// `path:line:col: message` followed by the offending line and a caret row.
-pub fn render(path: &Path, text: &str, span: std::ops::Range<usize>, message: &str) -> String {
+pub(crate) fn render(
+    path: &Path,
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+) -> String {
     let (line, col) = line_col(text, span.start);
     // The line is echoed to a terminal: control characters are escaped.
     let line_text = super::text::printable(text.lines().nth(line - 1).unwrap_or(""));

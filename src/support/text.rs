@@ -1,7 +1,7 @@
 //! Text for messages.
 
 /// The text with control characters escaped, safe to print in a message.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             if c.is_control() {
@@ -14,7 +14,7 @@ pub fn printable(text: &str) -> String {
 }
 
 /// Every line of `text`, indented two spaces (a quoted log in a message).
-pub fn indent(text: &str) -> String {
+pub(crate) fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("  {l}"))
         .collect::<Vec<_>>()
