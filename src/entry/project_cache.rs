@@ -16,7 +16,7 @@ impl ProjectCache {
         Ok(ProjectCache::new(Cache::locate()?, location))
     }
 
-    pub(crate) fn new(cache: Cache, location: &ProjectLocation) -> ProjectCache {
+    pub(super) fn new(cache: Cache, location: &ProjectLocation) -> ProjectCache {
         let dir = cache.project(&location.root);
         ProjectCache { cache, dir }
     }

@@ -4,22 +4,22 @@
 //! constant here; the tests check that the template uses every one.
 
 /// The shell template, shipped inside the binary (written as `shell.nix`).
-pub(crate) const SHELL_TEMPLATE: &str = include_str!("../../shells/default.nix");
+pub(super) const SHELL_TEMPLATE: &str = include_str!("../../shells/default.nix");
 
 /// The interpreter with the `python-packages` (also left in the shell's
 /// variables, as `nix develop` would).
-pub(crate) const FACT_PYTHON: &str = "NIXPY_PYTHON";
-pub(crate) const FACT_PYTHON_VERSION: &str = "NIXPY_PYTHON_VERSION";
-pub(crate) const FACT_SITE_PACKAGES: &str = "NIXPY_SITE_PACKAGES";
+pub(super) const FACT_PYTHON: &str = "NIXPY_PYTHON";
+pub(super) const FACT_PYTHON_VERSION: &str = "NIXPY_PYTHON_VERSION";
+pub(super) const FACT_SITE_PACKAGES: &str = "NIXPY_SITE_PACKAGES";
 /// The `libraries`, as a folder list for `LD_LIBRARY_PATH`.
-pub(crate) const FACT_LIBRARY_PATH: &str = "NIXPY_LIBRARY_PATH";
+pub(super) const FACT_LIBRARY_PATH: &str = "NIXPY_LIBRARY_PATH";
 /// Nix's bashInteractive, which runs shell hooks.
-pub(crate) const FACT_BASH: &str = "NIXPY_BASH";
+pub(super) const FACT_BASH: &str = "NIXPY_BASH";
 /// uv, when it installs the pip layer; empty otherwise.
-pub(crate) const FACT_UV: &str = "NIXPY_UV";
+pub(super) const FACT_UV: &str = "NIXPY_UV";
 
 /// Facts that are only reports: read, never exported to the command.
-pub(crate) const REPORTED_ONLY: [&str; 5] = [
+pub(super) const REPORTED_ONLY: [&str; 5] = [
     FACT_PYTHON_VERSION,
     FACT_SITE_PACKAGES,
     FACT_LIBRARY_PATH,

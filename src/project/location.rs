@@ -27,7 +27,7 @@ impl ProjectLocation {
 
     /// Both files configure nixpy, and nixpy.toml won (read only when
     /// asked: the warm path never needs to know).
-    pub(crate) fn shadows_pyproject(&self) -> bool {
+    pub(super) fn shadows_pyproject(&self) -> bool {
         self.kind == ManifestKind::NixpyToml && configures_nixpy(&self.root.join(PYPROJECT_FILE))
     }
 }

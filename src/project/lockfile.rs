@@ -159,7 +159,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<LockFile>> {
     Ok(Some(lock))
 }
 
-pub(crate) fn render(lock: &LockFile) -> String {
+pub(super) fn render(lock: &LockFile) -> String {
     let body = toml::to_string_pretty(lock).expect("lock serialises");
     format!("{HEADER}{body}")
 }

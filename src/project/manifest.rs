@@ -16,7 +16,7 @@ use crate::support::text::printable;
 
 pub(crate) const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
 pub(crate) const DEFAULT_PYTHON: &str = "python3";
-pub(crate) const DEFAULT_LIBRARIES: [&str; 2] = ["stdenv.cc.cc.lib", "zlib"];
+pub(super) const DEFAULT_LIBRARIES: [&str; 2] = ["stdenv.cc.cc.lib", "zlib"];
 
 /// The keys of a manifest, as written. `deny_unknown_fields` turns a typo
 /// into an error that lists the valid keys.
@@ -166,7 +166,7 @@ pub(crate) fn parse(path: &Path, kind: ManifestKind, text: &str) -> Result<Manif
 }
 
 /// Reads `[project].dependencies` and optional groups of a pyproject.toml.
-pub(crate) fn load_pyproject_dependencies(path: &Path) -> Result<Option<PyprojectDependencies>> {
+pub(super) fn load_pyproject_dependencies(path: &Path) -> Result<Option<PyprojectDependencies>> {
     let text = read_manifest_text(path)?;
     let pyproject: RawPyproject = toml::from_str(&text).map_err(|e| {
         Error::new(source_pos::render(

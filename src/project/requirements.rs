@@ -112,7 +112,7 @@ impl RequirementSet {
     /// Requirements given as plain strings (pyproject dependencies).
     /// Each string's origin is its line in `origin_file`, found by looking
     /// for the quoted string after the previous one.
-    pub(crate) fn add_strings(
+    pub(super) fn add_strings(
         &mut self,
         origin_file: &Path,
         base: &Path,

@@ -17,7 +17,7 @@ fn runner(source: &str, redirect: &str) -> String {
 /// `bash -c` text for `nixpy run`: the hook from [`HOOK_VAR`], with its
 /// output on stderr (stdout belongs to the command: `nixpy run tool >
 /// out.json` must not catch a hook's banner), then `exec "$@"`.
-pub(crate) fn before_exec() -> String {
+pub(super) fn before_exec() -> String {
     format!(
         "{}; unset {HOOK_VAR}; exec \"$@\"",
         runner(&format!("\"${HOOK_VAR}\""), " >&2")

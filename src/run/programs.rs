@@ -21,7 +21,7 @@ pub(crate) struct ProgramIndex {
 /// Where to find a command: known, or to be searched in what PATH has
 /// beyond the indexed folders.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Lookup<'a> {
+pub(super) enum Lookup<'a> {
     Found(std::path::PathBuf),
     Search(&'a [u8]),
 }
@@ -56,7 +56,7 @@ impl ProgramIndex {
 
     /// `None` when PATH no longer starts with the indexed folders (the
     /// manifest's [env] replaced it): then the whole PATH is searched.
-    pub(crate) fn lookup<'a>(&'a self, name: &str, path: &'a [u8]) -> Option<Lookup<'a>> {
+    pub(super) fn lookup<'a>(&'a self, name: &str, path: &'a [u8]) -> Option<Lookup<'a>> {
         if self.dirs.is_empty() {
             return None;
         }

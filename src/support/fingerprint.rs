@@ -46,7 +46,7 @@ pub(crate) struct FileStamp {
 impl FileStamp {
     /// Stamps `path` as it is now. The stat is taken before the read, so a
     /// write racing with us shows up as a changed stat next time.
-    pub(crate) fn take(path: &Path) -> FileStamp {
+    pub(super) fn take(path: &Path) -> FileStamp {
         let stat = Stat::of(path);
         let hash = stat
             .and_then(|_| std::fs::read(path).ok())

@@ -5,7 +5,7 @@
 /// A name every shell accepts in an assignment: `[A-Za-z_][A-Za-z0-9_]*`.
 /// Others (`foo-bar`, `1X`, names with `=` or spaces) can live in an
 /// environment, but `export` would reject or misread them.
-pub(crate) fn is_identifier(name: &[u8]) -> bool {
+pub(super) fn is_identifier(name: &[u8]) -> bool {
     match name.split_first() {
         Some((first, rest)) => {
             (first.is_ascii_alphabetic() || *first == b'_')
@@ -67,7 +67,7 @@ pub(crate) fn sh_single(value: &[u8]) -> Vec<u8> {
 
 /// `value` as one fish single-quoted word: fish honours `\'` and `\\`
 /// inside single quotes, so both are escaped (every other byte is literal).
-pub(crate) fn fish_single(value: &[u8]) -> Vec<u8> {
+pub(super) fn fish_single(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 2);
     out.push(b'\'');
     for &b in value {
