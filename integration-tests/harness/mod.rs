@@ -1,0 +1,45 @@
+//! Shared setup for the integration tests.
+//!
+//! * [`standin`]: once per test process, a world-readable copy of the offline
+//!   nixpkgs stand-in under /tmp, with a `host.nix` written for this machine
+//!   (Nix builders run as `nixbld` users, so nothing may live under /root).
+//! * [`require_nix`]: the gate every Nix-using test starts with. It skips the
+//!   test loudly when `nix` is missing, unless `CI` or `NIXPY_REQUIRE_NIX` is
+//!   set, in which case a missing Nix fails the test.
+//! * [`Project`]: a temporary project folder (and its own cache folder).
+//! * [`nixpy`]: a `Command` for the binary under test with a clean, offline
+//!   environment; [`RunExt::outcome`] runs it with a timeout and returns an
+//!   [`Outcome`] whose assertions print both streams when they fail.
+//! * [`make_wheel`]: writes a small pure-Python wheel, for pip-layer tests.
+//!
+//! One file each: `standin.rs` (the stand-in, host programs, the Nix gate),
+//! `project.rs`, `running.rs` (running nixpy, `Outcome`), `wheels.rs`.
+
+#![allow(dead_code)] // Not every helper is used by every test module.
+
+mod project;
+mod running;
+mod standin;
+mod wheels;
+
+use std::time::Duration;
+
+pub(crate) use project::*;
+pub(crate) use running::*;
+pub(crate) use standin::*;
+pub(crate) use wheels::*;
+
+/// The binary under test.
+pub(crate) const NIXPY: &str = env!("CARGO_BIN_EXE_nixpy");
+
+/// Offline Nix: flakes on, no binary cache, no global registry lookups.
+pub(crate) const NIX_CONFIG: &str =
+    "experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\n";
+
+/// Where every temporary folder goes. Not under /root (builders cannot read
+/// it) and not `$TMPDIR`, which a developer may have pointed at their home.
+pub(crate) const TMP_ROOT: &str = "/tmp";
+
+/// A nixpy run that takes longer than this is hung; the stand-in builds take
+/// well under a second, so this only guards against a test waiting forever.
+pub(crate) const RUN_TIMEOUT: Duration = Duration::from_secs(300);
