@@ -422,7 +422,7 @@ fn attribute_paths_with_metacharacters_are_refused_at_their_position() {
 
 #[test]
 fn a_huge_package_list_is_handled_quickly() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let unknown: Vec<String> = (0..10_000)
         .map(|i| format!("\"nixpyNoSuchPkg{i}\""))
         .collect();

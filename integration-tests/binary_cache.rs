@@ -176,7 +176,7 @@ fn fingerprint_vars(env_output: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn another_machine_fetches_both_layers_from_the_cache() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let a = MachineA::new();
     let (shell_env, layer) = a.record_paths();
     let env_a = a.nixpy().args(["run", "--", "env"]).outcome();
@@ -254,7 +254,7 @@ fn run_in_another_checkout() -> (Outcome, String, String) {
 
 #[test]
 fn another_machine_with_the_project_in_another_folder_fetches_the_layer() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (out, _, layer) = run_in_another_checkout();
     out.success()
         .stdout_is(&format!("{layer}\n"))
@@ -265,7 +265,7 @@ fn another_machine_with_the_project_in_another_folder_fetches_the_layer() {
 
 #[test]
 fn another_machine_with_the_project_in_another_folder_fetches_the_shell() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (out, shell_env, _) = run_in_another_checkout();
     out.success()
         .stderr_has(&format!("fetching the recorded Nix shell {shell_env}"))
@@ -274,7 +274,7 @@ fn another_machine_with_the_project_in_another_folder_fetches_the_shell() {
 
 #[test]
 fn a_path_the_cache_lacks_is_named_when_it_cannot_be_built() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let a = MachineA::new();
     let (shell_env, layer) = a.record_paths();
     let keys = generate_keys();

@@ -99,7 +99,7 @@ MODEL_DIR = \"models\"
 
 #[test]
 fn add_edits_nixpy_toml_in_place_then_the_packages_run() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest(DEMO_MANIFEST);
     nixpy(&project)
         .args(["add", "ffmpeg", "sox"])
@@ -135,7 +135,7 @@ fn add_edits_nixpy_toml_in_place_then_the_packages_run() {
 
 #[test]
 fn add_to_a_multiline_list_puts_each_new_item_on_its_own_line() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project =
         Project::with_manifest("packages = [\n  \"hello\", # greeting\n  \"jq\",    # json\n]\n");
     nixpy(&project)
@@ -151,7 +151,7 @@ fn add_to_a_multiline_list_puts_each_new_item_on_its_own_line() {
 
 #[test]
 fn add_python_goes_to_python_packages() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy(&project)
         .args(["add", "--python", "six"])
@@ -173,7 +173,7 @@ fn add_python_goes_to_python_packages() {
 
 #[test]
 fn add_pip_appends_to_requirements_txt_and_remove_pip_takes_it_out() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n")
         .file("requirements.txt", LOCAL_WHEELS_ONLY);
     demo_wheel(&project);
@@ -243,7 +243,7 @@ python-packages = [\"six\", \"attrs\"]
 
 #[test]
 fn add_in_a_pyproject_project_edits_tool_nixpy_and_project_dependencies() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // No requirements.txt: [project].dependencies is the pip source. attrs
     // and six are Nix-provided, so the pip layer needs no index.
     let project = Project::new().file("pyproject.toml", DEMO_PYPROJECT);
@@ -297,7 +297,7 @@ fn add_in_a_pyproject_project_edits_tool_nixpy_and_project_dependencies() {
 
 #[test]
 fn add_refuses_names_not_in_the_pinned_nixpkgs_with_close_matches() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]  # tools\n");
     let manifest = bytes(&project, "nixpy.toml");
     for (args, tail) in [
@@ -333,7 +333,7 @@ fn add_refuses_names_not_in_the_pinned_nixpkgs_with_close_matches() {
 
 #[test]
 fn add_of_a_package_that_fails_to_build_leaves_the_project_as_it_was() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // With a lock already there: both files come back byte for byte.
     let project = Project::with_manifest("# tools\npackages = [\"hello\"]  # keep\n");
     nixpy_run(&project, ["true"]).outcome().success();
@@ -370,7 +370,7 @@ fn add_of_a_package_that_fails_to_build_leaves_the_project_as_it_was() {
 
 #[test]
 fn remove_takes_packages_and_python_packages_out() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest(
         "packages = [\"hello\", \"sox\"]  # tools\npython-packages = [\"numpy\", \"six\"]\n",
     );
@@ -409,7 +409,7 @@ fn remove_takes_packages_and_python_packages_out() {
 
 #[test]
 fn removing_what_is_not_there_is_refused_naming_it() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\npython-packages = [\"six\"]\n");
     let manifest = bytes(&project, "nixpy.toml");
     for (args, expected) in [
@@ -437,7 +437,7 @@ fn removing_what_is_not_there_is_refused_naming_it() {
 
 #[test]
 fn remove_from_a_commented_multiline_list_keeps_the_other_items_comments() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest(
         "packages = [\n  \"hello\", # greeting\n  \"jq\",    # json\n  \"sox\",\n]\n",
     );
@@ -451,7 +451,7 @@ fn remove_from_a_commented_multiline_list_keeps_the_other_items_comments() {
 
 #[test]
 fn remove_of_the_first_item_leaves_a_tidy_list() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("python-packages = [\"six\", \"numpy\"]\n");
     nixpy(&project)
         .args(["remove", "--python", "six"])
@@ -562,7 +562,7 @@ fn show_names_the_sources_and_whether_the_cache_is_fresh() {
 
 #[test]
 fn doctor_passes_in_a_built_project() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy_run(&project, ["true"]).outcome().success();
     let out = nixpy(&project).arg("doctor").outcome();
@@ -616,7 +616,7 @@ fn doctor_without_nix_fails_with_a_fix() {
 
 #[test]
 fn doctor_fails_the_cache_check_for_an_unwritable_cache_folder() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     let out = nixpy(&project)
         .arg("doctor")
@@ -656,7 +656,7 @@ fn done_in(line: &str) -> Option<f64> {
 
 #[test]
 fn cold_run_prints_timed_phase_lines_when_stderr_is_not_a_terminal() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"jq\"]\n");
     let out = nixpy_run(&project, ["true"])
         .env_remove("GITHUB_ACTIONS")
@@ -687,7 +687,7 @@ fn cold_run_prints_timed_phase_lines_when_stderr_is_not_a_terminal() {
 
 #[test]
 fn quiet_cold_run_prints_nothing() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // Cold: a lock to write, a shell to build, all silently.
     let project = Project::with_manifest("packages = [\"jq\"]\n");
     let out = nixpy(&project)
@@ -701,7 +701,7 @@ fn quiet_cold_run_prints_nothing() {
 
 #[test]
 fn github_actions_phases_are_collapsible_groups() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"jq\"]\n");
     let out = nixpy_run(&project, ["true"])
         .env("GITHUB_ACTIONS", "true")
@@ -874,7 +874,7 @@ fn spinner_seconds(line: &str) -> Option<u32> {
 
 #[test]
 fn spinner_with_elapsed_time_on_a_terminal() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     if !require_tmux() {
         return;
     }
@@ -914,7 +914,7 @@ fn spinner_with_elapsed_time_on_a_terminal() {
 
 #[test]
 fn stderr_redirected_to_a_file_gets_plain_lines_even_on_a_terminal() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     if !require_tmux() {
         return;
     }
@@ -957,7 +957,7 @@ fn stderr_redirected_to_a_file_gets_plain_lines_even_on_a_terminal() {
 
 #[test]
 fn debug_logs_show_the_nix_commands() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"jq\"]\n");
     let out = nixpy(&project).args(["-vv", "run", "--", "true"]).outcome();
     out.success().stdout_is("").stderr_has("running nix");
@@ -982,7 +982,7 @@ fn debug_logs_show_the_nix_commands() {
 
 #[test]
 fn debug_logs_to_a_pipe_have_no_colour_escapes() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"jq\"]\n");
     let out = nixpy(&project).args(["-vv", "run", "--", "true"]).outcome();
     out.success().stderr_has("running nix");
@@ -1056,7 +1056,7 @@ fn mistake_project(m: &Mistake) -> Project {
 
 #[test]
 fn errors_share_one_format() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     for m in MISTAKES {
         let project = mistake_project(m);
         let out = nixpy_run(&project, ["true"]).outcome();
@@ -1104,7 +1104,7 @@ fn errors_share_one_format() {
 
 #[test]
 fn error_snapshots() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let snapshot = |m: &Mistake, expected: &str| {
         let project = mistake_project(m);
         let out = nixpy_run(&project, ["true"]).outcome();
@@ -1222,7 +1222,7 @@ fn hints_name_only_commands_that_exist() {
 
 #[test]
 fn unknown_package_at_run_is_one_line_without_a_nix_trace() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\", \"nosuchpkg\"]\n");
     let out = nixpy_run(&project, ["true"]).outcome();
     out.nixpy_error();

@@ -185,7 +185,7 @@ fn noise(len: usize) -> String {
 
 #[test]
 fn a_cache_disk_that_fills_up_during_the_pip_install_is_a_clean_error() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(fs) = Tmpfs::mount("200k") else {
         return;
     };
@@ -218,7 +218,7 @@ fn a_cache_disk_that_fills_up_during_the_pip_install_is_a_clean_error() {
 
 #[test]
 fn a_full_cache_disk_is_a_clean_error() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(fs) = Tmpfs::mount("128k") else {
         return;
     };
@@ -241,7 +241,7 @@ fn a_full_cache_disk_is_a_clean_error() {
 
 #[test]
 fn a_damaged_entry_is_rebuilt() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, module) = marked_project("damaged-entry", "\"hello\"");
     let expected = "damaged-entry 1.0.0\n";
     nixpy_run(&project, probe(&module))
@@ -304,7 +304,7 @@ fn a_damaged_entry_is_rebuilt() {
 
 #[test]
 fn damaged_auxiliary_cache_files_are_repaired() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, module) = marked_project("aux", "");
     let expected = "aux 1.0.0\n";
     nixpy_run(&project, probe(&module))
@@ -345,7 +345,7 @@ fn damaged_auxiliary_cache_files_are_repaired() {
 
 #[test]
 fn a_damaged_generated_flake_is_regenerated() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy_run(&project, ["hello"]).outcome().success();
     for dir in std::fs::read_dir(project.cache_dir().join("v1/flakes"))
@@ -368,7 +368,7 @@ fn a_damaged_generated_flake_is_regenerated() {
 
 #[test]
 fn thirty_two_concurrent_runs_of_four_projects_each_see_their_own_environment() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let cache = temp_dir("nixpy-it-cache-");
     let projects: Vec<(Project, String)> = (0..4)
         .map(|i| {
@@ -438,7 +438,7 @@ fn tmp_leftovers() -> Vec<String> {
 
 #[test]
 fn a_thousand_warm_runs_leave_no_trace() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, module) = marked_project("thousand", "\"hello\"");
     nixpy_run(&project, probe(&module)).outcome().success();
     nixpy_run(&project, ["true"]).outcome().success();
@@ -532,7 +532,7 @@ fn build_with_umask(umask: u32) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn cache_folders_are_private_and_nothing_is_world_writable() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (_parent, cache) = build_with_umask(0o022);
     // nixpy created the cache folder and its parent: both private.
     assert_eq!(format!("{:o}", mode(&cache)), "700", "{}", cache.display());
@@ -550,7 +550,7 @@ fn cache_folders_are_private_and_nothing_is_world_writable() {
 
 #[test]
 fn generated_flake_folders_are_private_too() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (_parent, cache) = build_with_umask(0o022);
     for dir in std::fs::read_dir(cache.join("v1/flakes"))
         .unwrap()
@@ -567,7 +567,7 @@ fn generated_flake_folders_are_private_too() {
 
 #[test]
 fn nothing_is_world_writable_even_under_umask_0() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (_parent, cache) = build_with_umask(0);
     let loose: Vec<String> = owned_below(&cache)
         .into_iter()
@@ -579,7 +579,7 @@ fn nothing_is_world_writable_even_under_umask_0() {
 
 #[test]
 fn the_lock_keeps_its_permissions_and_is_replaced_atomically() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, module) = marked_project("lockperm", "");
     nixpy_run(&project, probe(&module)).outcome().success();
     let lock = project.path("nixpy.lock");
@@ -613,7 +613,7 @@ fn the_lock_keeps_its_permissions_and_is_replaced_atomically() {
 
 #[test]
 fn the_manifest_keeps_its_permissions_when_nixpy_add_edits_it() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy_run(&project, ["hello"]).outcome().success();
     let manifest = project.path("nixpy.toml");
@@ -639,7 +639,7 @@ fn the_manifest_keeps_its_permissions_when_nixpy_add_edits_it() {
 
 #[test]
 fn a_new_lock_follows_the_umask() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     let mut cmd = nixpy_run(&project, ["true"]);
     use std::os::unix::process::CommandExt;
@@ -660,7 +660,7 @@ fn a_new_lock_follows_the_umask() {
 
 #[test]
 fn env_values_never_appear_in_nixpys_messages() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     const SECRET: &str = "s3cr3t-value";
     let env = format!("[env]\nSECRET_TOKEN = \"{SECRET}\"\n");
     let module = unique_name("nixpy-it-secret").replace('-', "_");
@@ -813,7 +813,7 @@ fn run_projects_in_folders(names: &[&str]) {
 
 #[test]
 fn projects_in_folders_with_awkward_names_work() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     run_projects_in_folders(&[
         "a b", "a?b", "a'b", "a$b", "a:b", "a\"b", "ä ✓", "a%20b", "a;b", "a\\b",
     ]);
@@ -821,13 +821,13 @@ fn projects_in_folders_with_awkward_names_work() {
 
 #[test]
 fn a_project_folder_with_a_hash_works() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     run_projects_in_folders(&["a#b"]);
 }
 
 #[test]
 fn a_cache_folder_with_awkward_characters_works() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let parent = temp_dir("nixpy-it-awkward-cache-");
     for name in ["a b", "a#b", "a?b"] {
         let project = Project::with_manifest("packages = [\"hello\"]\n");
@@ -871,7 +871,7 @@ fn an_unusable_cache_location_is_a_clean_error() {
 
 #[test]
 fn a_read_only_cache_still_serves_warm_runs() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(fs) = Tmpfs::mount("16m") else {
         return;
     };

@@ -32,9 +32,7 @@ use harness::RunExt;
 fn repository_flake_nix_parses() {
     let flake = Path::new(env!("CARGO_MANIFEST_DIR")).join("flake.nix");
     assert!(flake.is_file(), "{} is missing", flake.display());
-    let Some(_) = harness::require_nix() else {
-        return;
-    };
+    harness::needs_nix!();
     Command::new("nix-instantiate")
         .arg("--parse")
         .arg(&flake)

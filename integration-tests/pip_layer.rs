@@ -96,7 +96,7 @@ fn layer_dir_entries(cache: &Path) -> Vec<String> {
 
 #[test]
 fn console_script_runs_with_the_nix_interpreter_and_the_layer_is_on_the_paths() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
     make_wheel(
@@ -161,7 +161,7 @@ fn console_script_runs_with_the_nix_interpreter_and_the_layer_is_on_the_paths() 
 
 #[test]
 fn a_dependency_nix_provides_is_not_installed_into_the_layer() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "python-packages = [\"six\"]\n");
     wheel(&project, "needs-six", "1.0", &["six>=1.10"]);
     project.write("requirements.txt", &local_requirements(&["needs-six"]));
@@ -197,7 +197,7 @@ fn a_dependency_nix_provides_is_not_installed_into_the_layer() {
 
 #[test]
 fn pth_files_in_the_layer_are_processed() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
     make_wheel(
@@ -287,7 +287,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 #[test]
 fn editable_install_follows_the_source() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     write_local_project(&project, "localpkg", "localpkg");
     project.write("requirements.txt", "--no-index\n-e ./localpkg\n");
@@ -313,7 +313,7 @@ fn editable_install_follows_the_source() {
 
 #[test]
 fn a_local_wheel_path_is_a_requirement() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let dist = project.mkdir("dist");
     make_wheel(
@@ -337,7 +337,7 @@ fn a_local_wheel_path_is_a_requirement() {
 
 #[test]
 fn includes_constraints_comments_continuations_and_markers() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     wheel(&project, "pkga", "2.0", &[]);
@@ -378,7 +378,7 @@ fn includes_constraints_comments_continuations_and_markers() {
 
 #[test]
 fn a_changed_included_file_is_noticed() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     wheel(&project, "pkga", "2.0", &[]);
@@ -394,7 +394,7 @@ fn a_changed_included_file_is_noticed() {
 
 #[test]
 fn a_wrong_hash_fails_with_either_installer() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     for installer in ["uv", "pip"] {
         let project = Project::new().file("nixpy.toml", &format!("installer = \"{installer}\"\n"));
         wheel(&project, "pkga", "1.0", &[]);
@@ -417,7 +417,7 @@ fn a_wrong_hash_fails_with_either_installer() {
 
 #[test]
 fn the_right_hash_installs() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let whl = wheel(&project, "pkga", "1.0", &[]);
     let out = Command::new("sha256sum").arg(&whl).outcome();
@@ -440,7 +440,7 @@ fn the_right_hash_installs() {
 
 #[test]
 fn a_syntax_error_names_the_file_and_line() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     project.write(
         "requirements.txt",
@@ -478,7 +478,7 @@ fn direct_reference(project: &Project, wheel: &Path) -> String {
 
 #[test]
 fn pyproject_dependencies_are_used_without_requirements_txt() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let a = wheel(&project, "pkga", "1.0", &[]);
     let b = wheel(&project, "pkgb", "1.0", &[]);
@@ -505,7 +505,7 @@ fn pyproject_dependencies_are_used_without_requirements_txt() {
 
 #[test]
 fn an_unknown_pip_extra_is_named() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new()
         .file("nixpy.toml", "pip-extras = [\"tests\"]\n")
         .file(
@@ -521,7 +521,7 @@ fn an_unknown_pip_extra_is_named() {
 
 #[test]
 fn a_bad_pyproject_dependency_names_its_line() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "").file(
         "pyproject.toml",
         "[project]\nname = \"demo\"\nversion = \"0\"\ndependencies = [\n  \"ok\",\n  \"bad>=>2\",\n]\n",
@@ -535,7 +535,7 @@ fn a_bad_pyproject_dependency_names_its_line() {
 
 #[test]
 fn the_requirements_key_names_the_files() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "requirements = [\"reqs/base.txt\"]\n");
     wheel(&project, "pkga", "1.0", &[]);
     wheel(&project, "pkgb", "1.0", &[]);
@@ -556,7 +556,7 @@ fn the_requirements_key_names_the_files() {
 
 #[test]
 fn a_requirement_nix_cannot_meet_is_a_conflict() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "python-packages = [\"six\"]\n");
     wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga", "six>=2"]));
@@ -570,7 +570,7 @@ fn a_requirement_nix_cannot_meet_is_a_conflict() {
 
 #[test]
 fn the_pip_installer_gives_an_equivalent_layer() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file(
         "nixpy.toml",
         "installer = \"pip\"\npython-packages = [\"six\"]\n",
@@ -613,7 +613,7 @@ fn the_pip_installer_gives_an_equivalent_layer() {
 
 #[test]
 fn the_lock_records_the_resolution_and_check_locked_and_ci_refuse_a_stale_one() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let whl = wheel(&project, "pkga", "1.0", &[]);
     wheel(&project, "pkgb", "1.0", &[]);
@@ -698,7 +698,7 @@ fn the_lock_records_the_resolution_and_check_locked_and_ci_refuse_a_stale_one() 
 
 #[test]
 fn frozen_installs_exactly_the_lock() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga"]));
@@ -745,7 +745,7 @@ fn frozen_installs_exactly_the_lock() {
 
 #[test]
 fn frozen_without_a_lock_is_an_error() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga"]));
@@ -759,7 +759,7 @@ fn frozen_without_a_lock_is_an_error() {
 
 #[test]
 fn a_frozen_run_does_not_hide_a_stale_lock_from_later_runs() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga"]));
@@ -792,7 +792,7 @@ fn a_frozen_run_does_not_hide_a_stale_lock_from_later_runs() {
 
 #[test]
 fn a_lock_stays_valid_when_the_project_moves() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga"]));
@@ -829,7 +829,7 @@ fn a_lock_stays_valid_when_the_project_moves() {
 
 #[test]
 fn projects_with_the_same_requirements_share_one_layer() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let cache = temp_dir("nixpy-it-cache-");
     let one = Project::new().file("nixpy.toml", "");
     let two = Project::new().file("nixpy.toml", "packages = [\"hello\"]\n");
@@ -852,7 +852,7 @@ fn projects_with_the_same_requirements_share_one_layer() {
 
 #[test]
 fn requirements_rebuild_the_layer_and_packages_rebuild_the_shell() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     wheel(&project, "pkgb", "1.0", &[]);
@@ -889,7 +889,7 @@ fn requirements_rebuild_the_layer_and_packages_rebuild_the_shell() {
 
 #[test]
 fn a_layer_installed_twice_is_the_same_store_path() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga"]));
@@ -1040,7 +1040,7 @@ fn base64_encode(data: &[u8]) -> String {
 
 #[test]
 fn ld_library_path_has_the_library_folders_after_the_callers() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga"]));
@@ -1073,7 +1073,7 @@ fn library_folder(project: &Project, suffix: &str) -> String {
 
 #[test]
 fn native_libraries_resolve_from_the_library_folders() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
     let zext = compile_zext(&wheels);
@@ -1116,7 +1116,7 @@ fn native_libraries_resolve_from_the_library_folders() {
 
 #[test]
 fn a_c_extension_in_the_layer_loads() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
     let Some((file, so)) = compile_zext(&wheels) else {
@@ -1150,7 +1150,7 @@ fn a_c_extension_in_the_layer_loads() {
 
 #[test]
 fn a_failed_install_publishes_nothing_and_a_fixed_one_succeeds() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let whl = wheel(&project, "pkga", "1.0", &[]);
     project.write("requirements.txt", &local_requirements(&["pkga"]));
@@ -1198,7 +1198,7 @@ fn a_failed_install_publishes_nothing_and_a_fixed_one_succeeds() {
 
 #[test]
 fn offline_names_the_package_it_cannot_get() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
     // find-links, but an index too: --offline is what keeps uv off it.
@@ -1218,7 +1218,7 @@ fn offline_names_the_package_it_cannot_get() {
 
 #[test]
 fn the_lock_names_editable_and_direct_reference_packages() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     write_local_project(&project, "localpkg", "localpkg");
     let dist = project.mkdir("dist");

@@ -50,7 +50,7 @@ fn sh_quote(text: &str) -> String {
 
 #[test]
 fn system_packages_are_on_path() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"ffmpeg\", \"tesseract\"]\n");
     // Exactly the tool's line: nixpy's own status output must not reach stdout.
     nixpy_run(&project, ["ffmpeg", "-version"])
@@ -61,7 +61,7 @@ fn system_packages_are_on_path() {
 
 #[test]
 fn dotted_attribute_paths_resolve() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"nodePackages.pnpm\"]\n");
     nixpy_run(&project, ["pnpm", "--version"])
         .outcome()
@@ -71,7 +71,7 @@ fn dotted_attribute_paths_resolve() {
 
 #[test]
 fn python_packages_are_importable_from_the_nix_store() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("python-packages = [\"six\", \"numpy\"]\n");
     let script = "import json, shutil, six, numpy; print(json.dumps([six.__file__, numpy.__version__, shutil.which('python')]))";
     let out = nixpy_run(&project, ["python", "-c", script]).outcome();
@@ -93,7 +93,7 @@ fn python_packages_are_importable_from_the_nix_store() {
 
 #[test]
 fn stdout_is_only_the_commands_output_even_when_verbose() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // A cold cache, so nixpy has things to report; -v makes it report more.
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy(&project)
@@ -109,7 +109,7 @@ fn stdout_is_only_the_commands_output_even_when_verbose() {
 
 #[test]
 fn env_values_arrive_verbatim() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // Each value is something a shell or Nix would otherwise interpret.
     let values: &[(&str, &str)] = &[
         ("QUOTES", r#"it's "quoted""#),
@@ -144,7 +144,7 @@ fn env_values_arrive_verbatim() {
 
 #[test]
 fn env_values_are_never_executed() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let marks = temp_dir("nixpy-it-marks-");
     let mark = |n: &str| path_str(&marks.path().join(n));
     let values = [
@@ -188,7 +188,7 @@ fn env_values_are_never_executed() {
 
 #[test]
 fn shell_hook_runs_once_before_the_command() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let logs = temp_dir("nixpy-it-hook-");
     let log = logs.path().join("hook.log");
     let hook = format!(
@@ -223,7 +223,7 @@ fn nix_file_project(nix_text: &str) -> Project {
 
 #[test]
 fn nix_file_as_a_list_with_pkgs_in_scope() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = nix_file_project("with pkgs; [ sox ]\n");
     nixpy_run(&project, ["sox", "--version"])
         .outcome()
@@ -233,7 +233,7 @@ fn nix_file_as_a_list_with_pkgs_in_scope() {
 
 #[test]
 fn nix_file_as_a_function_returning_a_list() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = nix_file_project("{ pkgs, ... }: [ pkgs.jq ]\n");
     // The host may have its own jq; the stand-in's must come first.
     nixpy_run(&project, ["jq", "--version"])
@@ -244,7 +244,7 @@ fn nix_file_as_a_function_returning_a_list() {
 
 #[test]
 fn nix_file_as_a_home_manager_style_module() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project =
         nix_file_project("{ pkgs, ... }: {\n  home.packages = with pkgs; [ hello ];\n}\n");
     nixpy_run(&project, ["hello"])
@@ -255,7 +255,7 @@ fn nix_file_as_a_home_manager_style_module() {
 
 #[test]
 fn nix_file_syntax_error_names_file_line_and_column() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("nix-files = [\"nix/media.nix\"]\n").file(
         "nix/media.nix",
         "{ pkgs, ... }:\n{ home.packages = [ pkgs.jq ;\n}\n",
@@ -272,7 +272,7 @@ fn nix_file_syntax_error_names_file_line_and_column() {
 
 #[test]
 fn pyproject_tool_nixpy_is_found_from_a_subfolder() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new().file(
         "pyproject.toml",
         "[tool.black]\nline-length = 100\n\n[tool.nixpy]\npackages = [\"hello\"]\n",
@@ -305,7 +305,7 @@ fn pyproject_tool_nixpy_is_found_from_a_subfolder() {
 
 #[test]
 fn nixpy_toml_wins_over_pyproject_and_says_so() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n")
         .file("pyproject.toml", "[tool.nixpy]\npackages = [\"sox\"]\n");
     let out = nixpy_run(
@@ -331,7 +331,7 @@ fn nixpy_toml_wins_over_pyproject_and_says_so() {
 
 #[test]
 fn project_flag_selects_the_project_from_anywhere() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     let elsewhere = temp_dir("nixpy-it-elsewhere-");
     let expected = format!(
@@ -364,7 +364,7 @@ fn project_flag_selects_the_project_from_anywhere() {
 
 #[test]
 fn nixpy_project_is_the_canonical_project_root() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("");
     // Reach the project through a symlink, as a shell's logical cwd would.
     let links = temp_dir("nixpy-it-links-");
@@ -408,7 +408,7 @@ const WITH_AND_WITHOUT_HOOK: [&str; 2] = ["", "shell-hook = \"true\"\n"];
 
 #[test]
 fn argv_is_passed_verbatim() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     for manifest in WITH_AND_WITHOUT_HOOK {
         let project = Project::with_manifest(manifest);
         let out = nixpy_run(
@@ -433,7 +433,7 @@ fn argv_is_passed_verbatim() {
 
 #[test]
 fn options_after_the_command_belong_to_the_command() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("");
     // No `--` before the command: everything after it is its argv, even
     // things that look like nixpy's own options, and even a later `--`.
@@ -458,7 +458,7 @@ fn options_after_the_command_belong_to_the_command() {
 
 #[test]
 fn exit_status_is_passed_through() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // One project and cache: the later runs also exercise the cached path.
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     for code in [0, 1, 7, 42, 255] {
@@ -471,7 +471,7 @@ fn exit_status_is_passed_through() {
 
 #[test]
 fn death_by_signal_is_passed_through() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // With a hook too: bash must hand over to the command, not outlive it
     // and turn the signal into exit status 128+N.
     for manifest in WITH_AND_WITHOUT_HOOK {
@@ -486,7 +486,7 @@ fn death_by_signal_is_passed_through() {
 
 #[test]
 fn missing_command_exits_127_and_names_it() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     for manifest in WITH_AND_WITHOUT_HOOK {
         let project = Project::with_manifest(manifest);
         nixpy_run(&project, ["nixpy-test-no-such-command", "--arg"])
@@ -504,7 +504,7 @@ fn missing_command_exits_127_and_names_it() {
 
 #[test]
 fn unknown_manifest_key_names_line_and_column() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("python = \"python3\"\npakages = [\"ffmpeg\"]\n");
     nixpy_run(&project, ["true"])
         .outcome()
@@ -515,7 +515,7 @@ fn unknown_manifest_key_names_line_and_column() {
 
 #[test]
 fn unknown_key_in_pyproject_points_into_pyproject() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // Positions count from the top of pyproject.toml, not of [tool.nixpy].
     let project = Project::new().file(
         "pyproject.toml",
@@ -530,7 +530,7 @@ fn unknown_key_in_pyproject_points_into_pyproject() {
 
 #[test]
 fn injection_through_manifest_values_is_rejected() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let marks = temp_dir("nixpy-it-marks-");
     let mark = path_str(&marks.path().join("injected"));
     // Each would run a command or Nix code if pasted into a shell or a .nix
@@ -591,7 +591,7 @@ fn injection_through_manifest_values_is_rejected() {
 
 #[test]
 fn unknown_package_is_named() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     for (manifest, name) in [
         ("packages = [\"ffmpeg\", \"nosuchpkg\"]\n", "nosuchpkg"),
         (
@@ -610,7 +610,7 @@ fn unknown_package_is_named() {
 
 #[test]
 fn build_failure_shows_the_builders_last_lines() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"broken\"]\n");
     nixpy_run(&project, ["true"])
         .outcome()
@@ -625,7 +625,7 @@ fn build_failure_shows_the_builders_last_lines() {
 
 #[test]
 fn users_home_term_and_tmpdir_are_kept() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("");
     let scratch = temp_dir("nixpy-it-userenv-");
     let home = scratch.path().join("home");
@@ -646,7 +646,7 @@ fn users_home_term_and_tmpdir_are_kept() {
 
 #[test]
 fn shell_path_comes_before_the_callers_path_which_is_kept() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"ffmpeg\"]\n");
     // The caller has their own ffmpeg and a tool only they have.
     let caller = temp_dir("nixpy-it-callerbin-");
@@ -703,7 +703,7 @@ fn shell_path_comes_before_the_callers_path_which_is_kept() {
 
 #[test]
 fn no_pip_layer_variables_without_requirements() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // No requirements anywhere: there is no pip layer, so no NIXPY_LAYER.
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy_run(&project, print_env(&["NIXPY_LAYER"]))
@@ -718,7 +718,7 @@ fn no_pip_layer_variables_without_requirements() {
 
 #[test]
 fn lock_is_written_at_the_root_and_reused() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy_run(&project, ["hello"]).outcome().success();
     let lock = project.read("nixpy.lock");
@@ -761,7 +761,7 @@ fn lock_is_written_at_the_root_and_reused() {
 
 #[test]
 fn generated_flake_lives_in_the_cache_not_the_project() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project =
         Project::with_manifest("packages = [\"hello\"]\n").file("script.py", "print('hi')\n");
     nixpy_run(&project, ["python3", "script.py"])

@@ -124,7 +124,7 @@ fn wheels_requirements(wheels: &Path, names: &[&str]) -> String {
 
 #[test]
 fn env_evaluated_by_each_shell_gives_what_run_gives() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest(&tricky_manifest());
     let from_run = command(NIXPY, &project)
         .args(["run", "--", "python3", "-c", PRINT_ENV])
@@ -183,7 +183,7 @@ fn env_evaluated_by_each_shell_gives_what_run_gives() {
 
 #[test]
 fn env_falls_back_to_the_last_good_environment() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // Broken from the start: there is nothing to fall back to.
     let broken = Project::with_manifest("packages = [\"no-such-package\"]\n");
     nixpy(&broken)
@@ -245,7 +245,7 @@ fn env_falls_back_to_the_last_good_environment() {
 
 #[test]
 fn env_hook_and_watch_files() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest(
         "nix-files = [\"tools.nix\"]\nshell-hook = \"export FROM_HOOK=\\\"it's $NIXPY_PROJECT\\\"\"\n",
     )
@@ -313,7 +313,7 @@ fn home_with_startup_files() -> tempfile::TempDir {
 
 #[test]
 fn shell_runs_commands_from_stdin_and_exits_with_their_status() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest(HOOKED_MANIFEST);
     let home = home_with_startup_files();
     let script = project.root().join("commands.txt");
@@ -485,7 +485,7 @@ impl Drop for Tmux {
 /// The interactive round: prompt marker, a command, `exit 5`. (tmux drops
 /// trailing blanks, so `prompt` has none.)
 fn interactive_round(shell_name: Option<&str>, prompt: &str) {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let program = match shell_name {
         Some(name) => match shell(name) {
             Some(p) => Some(p),
@@ -534,7 +534,7 @@ fn shell_in_tmux_with_fish() {
 
 #[test]
 fn shell_prompt_marker_can_be_turned_off() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest(HOOKED_MANIFEST);
     nixpy(&project).args(["env"]).outcome().success();
     let home = home_with_startup_files();
@@ -647,7 +647,7 @@ fn in_env(env: &BTreeMap<String, String>, cwd: &Path, script: &str) -> Outcome {
 
 #[test]
 fn direnv_loads_packages_and_the_pip_layer_inside_the_folder_only() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(direnv) = Direnv::new() else { return };
     let wheels = temp_dir("nixpy-it-wheels-");
     // The hook is written for a plain bash: an unset variable, a failing
@@ -701,7 +701,7 @@ fn direnv_loads_packages_and_the_pip_layer_inside_the_folder_only() {
 
 #[test]
 fn direnv_reloads_on_edits_and_keeps_the_last_good_environment() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(direnv) = Direnv::new() else { return };
     let wheels = temp_dir("nixpy-it-wheels-");
     let project = Project::with_manifest("packages = [\"ffmpeg\"]\n")
@@ -775,7 +775,7 @@ fn direnv_reloads_on_edits_and_keeps_the_last_good_environment() {
 
 #[test]
 fn direnv_reloads_when_a_nix_file_changes() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(direnv) = Direnv::new() else { return };
     let project = Project::with_manifest("nix-files = [\"tools.nix\"]\n")
         .file("tools.nix", "with pkgs; [ ffmpeg ]\n")
@@ -803,7 +803,7 @@ fn direnv_reloads_when_a_nix_file_changes() {
 
 #[test]
 fn direnvrc_bakes_in_the_binary_and_checks_its_version() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(direnv) = Direnv::new() else { return };
     let project = Project::with_manifest("packages = [\"ffmpeg\"]\n");
     let version = env!("CARGO_PKG_VERSION");
@@ -835,7 +835,7 @@ fn direnvrc_bakes_in_the_binary_and_checks_its_version() {
 
 #[test]
 fn init_writes_a_manifest_that_runs_and_never_overwrites_it() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let wheels = temp_dir("nixpy-it-wheels-");
     let project = Project::new().file(
         "requirements.txt",
@@ -915,7 +915,7 @@ fn init_direnv_writes_an_envrc_that_loads() {
         .stderr_has("use nixpy");
     assert_eq!(own.read(".envrc"), "use flake\n");
 
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let Some(direnv) = Direnv::new() else { return };
     direnv.allow(&project, project.root());
     direnv

@@ -139,7 +139,7 @@ fn wait_for_processes_with(needle: &str, limit: Duration) {
 
 #[test]
 fn warm_runs_print_nothing_and_exec_the_command_directly() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, name) = layer_project("packages = [\"hello\"]\n");
     let cold = nixpy_run(&project, versions_of(&[&name])).outcome();
     cold.success().stdout_is("[\"0.1.0\"]\n");
@@ -165,7 +165,7 @@ fn warm_runs_print_nothing_and_exec_the_command_directly() {
 /// (and regaining) its [tool.nixpy] must still move the project.
 #[test]
 fn a_pyproject_losing_its_nixpy_table_hands_over_to_the_parent_project() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = []\n");
     let with_table = "[project]\nname = \"sub\"\n\n[tool.nixpy]\npackages = []\n";
     project.write("sub/pyproject.toml", with_table);
@@ -200,7 +200,7 @@ fn a_pyproject_losing_its_nixpy_table_hands_over_to_the_parent_project() {
 
 #[test]
 fn touching_inputs_without_changing_them_keeps_the_run_warm() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, name) =
         layer_project("packages = [\"hello\"]\nnix-files = [\"nix/extra.nix\"]\n");
     project.write("nix/extra.nix", "with pkgs; [ sox ]\n");
@@ -266,7 +266,7 @@ fn touching_inputs_without_changing_them_keeps_the_run_warm() {
 
 #[test]
 fn editing_packages_rebuilds_the_shell() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy_run(&project, ["hello"]).outcome().success();
     project.write("nixpy.toml", "packages = [\"hello\", \"jq\"]\n");
@@ -279,7 +279,7 @@ fn editing_packages_rebuilds_the_shell() {
 
 #[test]
 fn editing_requirements_rebuilds_the_layer_and_not_the_shell() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, first) = layer_project("packages = [\"hello\"]\n");
     nixpy_run(&project, ["true"]).outcome().success();
     let second = unique_name("nixpy-it-wp").replace('-', "_");
@@ -294,7 +294,7 @@ fn editing_requirements_rebuilds_the_layer_and_not_the_shell() {
 
 #[test]
 fn editing_an_included_requirements_file_rebuilds_the_layer() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, first) = layer_project("");
     project.write("requirements.txt", &local_requirements(&["-r more.txt"]));
     project.write("more.txt", &format!("{first}\n"));
@@ -310,7 +310,7 @@ fn editing_an_included_requirements_file_rebuilds_the_layer() {
 
 #[test]
 fn editing_a_nix_file_rebuilds_the_shell() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("nix-files = [\"nix/extra.nix\"]\n")
         .file("nix/extra.nix", "with pkgs; [ sox ]\n");
     nixpy_run(&project, ["sox", "--version"])
@@ -326,7 +326,7 @@ fn editing_a_nix_file_rebuilds_the_shell() {
 
 #[test]
 fn editing_a_file_a_nix_file_imports_rebuilds_the_shell() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("nix-files = [\"nix/extra.nix\"]\n")
         .file(
             "nix/extra.nix",
@@ -347,7 +347,7 @@ fn editing_a_file_a_nix_file_imports_rebuilds_the_shell() {
 
 #[test]
 fn editing_pyproject_dependencies_rebuilds_the_layer() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // No requirements.txt: the pip layer comes from [project].dependencies.
     let project = Project::with_manifest("packages = []\n");
     let a = unique_name("nixpy-it-wp").replace('-', "_");
@@ -377,7 +377,7 @@ fn editing_pyproject_dependencies_rebuilds_the_layer() {
 
 #[test]
 fn editing_nixpy_lock_is_noticed_and_applied() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, name) = layer_project("");
     // Unpinned requirement; only 0.1.0 is available at first.
     nixpy_run(&project, versions_of(&[&name]))
@@ -462,7 +462,7 @@ fn changing_the_nixpkgs_override_rebuilds() {
 
 #[test]
 fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     // A package of this test's own, so the shell environment's store path is
     // shared with no other test and can really be deleted.
     let tool = unique_name("nixpy-it-gcd");
@@ -517,7 +517,7 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
 
 #[test]
 fn gc_roots_keep_everything_the_environment_uses_alive() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let tool = unique_name("nixpy-it-rooted");
     let (project, module) = layer_project("nix-files = [\"tool.nix\"]\npackages = [\"hello\"]\n");
     project.write("tool.nix", &scratch_package_nix(&tool, 0));
@@ -584,7 +584,7 @@ fn gc_roots_keep_everything_the_environment_uses_alive() {
 
 #[test]
 fn eight_simultaneous_cold_runs_build_once_and_agree() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, _) = layer_project("packages = [\"hello\"]\n");
     let code =
         "import json, os; print(json.dumps([os.environ['NIXPY_LAYER'], os.environ['PATH']]))";
@@ -633,7 +633,7 @@ fn eight_simultaneous_cold_runs_build_once_and_agree() {
 
 #[test]
 fn different_projects_build_in_parallel() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let cache = temp_dir("nixpy-it-cache-");
     let (a, ma) = layer_project("packages = [\"hello\"]\n");
     let (b, mb) = layer_project("packages = [\"jq\"]\n");
@@ -662,7 +662,7 @@ fn different_projects_build_in_parallel() {
 
 #[test]
 fn a_run_killed_during_the_nix_build_leaves_no_half_entry() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n");
     nixpy_run(&project, ["hello"]).outcome().success();
     let cache = project.cache_dir();
@@ -707,7 +707,7 @@ fn a_run_killed_during_the_nix_build_leaves_no_half_entry() {
 
 #[test]
 fn runs_killed_at_any_point_leave_a_usable_cache() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let project = Project::new();
     let cache = project.cache_dir();
     let modules: Vec<String> = (0..10)
@@ -813,7 +813,7 @@ fn gc(cache: &Path, args: &[&str]) -> Outcome {
 
 #[test]
 fn gc_dry_run_lists_a_deleted_project_and_removes_nothing() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let cache = temp_dir("nixpy-it-cache-");
     let (gone, gone_dir) = built_in(cache.path(), "packages = [\"hello\"]\n");
     let (_live, live_dir) = built_in(cache.path(), "packages = [\"jq\"]\n");
@@ -838,7 +838,7 @@ fn gc_dry_run_lists_a_deleted_project_and_removes_nothing() {
 
 #[test]
 fn gc_removes_a_deleted_project_and_says_what_it_freed() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let cache = temp_dir("nixpy-it-cache-");
     let (gone, gone_dir) = built_in(cache.path(), "packages = [\"hello\"]\n");
     let (live, live_dir) = built_in(cache.path(), "packages = [\"jq\"]\n");
@@ -867,7 +867,7 @@ fn gc_removes_a_deleted_project_and_says_what_it_freed() {
 
 #[test]
 fn gc_removes_the_layer_root_only_a_deleted_project_used() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let cache = temp_dir("nixpy-it-cache-");
     let (project, _) = layer_project("");
     nixpy_run(&project, ["true"])
@@ -889,7 +889,7 @@ fn gc_removes_the_layer_root_only_a_deleted_project_used() {
 
 #[test]
 fn gc_keeps_a_live_entry_unless_it_is_older_than_asked() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let cache = temp_dir("nixpy-it-cache-");
     let (project, dir) = built_in(cache.path(), "packages = [\"hello\"]\n");
     gc(cache.path(), &[]);
@@ -913,7 +913,7 @@ fn gc_keeps_a_live_entry_unless_it_is_older_than_asked() {
 
 #[test]
 fn gc_during_a_first_build_spares_it() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let tool = unique_name("nixpy-it-gcbuild");
     let project = Project::with_manifest("nix-files = [\"slow.nix\"]\n")
         .file("slow.nix", &scratch_package_nix(&tool, 2));
@@ -976,7 +976,7 @@ fn gc_of_an_empty_or_missing_cache_is_fine() {
 
 #[test]
 fn cache_key_is_one_stable_line_that_touching_does_not_change() {
-    let Some(_) = require_nix() else { return };
+    needs_nix!();
     let (project, _) = layer_project("packages = [\"hello\"]\n");
     nixpy_run(&project, ["true"]).outcome().success();
     let key = || {

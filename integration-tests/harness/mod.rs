@@ -3,9 +3,10 @@
 //! * [`standin`]: once per test process, a world-readable copy of the offline
 //!   nixpkgs stand-in under /tmp, with a `host.nix` written for this machine
 //!   (Nix builders run as `nixbld` users, so nothing may live under /root).
-//! * [`require_nix`]: the gate every Nix-using test starts with. It skips the
+//! * [`needs_nix!`]: the first line of every Nix-using test. It skips the
 //!   test loudly when `nix` is missing, unless `CI` or `NIXPY_REQUIRE_NIX` is
-//!   set, in which case a missing Nix fails the test.
+//!   set, in which case a missing Nix fails the test ([`require_nix`] when
+//!   the test needs the stand-in itself).
 //! * [`Project`]: a temporary project folder (and its own cache folder).
 //! * [`nixpy`]: a `Command` for the binary under test with a clean, offline
 //!   environment; [`RunExt::outcome`] runs it with a timeout and returns an
@@ -43,3 +44,15 @@ pub(crate) const TMP_ROOT: &str = "/tmp";
 /// A nixpy run that takes longer than this is hung; the stand-in builds take
 /// well under a second, so this only guards against a test waiting forever.
 pub(crate) const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The first line of every test that needs Nix: returns from the test (a
+/// loud skip) when Nix is missing, and fails it instead under CI or
+/// NIXPY_REQUIRE_NIX.
+macro_rules! needs_nix {
+    () => {
+        if $crate::harness::require_nix().is_none() {
+            return;
+        }
+    };
+}
+pub(crate) use needs_nix;

@@ -349,7 +349,7 @@ fn nix_gate() -> &'static NixGate {
     })
 }
 
-/// Call first in every test that needs Nix:
+/// The gate of [`needs_nix!`], for a test that needs the stand-in itself:
 /// `let Some(standin) = require_nix() else { return };`
 ///
 /// Returns None (after saying so on stderr) when the test must be skipped.
