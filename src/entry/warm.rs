@@ -3,37 +3,40 @@
 //! no argument parser, no allocation-heavy work: a warm start costs little
 //! more than the two process starts it cannot avoid.
 //!
-//! Nothing else runs before exec. These are all the system calls it may
-//! make, in order (any failure or doubt returns to the normal path, which
-//! parses the arguments, explains and rebuilds):
+//! Nothing else runs before exec. After the C runtime's own start-up, these
+//! are all the system calls it may make, in order (any failure or doubt
+//! returns to the normal path, which parses the arguments, explains and
+//! rebuilds):
 //!
-//! 1. `getcwd`: the start folder (argv and the environment come from
-//!    `main`'s own arguments and libc's `environ`).
-//! 2. `getcwd` again only if `NIXPY_CACHE_DIR` (or `XDG_CACHE_HOME`) is
-//!    relative.
-//! 3. `realpath` of the start folder, then per folder up to the project:
-//!    `lstat` of `nixpy.toml`, `stat` of `pyproject.toml`; where there is a
-//!    pyproject.toml, the `open`/`fstat`/`read`/`close` of that folder's
-//!    entry (5), and only when the entry does not name it as the manifest
-//!    (a sub-package's pyproject.toml on the way up, a project not built
-//!    yet), `open`/`read` of the pyproject.toml to see whether it
+//! 1. `getcwd`: the start folder (argv comes from `main`'s own parameters,
+//!    the environment from libc's `environ`); `getcwd` again only if
+//!    `NIXPY_CACHE_DIR` or `XDG_CACHE_HOME` is relative.
+//! 2. The start folder made canonical (`readlink` of each component), then
+//!    per folder up to the project: `lstat` of `nixpy.toml`, `stat` of
+//!    `pyproject.toml`. In a folder with a pyproject.toml, the folder's
+//!    entry is read (3); only when that entry does not name the file as the
+//!    manifest (a sub-package's pyproject.toml on the way up, a project not
+//!    built yet) is the pyproject.toml opened and read, to see whether it
 //!    configures nixpy.
-//! 4. The Nix identity (a fingerprint value): `stat` of `nix` in each PATH
-//!    folder outside the store until found, `realpath` and `stat` of it.
-//! 5. `open`/`fstat`/`read`/`close` of the entry (`entry.json`), unless the
-//!    walk read it already.
-//! 6. `stat` of each input file of the fingerprint; only a file whose stat
-//!    moved is opened and hashed. Then `lstat` of the one store path the
-//!    entry needs and `stat` of the pip layer's folder.
-//! 7. Only when stats moved but contents did not: `open`+`flock` of the
-//!    project's lock (without waiting) and an atomic rewrite of the entry
-//!    (temporary file, `write`, `fsync`, `fchmod`, `rename`) with the new
-//!    stats.
-//! 8. `open`, `futimens`, `close` of the entry: its mtime says when it was
-//!    last used (`nixpy gc --older-than`).
-//! 9. `getcwd`, `stat` of the command in the caller's PATH folders that the
-//!    program index does not cover (none for a command of the environment),
-//!    then `execve` of the command (or of bash, with a shell hook).
+//! 3. The entry (`entry.json`): `openat`, `statx`, `read`, `close`, unless
+//!    step 2 read it already.
+//! 4. The Nix identity, a value of the fingerprint: `stat` and `access` of
+//!    `nix` in each PATH folder outside the store until found, `readlink`
+//!    of each component of its path, `stat` of it.
+//! 5. `stat` of each input file of the fingerprint (only a file whose stat
+//!    moved is opened, read and hashed), `lstat` of the one store path the
+//!    entry needs, `stat` of the pip layer's folder.
+//! 6. Only when stats moved but contents did not: `open` and `flock` of the
+//!    project's lock (without waiting), and the entry rewritten with the new
+//!    stats (a temporary file, `write`, `fsync`, `fchmod`, `rename`).
+//! 7. `openat`, `utimensat`, `close` of the entry: its mtime says when it
+//!    was last used (`nixpy gc --older-than`).
+//! 8. `getcwd`, then `stat` and `access` of the command in each folder of
+//!    the caller's PATH that the program index does not cover (none for a
+//!    command of the environment), `rt_sigaction` (std resets SIGPIPE) and
+//!    `execve` of the command, or of bash when there is a shell hook.
+//!
+//! `strace -f nixpy run -- true` in a built project shows the list.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

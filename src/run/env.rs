@@ -136,7 +136,8 @@ pub(crate) fn target_env(
 
 /// Joins with `:`, dropping empty entries and later duplicates.
 fn join_unique(entries: Vec<&[u8]>) -> OsString {
-    let mut seen = std::collections::HashSet::new();
+    // A BTreeSet: a HashSet's random seed would cost a getrandom(2) per run.
+    let mut seen = std::collections::BTreeSet::new();
     let kept: Vec<&[u8]> = entries
         .into_iter()
         .filter(|e| !e.is_empty() && seen.insert(*e))
