@@ -174,20 +174,16 @@ fn check_installer(location: &crate::project::ProjectLocation) -> Outcome {
     let entry = ProjectCache::of(location)
         .ok()
         .and_then(|pc| pc.read_entry());
-    match entry {
-        Some(entry)
-            if !entry.shell_env().uv.is_empty() && Path::new(&entry.shell_env().uv).exists() =>
-        {
-            Outcome::Pass(format!("uv from the Nix shell: {}", entry.shell_env().uv))
-        }
-        Some(entry) if entry.layer.is_none() => {
-            Outcome::Pass("no pip requirements; no installer needed".into())
-        }
-        Some(entry) => Outcome::Pass(format!(
-            "pip of the Nix Python: {}",
-            entry.shell_env().python
-        )),
-        None => Outcome::Skip("environment not built yet (`nixpy run -- true` builds it)".into()),
+    let Some(entry) = entry else {
+        return Outcome::Skip("environment not built yet (`nixpy run -- true` builds it)".into());
+    };
+    let shell = entry.shell_env();
+    if !shell.uv.is_empty() && Path::new(&shell.uv).exists() {
+        Outcome::Pass(format!("uv from the Nix shell: {}", shell.uv))
+    } else if entry.layer.is_none() {
+        Outcome::Pass("no pip requirements; no installer needed".into())
+    } else {
+        Outcome::Pass(format!("pip of the Nix Python: {}", shell.python))
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::build::Context;
 use crate::cli::ShowArgs;
-use crate::entry::{warm, ProjectCache};
+use crate::entry::{warm, CacheEntry, ProjectCache};
 use crate::error::Result;
 use crate::nix::{is_store_path, store_path_of};
 use crate::pip;
@@ -29,20 +29,21 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
             .to_string()
     };
     let manifest_name = relative(&location.manifest);
-    let store_paths: Vec<String> = entry
+    // Read from the store once: it is the shell's whole environment.
+    let shell = entry.as_ref().map(CacheEntry::shell_env);
+    let store_paths: Vec<String> = shell
         .as_ref()
-        .map(|e| {
-            e.shell_env()
-                .path
+        .map(|s| {
+            s.path
                 .iter()
                 .filter(|p| is_store_path(p))
                 .map(|p| store_path_of(p).to_owned())
                 .collect()
         })
         .unwrap_or_default();
-    let nix_provided = entry
+    let nix_provided = shell
         .as_ref()
-        .and_then(|e| pip::nix_provided(&pc.cache, &e.shell_env().python).ok())
+        .and_then(|s| pip::nix_provided(&pc.cache, &s.python).ok())
         .unwrap_or_default();
     let pins = lock
         .as_ref()
@@ -55,12 +56,12 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         "manifest_kind": match location.kind { manifest::ManifestKind::NixpyToml => "nixpy.toml", manifest::ManifestKind::Pyproject => "pyproject.toml [tool.nixpy]" },
         "nixpkgs": {
             "reference": ctx.nixpkgs_override.clone().unwrap_or(manifest.nixpkgs.clone()),
-            "pinned": lock.as_ref().and_then(|l| l.nixpkgs.as_ref()).map(super::super::project::lockfile::NixpkgsPin::describe),
+            "pinned": lock.as_ref().and_then(|l| l.nixpkgs.as_ref()).map(lockfile::NixpkgsPin::describe),
         },
         "python": {
             "attribute": manifest.python.to_string(),
-            "interpreter": entry.as_ref().map(|e| e.shell_env().python.clone()),
-            "version": entry.as_ref().map(|e| e.shell_env().python_version.clone()),
+            "interpreter": shell.as_ref().map(|s| s.python.clone()),
+            "version": shell.as_ref().map(|s| s.python_version.clone()),
         },
         "packages": manifest.packages.iter().map(|p| json!({"attribute": p.to_string(), "source": manifest_name})).collect::<Vec<_>>(),
         "python_packages": manifest.python_packages.iter().map(ToString::to_string).collect::<Vec<_>>(),
