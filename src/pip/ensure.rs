@@ -1,37 +1,16 @@
 //! The pip side of an environment: take the pip resolution from nixpy.lock
 //! or resolve again (as the lock mode allows), then get the layer.
 
-use std::path::Path;
-
+use super::inputs::PipInputs;
 use super::installer::Tool;
 use super::layer::{build_layer, name_direct_references, LayerRef};
 use super::nix_provided::nix_provided;
 use super::resolve::resolve;
 use crate::error::{Error, Result};
-use crate::flake::ShellEnv;
-use crate::layout::Cache;
-use crate::nix::Nix;
 use crate::project::lockfile::{portable, LockMode, PipLock};
-use crate::project::manifest::Installer;
 use crate::project::requirements::{self, RequirementSet};
 use crate::support::hash::key_of;
 use crate::ui;
-
-pub(crate) struct PipInputs<'a> {
-    pub cache: &'a Cache,
-    pub shell: &'a ShellEnv,
-    pub installer: Installer,
-    pub requirements: &'a RequirementSet,
-    pub lock: Option<&'a PipLock>,
-    pub mode: LockMode,
-    pub offline: bool,
-    pub nix: &'a Nix,
-    /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.
-    pub recorded_layer: Option<(String, String)>,
-    /// Paths under it are written as `${PROJECT_ROOT}` in the lock, so the
-    /// lock holds in any checkout folder.
-    pub project_root: &'a Path,
-}
 
 pub(crate) struct PipOutcome {
     pub lock: PipLock,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::ensure::PipInputs;
+use super::inputs::PipInputs;
 use super::installer::Tool;
 use super::scratch::{scratch_dir, write};
 use crate::error::{Error, Result};

@@ -6,6 +6,7 @@
 //! minus the Nix-provided ones are installed with `--no-deps`.
 
 mod ensure;
+mod inputs;
 mod installer;
 mod layer;
 mod nix_provided;
@@ -13,6 +14,7 @@ mod resolve;
 mod scratch;
 mod wheel_stub;
 
-pub(crate) use ensure::{ensure, PipInputs, PipOutcome};
+pub(crate) use ensure::{ensure, PipOutcome};
+pub(crate) use inputs::PipInputs;
 pub(crate) use layer::LayerRef;
 pub(crate) use nix_provided::nix_provided;

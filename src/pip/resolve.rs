@@ -2,7 +2,7 @@
 //! distributions stand in as stub wheels pinned at their Nix versions, so
 //! the resolver keeps them fixed.
 
-use super::ensure::PipInputs;
+use super::inputs::PipInputs;
 use super::installer::Tool;
 use super::scratch::{scratch_dir, write};
 use super::wheel_stub;

@@ -1,0 +1,28 @@
+//! What the pip side of an environment is asked to do.
+
+use std::path::Path;
+
+use crate::flake::ShellEnv;
+use crate::layout::Cache;
+use crate::nix::Nix;
+use crate::project::lockfile::{LockMode, PipLock};
+use crate::project::manifest::Installer;
+use crate::project::requirements::RequirementSet;
+
+pub(crate) struct PipInputs<'a> {
+    pub cache: &'a Cache,
+    /// The built Nix shell: its Python, and uv when it installs.
+    pub shell: &'a ShellEnv,
+    pub installer: Installer,
+    pub requirements: &'a RequirementSet,
+    /// The pip resolution in nixpy.lock.
+    pub lock: Option<&'a PipLock>,
+    pub mode: LockMode,
+    pub offline: bool,
+    pub nix: &'a Nix,
+    /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.
+    pub recorded_layer: Option<(String, String)>,
+    /// Paths under it are written as `${PROJECT_ROOT}` in the lock, so the
+    /// lock holds in any checkout folder.
+    pub project_root: &'a Path,
+}
