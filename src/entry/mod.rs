@@ -1,6 +1,7 @@
 //! The cache entry of a project: what its environment was built from (the
 //! fingerprint) and what the command gets (the composed environment's
-//! recipe), read by the warm path.
+//! recipe); the project's folder in the cache; and the warm path, which
+//! reads the entry and execs (`warm.rs`).
 
 mod cache_entry;
 pub(crate) mod fingerprint;
