@@ -306,8 +306,8 @@ fn add_refuses_names_not_in_the_pinned_nixpkgs_with_close_matches() {
             "error: `fmpeg` is not in the pinned nixpkgs; nothing was changed\n  hint: did you mean `ffmpeg`?\n",
         ),
         (
-            &["add", "nodePackages.pnpn"][..],
-            "error: `nodePackages.pnpn` is not in the pinned nixpkgs; nothing was changed\n  hint: did you mean `nodePackages.pnpm`?\n",
+            &["add", "llvmPackages.clangg"][..],
+            "error: `llvmPackages.clangg` is not in the pinned nixpkgs; nothing was changed\n  hint: did you mean `llvmPackages.clang`?\n",
         ),
         (
             &["add", "--python", "sixx"][..],

@@ -62,11 +62,11 @@ fn system_packages_are_on_path() {
 #[test]
 fn dotted_attribute_paths_resolve() {
     needs_nix!();
-    let project = Project::with_manifest("packages = [\"nodePackages.pnpm\"]\n");
-    nixpy_run(&project, ["pnpm", "--version"])
+    let project = Project::with_manifest("packages = [\"llvmPackages.clang\"]\n");
+    nixpy_run(&project, ["clang", "--version"])
         .outcome()
         .success()
-        .stdout_is(&standin_version("pnpm", "8.15.1"));
+        .stdout_is(&standin_version("clang", "19.1.7"));
 }
 
 #[test]

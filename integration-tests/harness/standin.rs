@@ -20,6 +20,10 @@ pub(crate) struct HostTools {
     pub coreutils: String,
     pub python: PathBuf,
     pub python_version: String,
+    /// A second interpreter of another minor version, when the host has one:
+    /// the stand-in's `python312`, for tests of applications built for
+    /// another Python than the project's.
+    pub python_alt: Option<(PathBuf, String)>,
     pub uv: PathBuf,
     pub pip: PathBuf,
     pub libstdcxx: PathBuf,
@@ -108,8 +112,16 @@ fn remove_stale_standins() {
 
 fn host_nix(h: &HostTools) -> String {
     let s = |p: &Path| nix_string(&p.display().to_string());
+    let alt = match &h.python_alt {
+        Some((path, version)) => format!(
+            "  pythonAlt = {};\n  pythonAltVersion = {};\n",
+            s(path),
+            nix_string(version)
+        ),
+        None => String::new(),
+    };
     format!(
-        "# Written by the nixpy integration-test harness for this machine.\n{{\n  system = {};\n  bash = {};\n  coreutils = {};\n  python = {};\n  pythonVersion = {};\n  uv = {};\n  pip = {};\n  libstdcxx = {};\n  libz = {};\n}}\n",
+        "# Written by the nixpy integration-test harness for this machine.\n{{\n  system = {};\n  bash = {};\n  coreutils = {};\n  python = {};\n  pythonVersion = {};\n{alt}  uv = {};\n  pip = {};\n  libstdcxx = {};\n  libz = {};\n}}\n",
         nix_string(&h.system),
         s(&h.bash),
         nix_string(&h.coreutils),
@@ -163,6 +175,7 @@ fn detect_host_tools() -> HostTools {
         uv: find_uv(&python).unwrap_or_else(|| missing("uv")),
         libstdcxx: find_library("libstdc++.so.6").unwrap_or_else(|| missing("libstdc++.so.6")),
         libz: find_library("libz.so.1").unwrap_or_else(|| missing("libz.so.1")),
+        python_alt: find_python_alt(&python_version),
         python,
         python_version,
     }
@@ -179,6 +192,32 @@ fn nix_system() -> String {
     };
     let os = if os == "Darwin" { "darwin" } else { "linux" };
     format!("{arch}-{os}")
+}
+
+/// A Python 3.12 (3.13 when the host's own is 3.12) from the system or
+/// pyenv, that runs.
+fn find_python_alt(host_version: &str) -> Option<(PathBuf, String)> {
+    let version = if host_version == "3.12" {
+        "3.13"
+    } else {
+        "3.12"
+    };
+    let program = format!("python{version}");
+    let mut candidates = vec![PathBuf::from("/usr/bin").join(&program)];
+    if let Ok(entries) = std::fs::read_dir("/root/.pyenv/versions") {
+        let mut found: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path().join("bin").join(&program))
+            .collect();
+        found.sort();
+        candidates.extend(found);
+    }
+    candidates.into_iter().find_map(|path| {
+        let reported = capture(
+            Command::new(&path).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]),
+        )?;
+        (reported == version).then_some((path, reported))
+    })
 }
 
 /// A Python 3 interpreter: /usr/bin/python3.11 when present (a plain file,

@@ -5,7 +5,8 @@ set -euo pipefail
 dest=${1:?usage: install.sh DEST}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dest"
-cp "$here"/flake.nix "$here"/pkgs.nix "$here"/lib.nix "$dest"/
+cp "$here"/*.nix "$dest"/
+rm -f "$dest"/host.nix
 
 python=$(command -v python3.11 || true)
 [ -x /usr/bin/python3 ] && python=$(readlink -f /usr/bin/python3)
