@@ -339,7 +339,7 @@ fn existence_expr(flake_dir: &Path, plan: &ShellPlan, list: ListKey, names: &[At
         ),
     };
     format!(
-        "let flake = builtins.getFlake {flake}; pkgs = flake.inputs.nixpkgs.legacyPackages.{system}; lib = pkgs.lib; set = {set}; \
+        "let flake = builtins.getFlake {flake}; pkgs = flake.legacyPackages.{system}; lib = pkgs.lib; set = {set}; \
          wanted = builtins.fromJSON {wanted}; in \
          map (w: if lib.hasAttrByPath w.path set then null \
                  else if lib.hasAttrByPath w.parent set then builtins.attrNames (lib.getAttrFromPath w.parent set) \
