@@ -17,9 +17,16 @@ pub(super) const FACT_LIBRARY_PATH: &str = "NIXPY_LIBRARY_PATH";
 pub(super) const FACT_BASH: &str = "NIXPY_BASH";
 /// uv, when it installs the pip layer; empty otherwise.
 pub(super) const FACT_UV: &str = "NIXPY_UV";
+/// The base interpreter, unwrapped (`python.interpreter`).
+pub(super) const FACT_BASE_PYTHON: &str = "NIXPY_BASE_PYTHON";
+/// JSON: the Python modules that joined the interpreter because a listed
+/// package is a Python application (its twin) or a module.
+pub(super) const FACT_APP_MODULES: &str = "NIXPY_APP_MODULES";
 
 /// Facts that are only reports: read, never exported to the command.
-pub(super) const REPORTED_ONLY: [&str; 5] = [
+pub(super) const REPORTED_ONLY: [&str; 7] = [
+    FACT_BASE_PYTHON,
+    FACT_APP_MODULES,
     FACT_PYTHON_VERSION,
     FACT_SITE_PACKAGES,
     FACT_LIBRARY_PATH,

@@ -8,7 +8,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::contract::{
-    FACT_BASH, FACT_LIBRARY_PATH, FACT_PYTHON, FACT_PYTHON_VERSION, FACT_SITE_PACKAGES, FACT_UV,
+    FACT_APP_MODULES, FACT_BASE_PYTHON, FACT_BASH, FACT_LIBRARY_PATH, FACT_PYTHON,
+    FACT_PYTHON_VERSION, FACT_SITE_PACKAGES, FACT_UV,
     REPORTED_ONLY,
 };
 use crate::error::{Error, Result};
@@ -51,6 +52,13 @@ const BUILDER_PLUMBING: &[&str] = &[
     "NIX_ATTRS_JSON_FILE",
     "NIX_ATTRS_SH_FILE",
     "shellHook",
+    // The shell derivation's own name (its wording differs between Nix versions).
+    "name",
+    // Python's setup hook makes builds deterministic; in a user's shell it
+    // would turn hash randomisation off for every command.
+    "PYTHONHASHSEED",
+    "DETERMINISTIC_BUILD",
+    "dontAddPythonPath",
 ];
 
 /// Nix puts this placeholder in PATH when a derivation sets none.
@@ -65,6 +73,13 @@ pub(crate) struct ShellEnv {
     pub xdg_data_dirs: Vec<String>,
     pub shell_hook: String,
     pub python: String,
+    /// The base interpreter, unwrapped (`python.interpreter`).
+    #[serde(default)]
+    pub base_python: String,
+    /// Python applications whose module twin joined the interpreter (JSON,
+    /// as the template reports it).
+    #[serde(default)]
+    pub app_modules: String,
     pub python_version: String,
     pub site_packages: String,
     pub library_path: Vec<String>,
@@ -124,6 +139,8 @@ pub(crate) fn parse(json: &str) -> Result<ShellEnv> {
         }
     }
     let mut fact = |k: &str| facts.remove(k).unwrap_or_default();
+    env.base_python = fact(FACT_BASE_PYTHON);
+    env.app_modules = fact(FACT_APP_MODULES);
     env.python_version = fact(FACT_PYTHON_VERSION);
     env.site_packages = fact(FACT_SITE_PACKAGES);
     env.library_path = split_path(&fact(FACT_LIBRARY_PATH));
@@ -161,6 +178,11 @@ mod tests {
       "variables": {
         "BASH": {"type": "var", "value": "/usr/sbin/nologin"},
         "FOO": {"type": "exported", "value": "bar"},
+        "PYTHONHASHSEED": {"type": "exported", "value": "0"},
+        "DETERMINISTIC_BUILD": {"type": "exported", "value": "1"},
+        "dontAddPythonPath": {"type": "exported", "value": "1"},
+        "name": {"type": "exported", "value": "nixpy-shell"},
+        "NIXPY_BASE_PYTHON": {"type": "exported", "value": "/nix/store/ggg-python3/bin/python3.12"},
         "HOME": {"type": "exported", "value": "/homeless-shelter"},
         "TMPDIR": {"type": "exported", "value": "/tmp/nix-build-x"},
         "TERM": {"type": "exported", "value": "dumb"},
@@ -194,6 +216,11 @@ mod tests {
             "arr",
             "shellHook",
             "NIXPY_LIBRARY_PATH",
+            "NIXPY_BASE_PYTHON",
+            "PYTHONHASHSEED",
+            "DETERMINISTIC_BUILD",
+            "dontAddPythonPath",
+            "name",
         ] {
             assert!(!env.vars.contains_key(gone), "{gone} kept");
         }
@@ -207,6 +234,7 @@ mod tests {
             ["/nix/store/ddd-gcc-lib/lib", "/nix/store/eee-zlib/lib"]
         );
         assert_eq!(env.python, "/nix/store/bbb-py/bin/python3");
+        assert_eq!(env.base_python, "/nix/store/ggg-python3/bin/python3.12");
     }
 
     #[test]
