@@ -34,10 +34,23 @@ pub(super) const REPORTED_ONLY: [&str; 7] = [
     FACT_UV,
 ];
 
-/// `MARKER_UNKNOWN_ATTRIBUTE <attr> in <set> (listed in <file>)`: an
-/// attribute path the plan names is not in its package set.
-pub(crate) const MARKER_UNKNOWN_ATTRIBUTE: &str = "nixpy-unknown-attribute: ";
-/// `MARKER_NIX_FILE_SHAPE <message>`: a nix-file gives no package list.
+/// Each marker is followed by one line of JSON (or, for a refusal, the
+/// reason), as the error's message or as error context that Nix prints with
+/// `--show-trace`.
+///
+/// `{"total", "problems": [{"attr", "list", "set", "source", "status",
+/// "at"}], "quoted"}`: every missing (`unknown`) or `removed` name of the
+/// plan's lists; nixpkgs' removal note of `quoted` is the error's message.
+pub(crate) const MARKER_NAMES: &str = "nixpy-names: ";
+/// `<reason>` then nixpkgs' own message: check-meta refused a package
+/// (through `config.handleEvalIssue`).
+pub(crate) const MARKER_REFUSED: &str = "nixpy-refused: ";
+/// `{"attr", "name", "list", "source", "module"}` (context): the listed
+/// package being evaluated.
+pub(crate) const MARKER_LISTED: &str = "nixpy-listed: ";
+/// `{"file"}` (context): the nix-file (or module it imports) being evaluated.
+pub(crate) const MARKER_MODULE: &str = "nixpy-module: ";
+/// `{"file", "reason"}`: a nix-file nixpy cannot read.
 pub(crate) const MARKER_NIX_FILE_SHAPE: &str = "nixpy-nix-file-shape: ";
 
 #[cfg(test)]
@@ -55,11 +68,17 @@ mod tests {
     }
 
     #[test]
-    fn the_template_throws_every_marker() {
-        for marker in [MARKER_UNKNOWN_ATTRIBUTE, MARKER_NIX_FILE_SHAPE] {
+    fn the_template_writes_every_marker() {
+        for marker in [
+            MARKER_NAMES,
+            MARKER_REFUSED,
+            MARKER_LISTED,
+            MARKER_MODULE,
+            MARKER_NIX_FILE_SHAPE,
+        ] {
             assert!(
-                SHELL_TEMPLATE.contains(&format!("throw \"{marker}")),
-                "shells/default.nix does not throw {marker:?}"
+                SHELL_TEMPLATE.contains(&format!("\"{marker}")),
+                "shells/default.nix does not write {marker:?}"
             );
         }
     }

@@ -173,6 +173,9 @@ impl Nix {
             "--json".into(),
             // nix-files are imported by absolute path; nixpy fingerprints them.
             "--impure".into(),
+            // nixpy's markers for a listed package travel as error context,
+            // which Nix prints only with a trace.
+            "--show-trace".into(),
             "--no-write-lock-file".into(),
             "--profile".into(),
             profile.into(),

@@ -8,18 +8,32 @@ use crate::flake::contract;
 /// Turns Nix's stderr into one error about the user's mistake where we can
 /// recognise it, and otherwise Nix's last lines.
 pub(super) fn explain_failure(phase: &str, stderr: &str) -> Error {
-    if let Some(rest) = find_marker(stderr, contract::MARKER_UNKNOWN_ATTRIBUTE) {
-        let (what, source) = rest
-            .split_once(" (listed in ")
-            .unwrap_or((rest, "the manifest)"));
-        let source = source.trim_end_matches(')');
-        let (attr, set) = what.split_once(" in ").unwrap_or((what, "nixpkgs"));
+    if let Some(names) = find_json_marker(stderr, contract::MARKER_NAMES) {
+        let first = &names["problems"][0];
+        let field = |key: &str| first[key].as_str().unwrap_or_default().to_owned();
+        let (attr, set, source) = (field("attr"), field("set"), field("source"));
         return Error::new(format!("`{attr}` is not in {set} (listed in {source})")).with_hint(format!(
             "check the name (search.nixos.org), then fix `{attr}` in {source}; `nixpy add` suggests close matches"
         ));
     }
-    if let Some(rest) = find_marker(stderr, contract::MARKER_NIX_FILE_SHAPE) {
-        return Error::new(rest.to_owned())
+    if let Some(reason) = find_marker(stderr, contract::MARKER_REFUSED) {
+        let message: Vec<&str> = stderr
+            .lines()
+            .skip_while(|l| !l.contains(contract::MARKER_REFUSED))
+            .skip(1)
+            .take_while(|l| !l.trim_start().starts_with('…'))
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        return Error::new(format!(
+            "nixpkgs refuses a package ({reason}):\n  {}",
+            message.join("\n  ")
+        ))
+        .with_hint("allow it in the nixpkgs settings of the project, or remove it");
+    }
+    if let Some(shape) = find_json_marker(stderr, contract::MARKER_NIX_FILE_SHAPE) {
+        let field = |key: &str| shape[key].as_str().unwrap_or_default().to_owned();
+        return Error::new(format!("{}: {}", field("file"), field("reason")))
             .with_hint("a nix-file must give a list of packages, a function returning one, or a module setting home.packages");
     }
     let failed_build = stderr.lines().find_map(|line| {
@@ -49,6 +63,11 @@ fn find_marker<'a>(stderr: &'a str, marker: &str) -> Option<&'a str> {
         .find_map(|line| line.split_once(marker).map(|(_, rest)| rest.trim()))
 }
 
+/// The one-line JSON a template marker carries.
+fn find_json_marker(stderr: &str, marker: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(find_marker(stderr, marker)?).ok()
+}
+
 /// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.
 fn drv_name(drv: &str) -> &str {
     let file = drv.rsplit('/').next().unwrap_or(drv);
@@ -74,7 +93,7 @@ mod tests {
 
     #[test]
     fn unknown_attributes_become_one_line() {
-        let stderr = "error: nixpy-unknown-attribute: nosuchpkg in nixpkgs (listed in nixpy.toml)\n\n       … while evaluating\n";
+        let stderr = "error: nixpy-names: {\"problems\":[{\"at\":\"\",\"attr\":\"nosuchpkg\",\"list\":\"packages\",\"set\":\"nixpkgs\",\"source\":\"nixpy.toml\",\"status\":\"unknown\"}],\"quoted\":null,\"total\":1}\n\n       … while evaluating\n";
         let err = explain_failure("building", stderr);
         assert_eq!(
             err.message,
