@@ -15,6 +15,8 @@ mod binary_cache;
 mod commands;
 mod faults;
 mod harness;
+mod nixpkgs_config;
+mod nixpkgs_semantics;
 mod pip_layer;
 mod run;
 mod shell_entry;

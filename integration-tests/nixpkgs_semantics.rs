@@ -1,0 +1,286 @@
+//! Real nixpkgs semantics (issue 15), against the stand-in that imitates
+//! them: the Python setup hook, Python applications and their module twins,
+//! names that throw, and home-manager/NixOS-style modules as users write
+//! them (the lesson's `modules/media.nix` and `modules/python.nix` exactly).
+
+use crate::harness::*;
+
+/// The stand-in's tools print `<name> version <version> (nixpy stand-in)`.
+fn standin_version(name: &str, version: &str) -> String {
+    format!("{name} version {version} (nixpy stand-in)\n")
+}
+
+/// The lesson's media module, as the lesson prints it: no header, `pkgs`
+/// free, `home.packages = with pkgs; [ ... ]`.
+pub(crate) const LESSON_MEDIA_NIX: &str = r#"# modules/media.nix
+{
+  home.packages = with pkgs; [
+    ffmpeg         # Video and audio processing
+    gifski         # GIF creation
+    libavif        # AVIF image format
+    exiftool       # Image metadata
+    tesseract      # OCR
+    yt-dlp         # YouTube downloader
+    openai-whisper # Speech recognition (CLI + Python)
+    sox            # Audio processing and effects
+    ffmpegthumbnailer  # Generate video thumbnails
+    mediainfo      # Media file information
+  ];
+}
+"#;
+
+/// The lesson's Python module: an interpreter, pip and setuptools.
+pub(crate) const LESSON_PYTHON_NIX: &str = r#"# modules/python.nix
+{
+  home.packages = with pkgs; [
+    python312      # Python runtime
+    
+    # Development tools
+    python312Packages.pip
+    python312Packages.setuptools
+    
+    # Add other Python packages here as needed
+  ];
+}
+"#;
+
+fn lesson_project() -> Project {
+    Project::with_manifest(
+        "python = \"python312\"\nnix-files = [\"modules/media.nix\", \"modules/python.nix\"]\n",
+    )
+    .file("modules/media.nix", LESSON_MEDIA_NIX)
+    .file("modules/python.nix", LESSON_PYTHON_NIX)
+}
+
+/// The PATH entries (store folders) of `nixpy run`, in order.
+fn path_entries(project: &Project) -> Vec<String> {
+    let out = nixpy_run(
+        project,
+        ["python3", "-c", "import os; print(os.environ['PATH'])"],
+    )
+    .outcome();
+    out.success()
+        .stdout
+        .trim()
+        .split(':')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Index of the first PATH entry whose store name contains `name`.
+fn position_of(entries: &[String], name: &str) -> Option<usize> {
+    entries
+        .iter()
+        .position(|e| e.starts_with("/nix/store/") && e.contains(&format!("-{name}-")))
+}
+
+// ---------------------------------------------------------------------------
+// The lesson's modules, exactly as written
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_lessons_modules_give_clis_and_importable_modules() {
+    needs_nix!();
+    let project = lesson_project();
+    // `import whisper` and `import yt_dlp` from the project's interpreter
+    // (python312), beside pip and setuptools from modules/python.nix.
+    let script = "import json, sys, yt_dlp, whisper, setuptools, pip; \
+                  print(json.dumps([yt_dlp.__version__, whisper.__version__, setuptools.__version__, \
+                  '%d.%d' % sys.version_info[:2], yt_dlp.__file__, sys.executable]))";
+    let out = nixpy_python(&project, script).outcome();
+    let v = out.success().json();
+    assert_eq!(v[0], "2025.1.12");
+    assert_eq!(v[1], "20240930");
+    assert_eq!(v[2], "69.5.1");
+    let python312 = standin()
+        .host
+        .python_alt
+        .as_ref()
+        .map_or(standin().host.python_version.clone(), |(_, v)| v.clone());
+    assert_eq!(
+        v[3],
+        python312.as_str(),
+        "the project's interpreter is python312"
+    );
+    let module = v[4].as_str().unwrap();
+    assert!(
+        module.contains(&format!("/lib/python{python312}/site-packages/")),
+        "yt_dlp comes from the python312 environment (its twin), not the application: {module}"
+    );
+    // The CLIs stay as nixpkgs built them (for the default python3).
+    nixpy_run(&project, ["yt-dlp"])
+        .outcome()
+        .success()
+        .stdout_is("yt-dlp 2025.1.12 mutagen 1.47.0\n");
+    nixpy_run(&project, ["whisper", "audio.mp3"])
+        .outcome()
+        .success()
+        .stdout_is("whisper 20240930 torch 2.5.1 audio.mp3\n");
+    for (tool, version) in [
+        ("ffmpeg", "6.1.1"),
+        ("gifski", "1.32.0"),
+        ("exiftool", "12.76"),
+        ("tesseract", "5.3.4"),
+        ("sox", "14.4.2"),
+        ("ffmpegthumbnailer", "2.2.3"),
+        ("mediainfo", "24.06"),
+    ] {
+        nixpy_run(&project, [tool])
+            .outcome()
+            .success()
+            .stdout_is(&standin_version(tool, version));
+    }
+    nixpy_run(&project, ["avifenc"])
+        .outcome()
+        .success()
+        .stdout_is(&standin_version("libavif", "1.1.1"));
+}
+
+#[test]
+fn an_application_is_importable_through_its_twin_for_the_default_interpreter_too() {
+    needs_nix!();
+    // python3 is the interpreter yt-dlp was built for; the application
+    // itself (pythonModule = false, or none at all) is still not a module,
+    // so withPackages would drop it: its twin joins.
+    let project = Project::with_manifest("packages = [\"yt-dlp\", \"openai-whisper\"]\n");
+    let out = nixpy_python(
+        &project,
+        "import json, yt_dlp, whisper; print(json.dumps([yt_dlp.__version__, whisper.__version__, yt_dlp.__file__]))",
+    )
+    .outcome();
+    let v = out.success().json();
+    assert_eq!(v[0], "2025.1.12");
+    assert_eq!(v[1], "20240930");
+    let module = v[2].as_str().unwrap();
+    // Not through the application's own folder (which the Python setup hook
+    // would put on PYTHONPATH): through the environment.
+    assert!(
+        !module.contains("-yt-dlp-2025.1.12/"),
+        "yt_dlp was imported from the application, not its twin: {module}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The Python setup hook
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_python_setup_hook_does_not_reach_commands() {
+    needs_nix!();
+    // yt-dlp propagates its interpreter, whose setup hook would export
+    // PYTHONPATH (its own site-packages and mutagen's) and turn hash
+    // randomisation off.
+    let project = Project::with_manifest("packages = [\"yt-dlp\"]\n");
+    let script = "import json, os, sys; print(json.dumps([os.environ.get(n) for n in \
+                  ['PYTHONPATH', 'PYTHONHASHSEED', 'DETERMINISTIC_BUILD', 'dontAddPythonPath']] \
+                  + [sys.flags.hash_randomization]))";
+    let mine = temp_dir("nixpy-it-mine-");
+    let mine = mine.path().to_str().unwrap().to_owned();
+    let out = nixpy_run(&project, ["python3", "-c", script])
+        .env("PYTHONPATH", &mine)
+        .outcome();
+    let v = out.success().json();
+    assert_eq!(
+        v[0],
+        mine.as_str(),
+        "the caller's PYTHONPATH survives, alone"
+    );
+    assert_eq!(v[1], serde_json::Value::Null);
+    assert_eq!(v[2], serde_json::Value::Null);
+    assert_eq!(v[3], serde_json::Value::Null);
+    assert_eq!(v[4], 1, "hash randomisation stays on");
+}
+
+// ---------------------------------------------------------------------------
+// Modules as home-manager and NixOS users write them
+// ---------------------------------------------------------------------------
+
+#[test]
+fn module_trees_follow_imports_and_honour_properties() {
+    needs_nix!();
+    let project = Project::with_manifest("nix-files = [\"home.nix\"]\n")
+        .file(
+            "home.nix",
+            r#"{ config, lib, pkgs, osConfig, inputs, ... }:
+{
+  imports = [
+    ./modules/media.nix
+    ./modules/tools
+    ({ pkgs, ... }: { home.packages = [ pkgs.gifski ]; })
+  ];
+  home.packages = lib.mkMerge [
+    (lib.mkIf true [ pkgs.jq ])
+    (lib.mkIf false [ pkgs.exiftool ])
+  ];
+}
+"#,
+        )
+        .file(
+            "modules/media.nix",
+            "{ pkgs, ... }: { home.packages = with pkgs; [ ffmpeg sox ]; imports = [ ../common.nix ]; }\n",
+        )
+        // Imported twice (here and from media.nix): evaluated once.
+        .file("common.nix", "{ lib, pkgs, ... }: { home.packages = lib.mkAfter [ pkgs.hello ]; }\n")
+        .file(
+            "modules/tools/default.nix",
+            r#"{ lib, pkgs, ... }:
+{
+  imports = [ ../../common.nix ];
+  options = { };
+  config = {
+    home.packages = lib.mkBefore [ pkgs.pnpm ];
+    environment.systemPackages = lib.mkMerge [
+      (lib.mkDefault [ pkgs.tesseract ])
+      (lib.mkForce [ pkgs.mediainfo ])
+    ];
+  };
+}
+"#,
+        );
+    let entries = path_entries(&project);
+    let at = |name: &str| position_of(&entries, name);
+    for present in [
+        "jq",
+        "ffmpeg",
+        "sox",
+        "hello",
+        "pnpm",
+        "gifski",
+        "mediainfo",
+    ] {
+        assert!(
+            at(present).is_some(),
+            "{present} is missing from PATH: {entries:#?}"
+        );
+    }
+    for absent in ["exiftool", "tesseract"] {
+        assert!(
+            at(absent).is_none(),
+            "{absent} should not be on PATH: {entries:#?}"
+        );
+    }
+    // mkBefore first, mkAfter last, the rest in import order.
+    let order: Vec<usize> = ["pnpm", "jq", "ffmpeg", "gifski", "hello"]
+        .iter()
+        .map(|n| at(n).unwrap())
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "home.packages order: {entries:#?}");
+    let hellos = entries.iter().filter(|e| e.contains("-hello-")).count();
+    assert_eq!(hellos, 1, "common.nix was imported twice but counts once");
+}
+
+#[test]
+fn a_module_that_gives_no_packages_is_an_error_naming_it() {
+    needs_nix!();
+    let project = Project::with_manifest("nix-files = [\"modules/git.nix\"]\n").file(
+        "modules/git.nix",
+        "{ ... }: { programs.git.enable = true; }\n",
+    );
+    nixpy_run(&project, ["true"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("modules/git.nix")
+        .stderr_has("neither home.packages nor environment.systemPackages");
+}
