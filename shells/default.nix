@@ -297,9 +297,24 @@ let
   isDefaultPython =
     let same = tryEval (pkgs ? python3 && python.outPath == pkgs.python3.outPath);
     in same.success && same.value;
+
+  # Name lookups for nixpy's commands (`nixpy add`, and the names a nix-file
+  # mentions): for each attribute path in nixpkgs ("nixpkgs") or in the
+  # interpreter's package set ("python"), its status ("ok", "unknown" or
+  # "removed") and, when it is not usable, the names beside it.
+  names = setName: paths:
+    let set = if setName == "python" then python.pkgs else pkgs; in
+    map
+      (path:
+        let found = lookup set path; in
+        { inherit (found) status; }
+        // (if found.status == "ok" then { } else {
+          siblings = if isAttrs found.value then builtins.attrNames found.value else [ ];
+        }))
+      paths;
 in
 {
-  inherit pkgs;
+  inherit pkgs names;
   shell = checkNames (pkgs.mkShell {
     name = "nixpy-shell";
     packages =
