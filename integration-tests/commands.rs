@@ -1118,7 +1118,7 @@ error: <project>/nixpy.toml:1:22: `b@d` is not a nixpkgs attribute path: '@' is 
   |
 1 | packages = [\"hello\", \"b@d\"]
   |                      ^^^^^
-  hint: use nixpkgs attribute names such as ffmpeg or nodePackages.pnpm
+  hint: use nixpkgs attribute names such as ffmpeg or llvmPackages.clang
 ",
     );
     snapshot(
@@ -1167,7 +1167,7 @@ expected `]`
     body_and_hint(
         &MISTAKES[1],
         "\
-error: <project>/nixpy.toml:2:1: unknown field `pakages`, expected one of `nixpkgs`, `python`, `packages`, `python-packages`, `nix-files`, `env`, `shell-hook`, `requirements`, `pip-extras`, `installer`, `libraries`
+error: <project>/nixpy.toml:2:1: unknown field `pakages`, expected one of `nixpkgs`, `python`, `packages`, `python-packages`, `nix-files`, `env`, `shell-hook`, `requirements`, `pip-extras`, `installer`, `libraries`, `app-modules`, `substituters`, `trusted-public-keys`, `nixpkgs-config`
   |
 2 | pakages = [\"ffmpeg\"]
   | ^^^^^^^

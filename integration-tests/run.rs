@@ -595,8 +595,8 @@ fn unknown_package_is_named() {
     for (manifest, name) in [
         ("packages = [\"ffmpeg\", \"nosuchpkg\"]\n", "nosuchpkg"),
         (
-            "packages = [\"nodePackages.nosuchnode\"]\n",
-            "nodePackages.nosuchnode",
+            "packages = [\"llvmPackages.nosuchllvm\"]\n",
+            "llvmPackages.nosuchllvm",
         ),
         ("python-packages = [\"nosuchpymod\"]\n", "nosuchpymod"),
     ] {

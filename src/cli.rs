@@ -82,7 +82,7 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct EditArgs {
-    /// nixpkgs attribute paths (ffmpeg, nodePackages.pnpm); with --python, attributes of the interpreter's package set.
+    /// nixpkgs attribute paths (ffmpeg, llvmPackages.clang); with --python, attributes of the interpreter's package set.
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// The names are Python packages built by Nix (python-packages).

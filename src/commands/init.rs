@@ -128,7 +128,7 @@ fn template(source: &PipSetup) -> String {
 python = "{python}"
 
 # System tools and native libraries from Nix, by attribute path,
-# e.g. ["ffmpeg", "tesseract", "nodePackages.pnpm"].
+# e.g. ["ffmpeg", "tesseract", "pnpm", "llvmPackages.clang"].
 packages = []
 
 # Python packages built by Nix, for the heavy native ones,
@@ -143,6 +143,12 @@ python-packages = []
 # Variables set in the environment, verbatim:
 # [env]
 # MODEL_DIR = "models"
+
+# The nixpkgs settings of this project, the only ones it sees (not
+# ~/.config/nixpkgs): what nixpkgs may give that it refuses by default.
+# [nixpkgs-config]
+# allow-unfree = ["cuda_cudart"]   # or true
+# cuda-support = true              # torch, opencv... built with CUDA
 "#,
         nixpkgs = manifest::DEFAULT_NIXPKGS,
         python = manifest::DEFAULT_PYTHON,

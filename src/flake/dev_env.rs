@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::contract::{
     FACT_APP_MODULES, FACT_BASE_PYTHON, FACT_BASH, FACT_LIBRARY_PATH, FACT_PYTHON,
-    FACT_PYTHON_VERSION, FACT_SITE_PACKAGES, FACT_UV,
-    REPORTED_ONLY,
+    FACT_PYTHON_VERSION, FACT_SITE_PACKAGES, FACT_UV, REPORTED_ONLY,
 };
 use crate::error::{Error, Result};
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::project::manifest::{Installer, Manifest};
-use crate::project::AttrPath;
+use crate::project::{AttrPath, NixpkgsConfig};
 
 /// Nix's name for the platform nixpy was built for, such as `x86_64-linux`.
 pub(crate) fn current_system() -> String {
@@ -33,6 +33,10 @@ pub(crate) struct ShellPlan {
     pub libraries: Vec<AttrPath>,
     pub uv: bool,
     pub pip: bool,
+    /// `[nixpkgs-config]`, in nixpkgs' config names.
+    pub nixpkgs_config: NixpkgsConfig,
+    /// Whether listed Python applications' module twins join the interpreter.
+    pub app_modules: bool,
 }
 
 /// plan.json, the data the template reads. Field order is fixed by the
@@ -50,6 +54,9 @@ struct PlanJson<'a> {
     libraries: Vec<&'a [String]>,
     uv: bool,
     pip: bool,
+    #[serde(skip_serializing_if = "NixpkgsConfig::is_empty")]
+    nixpkgs_config: &'a NixpkgsConfig,
+    app_modules: bool,
 }
 
 impl ShellPlan {
@@ -84,6 +91,8 @@ impl ShellPlan {
             libraries: manifest.libraries.clone(),
             uv: wants_pip_layer && installer == Installer::Uv,
             pip: wants_pip_layer && installer == Installer::Pip,
+            nixpkgs_config: manifest.nixpkgs_config.clone(),
+            app_modules: manifest.app_modules,
         }
     }
 
@@ -98,6 +107,8 @@ impl ShellPlan {
             libraries: segments(&self.libraries),
             uv: self.uv,
             pip: self.pip,
+            nixpkgs_config: &self.nixpkgs_config,
+            app_modules: self.app_modules,
         };
         serde_json::to_string_pretty(&json).expect("plan serialises") + "\n"
     }
@@ -168,7 +179,7 @@ mod tests {
     #[test]
     fn generated_files_are_deterministic() {
         let m = manifest(
-            "packages = [\"ffmpeg\", \"nodePackages.pnpm\"]\npython-packages = [\"numpy\"]\n",
+            "packages = [\"ffmpeg\", \"llvmPackages.clang\"]\npython-packages = [\"numpy\"]\n",
         );
         let a = ShellPlan::new(&m, &m.nixpkgs, true);
         let b = ShellPlan::new(&m, &m.nixpkgs, true);
@@ -177,9 +188,34 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&a.plan_json()).unwrap();
         assert_eq!(
             json["packages"],
-            serde_json::json!([["ffmpeg"], ["nodePackages", "pnpm"]])
+            serde_json::json!([["ffmpeg"], ["llvmPackages", "clang"]])
         );
         assert!(a.uv && !a.pip);
+        assert!(
+            json.get("nixpkgsConfig").is_none(),
+            "nixpkgs' defaults are not written"
+        );
+        assert_eq!(json["appModules"], true);
+    }
+
+    #[test]
+    fn nixpkgs_settings_travel_as_data_in_nixpkgs_names() {
+        let m = manifest(
+            "app-modules = false
+[nixpkgs-config]
+allow-unfree = [\"cuda_cudart\"]
+cuda-support = true
+cuda-capabilities = [\"8.6\"]
+",
+        );
+        let plan = ShellPlan::new(&m, &m.nixpkgs, false);
+        let json: serde_json::Value = serde_json::from_str(&plan.plan_json()).unwrap();
+        assert_eq!(
+            json["nixpkgsConfig"],
+            serde_json::json!({"allowUnfree": ["cuda_cudart"], "cudaSupport": true, "cudaCapabilities": ["8.6"]})
+        );
+        assert_eq!(json["appModules"], false);
+        assert!(!plan.flake_nix().contains("cuda"));
     }
 
     #[test]

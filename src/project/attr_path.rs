@@ -1,4 +1,4 @@
-//! nixpkgs attribute paths such as `ffmpeg` or `nodePackages.pnpm`.
+//! nixpkgs attribute paths such as `ffmpeg` or `llvmPackages.clang`.
 //!
 //! Paths reach Nix as JSON data, never as code, so validation is about
 //! clear errors; it also keeps every path printable in any message.
@@ -60,9 +60,9 @@ mod tests {
 
     #[test]
     fn dotted_paths_split_into_segments() {
-        let p = AttrPath::parse("nodePackages.pnpm").unwrap();
-        assert_eq!(p.segments(), ["nodePackages", "pnpm"]);
-        assert_eq!(p.to_string(), "nodePackages.pnpm");
+        let p = AttrPath::parse("llvmPackages.clang").unwrap();
+        assert_eq!(p.segments(), ["llvmPackages", "clang"]);
+        assert_eq!(p.to_string(), "llvmPackages.clang");
         assert!(AttrPath::parse("stdenv.cc.cc.lib").is_ok());
         assert!(AttrPath::parse("python312Packages.scikit-learn").is_ok());
         assert!(AttrPath::parse("_1password").is_ok());

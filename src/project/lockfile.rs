@@ -45,6 +45,10 @@ pub(crate) struct NixpkgsPin {
     pub url: String,
     pub locked: toml::Table,
     pub original: toml::Table,
+    /// The project's nixpkgs settings (`[nixpkgs-config]`) in nixpkgs'
+    /// config names, as the environment was built with them.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub config: toml::Table,
 }
 
 impl NixpkgsPin {
@@ -60,6 +64,7 @@ impl NixpkgsPin {
             url: url.to_owned(),
             locked: table("locked")?,
             original: table("original")?,
+            config: toml::Table::new(),
         })
     }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::nixpkgs_config::{self, NixpkgsConfig, RawNixpkgsConfig};
 use crate::error::{Error, Result};
 use crate::project::attr_path::AttrPath;
 use crate::support::source_pos;
@@ -34,6 +35,10 @@ struct RawManifest {
     pip_extras: Option<Vec<Spanned<String>>>,
     installer: Option<Spanned<Installer>>,
     libraries: Option<Vec<Spanned<String>>>,
+    app_modules: Option<Spanned<bool>>,
+    substituters: Option<Vec<Spanned<String>>>,
+    trusted_public_keys: Option<Vec<Spanned<String>>>,
+    nixpkgs_config: Option<RawNixpkgsConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +108,14 @@ pub(crate) struct Manifest {
     pub pip_extras: Vec<String>,
     pub installer: Installer,
     pub libraries: Vec<AttrPath>,
+    /// Whether a listed Python application's module twin joins the
+    /// interpreter (`app-modules`, default true).
+    pub app_modules: bool,
+    /// Extra binary caches (`substituters`) and the keys that sign them.
+    pub substituters: Vec<String>,
+    pub trusted_public_keys: Vec<String>,
+    /// `[nixpkgs-config]`.
+    pub nixpkgs_config: NixpkgsConfig,
 }
 
 /// `[project]` of pyproject.toml, the default source of pip requirements.
@@ -234,7 +247,7 @@ impl Validator<'_> {
         };
         let packages = self.attr_paths(
             raw.packages,
-            "use nixpkgs attribute names such as ffmpeg or nodePackages.pnpm",
+            "use nixpkgs attribute names such as ffmpeg or llvmPackages.clang",
         )?;
         let python_packages = self.attr_paths(
             raw.python_packages,
@@ -309,6 +322,45 @@ impl Validator<'_> {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
+        let substituters = raw
+            .substituters
+            .unwrap_or_default()
+            .into_iter()
+            .map(|url| {
+                if is_store_uri(url.get_ref()) {
+                    Ok(url.into_inner())
+                } else {
+                    Err(self.error_at(
+                        &url,
+                        "not a binary cache URI",
+                        "write a Nix store URI such as https://cuda-maintainers.cachix.org",
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let trusted_public_keys = raw
+            .trusted_public_keys
+            .unwrap_or_default()
+            .into_iter()
+            .map(|key| match key.get_ref().split_once(':') {
+                Some((name, value))
+                    if !name.is_empty() && !value.is_empty() && !key.get_ref().contains(char::is_whitespace) =>
+                {
+                    Ok(key.into_inner())
+                }
+                _ => Err(self.error_at(
+                    &key,
+                    "not a public key of a binary cache",
+                    "write it as the cache publishes it: NAME:BASE64 (such as cuda-maintainers.cachix.org-1:0dq3...)",
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let nixpkgs_config = nixpkgs_config::validate(
+            raw.nixpkgs_config.unwrap_or_default(),
+            &|span, message, hint| {
+                Error::new(source_pos::render(self.path, self.text, span, message)).with_hint(hint)
+            },
+        )?;
         Ok(Manifest {
             path: self.path.to_path_buf(),
             root: self.root.to_path_buf(),
@@ -326,6 +378,10 @@ impl Validator<'_> {
                 .map(Spanned::into_inner)
                 .unwrap_or(Installer::Auto),
             libraries: dedup(libraries),
+            app_modules: raw.app_modules.is_none_or(Spanned::into_inner),
+            substituters,
+            trusted_public_keys,
+            nixpkgs_config,
         })
     }
 
@@ -379,6 +435,18 @@ impl Validator<'_> {
         }
         Ok(resolved)
     }
+}
+
+/// A Nix store URI: `scheme://...` (https, s3, ssh, file, ...).
+fn is_store_uri(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.is_empty()
+            && !text.contains(char::is_whitespace)
+    })
 }
 
 fn dedup(list: Vec<AttrPath>) -> Vec<AttrPath> {
@@ -461,7 +529,7 @@ mod tests {
     #[test]
     fn keys_are_read() {
         let m = parse_str(
-            "python = \"python312\"\npackages = [\"ffmpeg\", \"nodePackages.pnpm\", \"ffmpeg\"]\npython-packages = [\"numpy\"]\nshell-hook = \"echo hi\"\ninstaller = \"pip\"\n[env]\nMODEL_DIR = \"models\"\n",
+            "python = \"python312\"\npackages = [\"ffmpeg\", \"llvmPackages.clang\", \"ffmpeg\"]\npython-packages = [\"numpy\"]\nshell-hook = \"echo hi\"\ninstaller = \"pip\"\n[env]\nMODEL_DIR = \"models\"\n",
         )
         .unwrap();
         assert_eq!(m.python.to_string(), "python312");
@@ -470,7 +538,7 @@ mod tests {
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
-            ["ffmpeg", "nodePackages.pnpm"]
+            ["ffmpeg", "llvmPackages.clang"]
         );
         assert_eq!(m.env, [("MODEL_DIR".to_owned(), "models".to_owned())]);
         assert_eq!(m.installer, Installer::Pip);

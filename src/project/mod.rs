@@ -10,6 +10,7 @@ mod location;
 pub(crate) mod lockfile;
 pub(crate) mod manifest;
 mod nix_file;
+mod nixpkgs_config;
 pub(crate) mod requirements;
 
 pub(crate) use attr_path::AttrPath;
@@ -17,3 +18,5 @@ pub(crate) use inputs::{input_files, pip_sources, read_inputs, Inputs, PipSource
 pub(crate) use location::{
     discover, discover_with, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE,
 };
+pub(crate) use nix_file::{package_refs, PackageRef};
+pub(crate) use nixpkgs_config::NixpkgsConfig;
