@@ -431,8 +431,11 @@ fn a_huge_package_list_is_handled_quickly() {
     nixpy_run(&project, ["true"])
         .outcome()
         .nixpy_error()
-        .stderr_has("`nixpyNoSuchPkg0` is not in nixpkgs")
-        .stderr_lacks("nixpyNoSuchPkg1`");
+        .stderr_has("10000 names in the project's package lists cannot be used:")
+        .stderr_has("`nixpyNoSuchPkg0` (nixpy.toml:1) is not in nixpkgs")
+        .stderr_has("`nixpyNoSuchPkg19` (nixpy.toml:1) is not in nixpkgs")
+        .stderr_has("\n  ... and 9980 more\n")
+        .stderr_lacks("nixpyNoSuchPkg20`");
     let took = started.elapsed();
     assert!(
         took < Duration::from_secs(60),

@@ -24,8 +24,13 @@ let
   config =
     {
       # check-meta calls this instead of throwing its own message, so the
-      # refusal reaches nixpy with its reason.
-      handleEvalIssue = reason: message: throw "nixpy-refused: ${reason}\n${message}";
+      # refusal reaches nixpy with its reason, and with what nixpy needs to
+      # say which key allows it.
+      handleEvalIssue = reason: message: throw ("nixpy-refused: " + toJSON {
+        inherit reason;
+        manifest = plan.manifest;
+        cudaSupport = settings.cudaSupport or false;
+      } + "\n" + message);
     }
     // (if isList allowUnfree then {
       allowUnfreePredicate = package:
@@ -301,13 +306,14 @@ let
   # Name lookups for nixpy's commands (`nixpy add`, and the names a nix-file
   # mentions): for each attribute path in nixpkgs ("nixpkgs") or in the
   # interpreter's package set ("python"), its status ("ok", "unknown" or
-  # "removed") and, when it is not usable, the names beside it.
+  # "removed"), how many of its steps exist, and, when it is not usable, the
+  # names beside the last one that does.
   names = setName: paths:
     let set = if setName == "python" then python.pkgs else pkgs; in
     map
       (path:
         let found = lookup set path; in
-        { inherit (found) status; }
+        { inherit (found) status depth; }
         // (if found.status == "ok" then { } else {
           siblings = if isAttrs found.value then builtins.attrNames found.value else [ ];
         }))

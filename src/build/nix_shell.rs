@@ -2,16 +2,25 @@
 //! flake (content-addressed), building it with `print-dev-env`, or fetching
 //! a shell recorded in nixpy.lock from a substituter.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::flake::{self, ShellEnv, ShellPlan};
 use crate::layout::{self, ProjectDir};
-use crate::nix::Nix;
+use crate::nix::{self, NameProblem, NameReport, Nix, NixFailure};
 use crate::project::lockfile::{LockMode, NixpkgsPin};
+use crate::project::{self, PackageRef};
 use crate::support::atomic_write;
 use crate::ui;
+
+/// What a shell build may read of the project when Nix fails: its folder
+/// (for the manifest's lines) and its Nix files with what they import.
+pub(super) struct ProjectFiles<'a> {
+    pub root: &'a Path,
+    pub nix_sources: &'a [PathBuf],
+}
 
 /// The nixpkgs pin: from nixpy.lock when it pins this reference, else
 /// locked now (when the mode allows writing the lock).
@@ -22,11 +31,27 @@ pub(super) fn pin_nixpkgs(
     current: Option<&NixpkgsPin>,
     mode: LockMode,
 ) -> Result<NixpkgsPin> {
+    let config = toml::Table::try_from(&plan.nixpkgs_config)
+        .map_err(|e| Error::new(format!("cannot record the nixpkgs settings: {e}")))?;
+    let frozen = matches!(mode, LockMode::Locked | LockMode::Frozen);
     match current {
-        Some(pin) if pin.url == plan.nixpkgs && mode != LockMode::Upgrade => return Ok(pin.clone()),
+        Some(pin) if pin.url == plan.nixpkgs && mode != LockMode::Upgrade => {
+            if frozen && pin.config != config {
+                return Err(Error::new(format!(
+                    "nixpy.lock records other nixpkgs settings than [nixpkgs-config] of {} ({}), and the lock may not be rewritten here (--locked, --frozen or CI is set)",
+                    plan.manifest_label,
+                    plan.nixpkgs_config.summary()
+                ))
+                .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
+            }
+            return Ok(NixpkgsPin {
+                config,
+                ..pin.clone()
+            });
+        }
         _ => {}
     }
-    if matches!(mode, LockMode::Locked | LockMode::Frozen) {
+    if frozen {
         let why = match current {
             Some(pin) => format!(
                 "nixpy.lock pins nixpkgs `{}`, but the project now uses `{}`",
@@ -48,7 +73,10 @@ pub(super) fn pin_nixpkgs(
     }
     let node = nix.lock_flake(scratch.path())?;
     phase.finish();
-    NixpkgsPin::from_flake_lock_node(&plan.nixpkgs, &node)
+    Ok(NixpkgsPin {
+        config,
+        ..NixpkgsPin::from_flake_lock_node(&plan.nixpkgs, &node)?
+    })
 }
 
 /// Fetches a shell environment recorded in nixpy.lock (from the store or a
@@ -75,17 +103,27 @@ pub(super) fn build_shell(
     plan: &ShellPlan,
     key: &str,
     files: &[(&str, String)],
+    project: &ProjectFiles,
 ) -> Result<(ShellEnv, String)> {
     let dir = flake::write_dir(&pc.cache, key, files)?;
+    warn_before_heavy_builds(nix, &dir, plan)?;
     let count = plan.packages.len() + plan.python_packages.len() + plan.nix_files.len();
     let phase = ui::Phase::start(format!(
         "building the Nix shell ({count} package source(s))"
     ));
     let profile = pc.dir.shell_profile();
-    let json = nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)?;
+    let built = match nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)? {
+        Ok(built) => built,
+        Err(failure) => {
+            drop(phase);
+            return Err(explain_shell_failure(nix, &dir, project, &failure));
+        }
+    };
     phase.finish();
+    note_ignored_substituters(&built.ignored_substituters, plan);
     prune_profile_generations(&pc.dir, &profile);
-    let shell = flake::parse_dev_env(&json)?;
+    let shell = flake::parse_dev_env(&built.json)?;
+    note_modules_for_another_interpreter(&shell, plan);
     let env_path = std::fs::canonicalize(&profile)
         .map_err(|e| Error::io("read the GC root", &profile, e))?
         .display()
@@ -96,6 +134,199 @@ pub(super) fn build_shell(
         nix.add_root(&pc.dir.nixpkgs_source(), &source)?;
     }
     Ok((shell, env_path))
+}
+
+/// One error for a failed shell build. When the names are the problem,
+/// every unusable name is reported at once: the manifest's (which the
+/// template checks) and those the nix-files mention (which Nix meets one
+/// at a time, so nixpy finds them in the files and looks them all up).
+fn explain_shell_failure(
+    nix: &Nix,
+    dir: &Path,
+    project: &ProjectFiles,
+    failure: &NixFailure,
+) -> Error {
+    let manifest_report = failure.name_report(Some(project.root));
+    let threw = failure.nix_file_entry_threw();
+    let stopped_in_nix_file = failure.stopped_at_name().is_some_and(|at| {
+        project
+            .nix_sources
+            .iter()
+            .any(|source| same_file(source, &at.file))
+    });
+    if manifest_report.is_none() && threw.is_none() && !stopped_in_nix_file {
+        return failure.explain(Some(project.root));
+    }
+    let in_files = match nix_file_problems(nix, dir, project) {
+        Ok(problems) => problems,
+        Err(err) => {
+            tracing::debug!("cannot look up the names in nix-files: {}", err.message);
+            Vec::new()
+        }
+    };
+    match manifest_report {
+        Some(mut report) => {
+            report.extend(in_files);
+            report.explain()
+        }
+        None if !in_files.is_empty() => {
+            // The entry that threw is quoted: the one its text names.
+            let quoted = threw.as_ref().and_then(|note| {
+                in_files
+                    .iter()
+                    .filter(|p| p.status == "removed")
+                    .find(|p| note.contains(p.attr.rsplit('.').next().unwrap_or(&p.attr)))
+                    .or_else(|| in_files.iter().find(|p| p.status == "removed"))
+                    .map(|p| p.attr.clone())
+            });
+            NameReport {
+                total: in_files.len(),
+                problems: in_files,
+                quoted,
+                note: threw,
+            }
+            .explain()
+        }
+        None => failure.explain(Some(project.root)),
+    }
+}
+
+/// Every package name the nix-files mention that nixpkgs lacks or removed,
+/// with its file and line.
+fn nix_file_problems(nix: &Nix, dir: &Path, project: &ProjectFiles) -> Result<Vec<NameProblem>> {
+    let root = project
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| project.root.to_path_buf());
+    let mut mentions: Vec<(String, usize, PackageRef)> = Vec::new();
+    for source in project.nix_sources {
+        let Ok(text) = std::fs::read_to_string(source) else {
+            continue;
+        };
+        let label = source
+            .strip_prefix(&root)
+            .unwrap_or(source)
+            .display()
+            .to_string();
+        for found in project::package_refs(&text) {
+            let line = text[..found.offset].matches('\n').count() + 1;
+            mentions.push((label.clone(), line, found));
+        }
+    }
+    let mut unique: BTreeMap<Vec<String>, ()> = BTreeMap::new();
+    for (_, _, found) in &mentions {
+        unique.insert(found.path.clone(), ());
+    }
+    let paths: Vec<Vec<String>> = unique.into_keys().collect();
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statuses = nix.names(dir, "nixpkgs", &paths)?;
+    let status_of: BTreeMap<&Vec<String>, &str> = paths
+        .iter()
+        .zip(&statuses)
+        .map(|(p, s)| (p, s.status.as_str()))
+        .collect();
+    Ok(mentions
+        .into_iter()
+        .filter_map(|(source, line, found)| {
+            let status = *status_of.get(&found.path)?;
+            (status != "ok").then(|| NameProblem {
+                attr: found.path.join("."),
+                list: "nix-files".to_owned(),
+                set: "nixpkgs".to_owned(),
+                source,
+                status: status.to_owned(),
+                at: String::new(),
+                line: Some(line),
+            })
+        })
+        .collect())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || a.canonicalize().ok() == b.canonicalize().ok()
+}
+
+/// Before a build that would compile torch or CUDA from source (hours),
+/// say so and how a binary cache saves it. Asked of Nix only when the
+/// project builds for a GPU or names torch: planning costs an evaluation.
+fn warn_before_heavy_builds(nix: &Nix, dir: &Path, plan: &ShellPlan) -> Result<()> {
+    let names_torch = plan
+        .python_packages
+        .iter()
+        .chain(&plan.packages)
+        .any(|p| p.to_string().contains("torch"));
+    if !plan.nixpkgs_config.gpu_support() && !names_torch {
+        return Ok(());
+    }
+    let heavy = nix::heavy_builds(&nix.would_build(dir, &plan.installable_fragment())?);
+    if heavy.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = heavy.iter().take(5).map(String::as_str).collect();
+    let more = heavy.len().saturating_sub(shown.len());
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    ui::warn(&format!(
+        "no binary cache in use has {}{more}: they will be compiled from source, which can take hours.\n  \
+         A CUDA binary cache saves that; list it in {} (the NixOS wiki's CUDA page names the current ones):\n    \
+         substituters = [\"https://cuda-maintainers.cachix.org\"]\n    \
+         trusted-public-keys = [\"cuda-maintainers.cachix.org-1:0dq3bujKpuEPMCX6U4WylrUDZ9JyUG0VpVZa7CNfq5E=\"]",
+        shown.join(", "),
+        plan.manifest_label
+    ));
+    Ok(())
+}
+
+/// A daemon that does not trust the user ignores the binary caches nixpy
+/// passes: say which line the admin must add.
+fn note_ignored_substituters(ignored: &[String], plan: &ShellPlan) {
+    if ignored.is_empty() {
+        return;
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "this user".to_owned());
+    ui::warn(&format!(
+        "the Nix daemon ignored the binary cache(s) {} because {user} is not a trusted user; \
+         everything they have was built here instead.\n  \
+         An administrator can allow them for everyone, in /etc/nix/nix.conf (then restart nix-daemon):\n    \
+         extra-trusted-substituters = {}\n  \
+         and the keys from {} in extra-trusted-public-keys",
+        ignored.join(", "),
+        ignored.join(" "),
+        plan.manifest_label
+    ));
+}
+
+/// The modules of listed Python applications come from the interpreter's
+/// package set; for an interpreter other than nixpkgs' default python3,
+/// the public binary cache has fewer of them built.
+fn note_modules_for_another_interpreter(shell: &ShellEnv, plan: &ShellPlan) {
+    let Ok(report) = serde_json::from_str::<serde_json::Value>(&shell.app_modules) else {
+        return;
+    };
+    if report["defaultPython"].as_bool() != Some(false) {
+        return;
+    }
+    let twins: Vec<&str> = report["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["twin"].as_bool() == Some(true))
+        .filter_map(|m| m["module"].as_str())
+        .collect();
+    if twins.is_empty() {
+        return;
+    }
+    ui::note(&format!(
+        "the Python modules of {} come from {}'s package set, not nixpkgs' default python3: \
+         cache.nixos.org has fewer of those built, so they may be compiled from source",
+        twins.join(", "),
+        plan.python
+    ));
 }
 
 /// `--profile` keeps every generation as a GC root; only the current one

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::context::{BuildOptions, Context};
-use super::nix_shell::{build_shell, fetch_recorded_shell};
+use super::nix_shell::{build_shell, fetch_recorded_shell, ProjectFiles};
 use super::shell_spec::{shell_spec, ShellSpec};
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::Result;
@@ -32,9 +32,13 @@ pub(super) fn build(
     scalars: BTreeMap<String, String>,
 ) -> Result<CacheEntry> {
     let inputs = project::read_inputs(location, scalars)?;
+    note_allow_variables(location);
     let old_lock = lockfile::read(&location.lock_path())?;
     let mode = opts.lock_mode(ctx);
-    let nix = Nix::locate(&ctx.substituters)?;
+    let nix = Nix::locate(&ctx.substituters.with_project(
+        &inputs.manifest.substituters,
+        &inputs.manifest.trusted_public_keys,
+    ))?;
     let spec = shell_spec(
         ctx,
         location,
@@ -48,7 +52,11 @@ pub(super) fn build(
         .as_ref()
         .and_then(|l| l.store.clone())
         .filter(|_| !opts.refresh);
-    let shell = nix_shell(&nix, pc, &spec, opts.refresh, recorded.as_ref())?;
+    let project = ProjectFiles {
+        root: &location.root,
+        nix_sources: &inputs.nix_sources,
+    };
+    let shell = nix_shell(&nix, pc, &spec, opts.refresh, recorded.as_ref(), &project)?;
     let pip = if inputs.requirements.is_empty() {
         None
     } else {
@@ -85,6 +93,42 @@ pub(super) fn build(
     Ok(entry)
 }
 
+/// NIXPKGS_ALLOW_* let nixpkgs allow what it refuses, for the runs that
+/// have them set (they are part of the fingerprint): say so when the
+/// environment is built, and which key records the choice in the project.
+fn note_allow_variables(location: &ProjectLocation) {
+    let table = match location.manifest.file_name().and_then(|n| n.to_str()) {
+        Some(name) if name == project::PYPROJECT_FILE => {
+            "[tool.nixpy.nixpkgs-config] in pyproject.toml"
+        }
+        _ => "[nixpkgs-config] in nixpy.toml",
+    };
+    for (variable, what, key) in [
+        (
+            "NIXPKGS_ALLOW_UNFREE",
+            "unfree",
+            "allow-unfree = true (or a list of package names)",
+        ),
+        ("NIXPKGS_ALLOW_BROKEN", "broken", "allow-broken = true"),
+        (
+            "NIXPKGS_ALLOW_INSECURE",
+            "insecure",
+            "permitted-insecure-packages = [\"NAME-VERSION\"]",
+        ),
+        (
+            "NIXPKGS_ALLOW_UNSUPPORTED_SYSTEM",
+            "unsupported",
+            "allow-unsupported-system = true",
+        ),
+    ] {
+        if std::env::var(variable).is_ok_and(|v| v == "1") {
+            ui::note(&format!(
+                "{variable}=1 allows {what} packages in the runs that set it; the project does not record it (to record it, set {key} under {table})"
+            ));
+        }
+    }
+}
+
 /// A built (or fetched, or reused) Nix shell.
 struct Shell {
     env: ShellEnv,
@@ -101,6 +145,7 @@ fn nix_shell(
     spec: &ShellSpec,
     refresh: bool,
     recorded: Option<&StorePaths>,
+    project: &ProjectFiles,
 ) -> Result<Shell> {
     let previous = pc.read_entry().filter(|p| {
         !refresh
@@ -121,7 +166,7 @@ fn nix_shell(
             });
         }
     }
-    let (env, env_path) = build_shell(nix, pc, &spec.plan, &spec.shell_key, &spec.files)?;
+    let (env, env_path) = build_shell(nix, pc, &spec.plan, &spec.shell_key, &spec.files, project)?;
     Ok(Shell { env, env_path })
 }
 

@@ -34,6 +34,11 @@ pub(super) const REPORTED_ONLY: [&str; 7] = [
     FACT_UV,
 ];
 
+/// The generated flake's output with the template's name lookup:
+/// `names SET PATHS` gives `[{status, siblings}]` for "nixpkgs" or
+/// "python" (the interpreter's package set).
+pub(crate) const NAMES_OUTPUT: &str = "nixpy.names";
+
 /// Each marker is followed by one line of JSON (or, for a refusal, the
 /// reason), as the error's message or as error context that Nix prints with
 /// `--show-trace`.

@@ -8,6 +8,7 @@ mod dev_env;
 mod generated;
 mod plan;
 
+pub(crate) use contract::NAMES_OUTPUT;
 pub(crate) use dev_env::{parse as parse_dev_env, read as read_dev_env, ShellEnv};
 pub(crate) use generated::{files, source_files, write_dir, FlakeFiles};
 pub(crate) use plan::{current_system, ShellPlan};

@@ -4,7 +4,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::explain::{explain_failure, last_lines};
+use super::build_plan;
+use super::explain::{explain_failure, last_lines, NixFailure};
 use super::store;
 use crate::error::{Error, Result};
 use crate::support::process;
@@ -28,6 +29,22 @@ pub(crate) struct Substituters {
 }
 
 impl Substituters {
+    /// These and the project's own (`substituters`, `trusted-public-keys`).
+    pub(crate) fn with_project(&self, urls: &[String], keys: &[String]) -> Substituters {
+        let mut all = self.clone();
+        for url in urls {
+            if !all.urls.contains(url) {
+                all.urls.push(url.clone());
+            }
+        }
+        for key in keys {
+            if !all.trusted_public_keys.contains(key) {
+                all.trusted_public_keys.push(key.clone());
+            }
+        }
+        all
+    }
+
     fn options(&self) -> Vec<OsString> {
         let mut options = Vec::new();
         if !self.urls.is_empty() {
@@ -70,6 +87,28 @@ pub(crate) fn not_installed() -> Error {
         "install it with your distribution's package (Debian/Ubuntu: `sudo apt-get install nix-bin`) \
          or the upstream installer from https://nixos.org/download, then open a new shell",
     )
+}
+
+/// A built shell: `print-dev-env --json`, and the binary caches Nix
+/// ignored because the user is not trusted by the daemon.
+#[derive(Debug, Clone)]
+pub(crate) struct Built {
+    pub json: String,
+    pub ignored_substituters: Vec<String>,
+}
+
+/// One name's status in a package set (the template's `names`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub(crate) struct NameStatus {
+    /// `ok`, `unknown` or `removed`.
+    pub status: String,
+    /// How many steps of the path exist (for `removed`: the one that
+    /// throws is the next).
+    #[serde(default)]
+    pub depth: usize,
+    /// For a name that is not `ok`: the names beside it.
+    #[serde(default)]
+    pub siblings: Vec<String>,
 }
 
 /// Output of one Nix command.
@@ -159,13 +198,14 @@ impl Nix {
     }
 
     /// Builds the shell and returns `print-dev-env --json`. `profile` becomes
-    /// a GC root for the environment (Nix registers profiles as roots).
+    /// a GC root for the environment (Nix registers profiles as roots). A
+    /// failure is returned for the caller to explain: it knows the project.
     pub(crate) fn print_dev_env(
         &self,
         dir: &Path,
         fragment: &str,
         profile: &Path,
-    ) -> Result<String> {
+    ) -> Result<std::result::Result<Built, NixFailure>> {
         let mut installable = path_ref(dir);
         installable.push(format!("#{fragment}"));
         let args: Vec<OsString> = vec![
@@ -184,7 +224,12 @@ impl Nix {
         let mut attempt = 1;
         loop {
             match self.run("build the shell", &args)? {
-                Ok(out) => return Ok(out.stdout),
+                Ok(out) => {
+                    return Ok(Ok(Built {
+                        ignored_substituters: build_plan::ignored_substituters(&out.stderr),
+                        json: out.stdout,
+                    }))
+                }
                 // A builder killed from outside (seen with concurrent
                 // daemon-less Nix processes, and with the OOM killer) is
                 // worth another try; a build that failed by itself is not.
@@ -195,9 +240,56 @@ impl Nix {
                     ));
                     attempt += 1;
                 }
-                Err(out) => return Err(explain_failure("building the Nix shell", &out.stderr)),
+                Err(out) => return Ok(Err(NixFailure::new("building the Nix shell", &out.stderr))),
             }
         }
+    }
+
+    /// The derivations building `fragment` of the flake in `dir` would
+    /// build (what no substituter has), without building anything. Empty
+    /// when Nix cannot tell (the build will say why).
+    pub(crate) fn would_build(&self, dir: &Path, fragment: &str) -> Result<Vec<String>> {
+        let mut installable = path_ref(dir);
+        installable.push(format!("#{fragment}"));
+        let args: Vec<OsString> = vec![
+            "build".into(),
+            "--dry-run".into(),
+            "--impure".into(),
+            "--no-link".into(),
+            "--no-write-lock-file".into(),
+            installable,
+        ];
+        Ok(match self.run("plan the build", &args)? {
+            Ok(out) => build_plan::derivations_to_build(&out.stderr)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            Err(_) => Vec::new(),
+        })
+    }
+
+    /// The status of each attribute path in the generated flake's package
+    /// set (`set` is "nixpkgs" or "python"), through the template's own
+    /// step-by-step lookup.
+    pub(crate) fn names(
+        &self,
+        dir: &Path,
+        set: &str,
+        paths: &[Vec<String>],
+    ) -> Result<Vec<NameStatus>> {
+        let expr = format!(
+            "(builtins.getFlake {flake}).{output} {set} (builtins.fromJSON {paths})",
+            flake = super::string_literal(&format!("path:{}", dir.display())),
+            output = crate::flake::NAMES_OUTPUT,
+            set = super::string_literal(set),
+            paths = super::string_literal(&serde_json::to_string(paths).expect("json")),
+        );
+        let value = self.eval_json("look names up", &expr)?;
+        serde_json::from_value(value).map_err(|e| {
+            Error::new(format!(
+                "unexpected answer of the template's name lookup: {e}"
+            ))
+        })
     }
 
     /// The store path of the flake's nixpkgs input (already fetched).
@@ -286,6 +378,22 @@ impl Nix {
             }),
             Err(out) => Err(explain_failure(what, &out.stderr)),
         }
+    }
+
+    /// The message evaluating `expr` fails with (nixpkgs' own text for a
+    /// removed name), or None when it evaluates.
+    pub(crate) fn evaluation_error(&self, expr: &str) -> Result<Option<String>> {
+        let args: Vec<OsString> = vec![
+            "eval".into(),
+            "--json".into(),
+            "--impure".into(),
+            "--expr".into(),
+            expr.into(),
+        ];
+        Ok(match self.run("evaluate", &args)? {
+            Ok(_) => None,
+            Err(out) => super::trace::parse(&out.stderr).map(|e| e.message),
+        })
     }
 
     /// Copies `paths` and their closures to a store URI (binary cache).

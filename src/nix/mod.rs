@@ -2,11 +2,18 @@
 //! Nix 2.8 and 2.3x both accept), the store's place, and explaining what
 //! went wrong when Nix fails.
 
+mod build_plan;
 mod command;
 mod explain;
 mod literal;
+mod names;
+mod refusal;
 mod store;
+mod trace;
 
-pub(crate) use command::{identity, not_installed, Nix, Substituters, FEATURES};
+pub(crate) use build_plan::heavy_builds;
+pub(crate) use command::{identity, not_installed, NameStatus, Nix, Substituters, FEATURES};
+pub(crate) use explain::NixFailure;
 pub(crate) use literal::string_literal;
+pub(crate) use names::{NameProblem, NameReport};
 pub(crate) use store::{is_store_path, store_path_of, STORE_DIR};
