@@ -7,9 +7,18 @@ use std::collections::BTreeMap;
 use crate::flake;
 use crate::nix;
 
+/// The variables nixpkgs' check-meta reads (evaluation is `--impure`):
+/// each allows refused packages for one run, so each is an input.
+pub(crate) const NIXPKGS_ALLOW_VARIABLES: [&str; 4] = [
+    "NIXPKGS_ALLOW_UNFREE",
+    "NIXPKGS_ALLOW_BROKEN",
+    "NIXPKGS_ALLOW_INSECURE",
+    "NIXPKGS_ALLOW_UNSUPPORTED_SYSTEM",
+];
+
 /// The non-file inputs of the fingerprint, cheap to compute.
 pub(crate) fn scalars(nixpkgs_override: Option<&str>) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    let mut scalars = BTreeMap::from([
         (
             "nixpy version".to_owned(),
             env!("CARGO_PKG_VERSION").to_owned(),
@@ -23,5 +32,9 @@ pub(crate) fn scalars(nixpkgs_override: Option<&str>) -> BTreeMap<String, String
             "nix".to_owned(),
             nix::identity().unwrap_or_else(|| "missing".to_owned()),
         ),
-    ])
+    ]);
+    for name in NIXPKGS_ALLOW_VARIABLES {
+        scalars.insert(name.to_owned(), std::env::var(name).unwrap_or_default());
+    }
+    scalars
 }
