@@ -9,7 +9,7 @@ use crate::build::{self, BuildOptions, Context};
 use crate::cli::EditArgs;
 use crate::error::{Error, Result};
 use crate::flake::ShellPlan;
-use crate::nix::{self, Nix};
+use crate::nix::{self, NameStatus, Nix};
 use crate::project::edit::{self, ListKey, Location};
 use crate::project::manifest::{self, ManifestKind};
 use crate::project::requirements::normalize_name;
@@ -149,7 +149,7 @@ fn nix_names(args: &EditArgs) -> Result<(Vec<AttrPath>, ListKey)> {
         .map(|n| {
             AttrPath::parse(n).map_err(|why| {
                 Error::new(why)
-                    .with_hint("use a nixpkgs attribute path such as ffmpeg or nodePackages.pnpm")
+                    .with_hint("use a nixpkgs attribute path such as ffmpeg or llvmPackages.clang")
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -262,96 +262,135 @@ fn apply_and_update(
     }
 }
 
-/// Refuses attribute paths the pinned nixpkgs does not have, suggesting
-/// close matches ("did you mean `tesseract`?").
+/// Refuses attribute paths the pinned nixpkgs cannot give: unknown ones,
+/// with close matches ("did you mean `tesseract`?") that do evaluate, and
+/// removed ones (a `throw` in nixpkgs' aliases), quoting nixpkgs' note.
+/// Names are looked up as the shell template does, step by step.
 fn check_attributes_exist(ctx: &Context, list: ListKey, names: &[AttrPath]) -> Result<()> {
     let (flake_dir, plan) = build::generated_flake(ctx)?;
     let nix = Nix::locate(&ctx.substituters)?;
-    let answers = nix.eval_json(
-        "check package names",
-        &existence_expr(&flake_dir, &plan, list, names),
-    )?;
-    let answers = answers.as_array().cloned().unwrap_or_default();
-    let mut problems = Vec::new();
-    for (name, answer) in names.iter().zip(answers) {
-        let Some(siblings) = answer.as_array() else {
-            continue;
-        };
-        let leaf = name.segments().last().cloned().unwrap_or_default();
-        let candidates: Vec<&str> = siblings.iter().filter_map(|s| s.as_str()).collect();
-        let suggestions = closest(&leaf, &candidates);
-        let prefix: Vec<&str> = name.segments()[..name.segments().len() - 1]
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let qualify = |s: &str| {
-            if prefix.is_empty() {
-                s.to_owned()
-            } else {
-                format!("{}.{s}", prefix.join("."))
-            }
-        };
-        let hint = match suggestions.as_slice() {
-            [] => "check the name on search.nixos.org/packages".to_owned(),
-            some => format!(
-                "did you mean {}?",
-                some.iter()
-                    .map(|s| format!("`{}`", qualify(s)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        problems.push((name.to_string(), hint));
-    }
-    let Some((first, hint)) = problems.first() else {
-        return Ok(());
-    };
     let set = match list {
+        ListKey::Packages => "nixpkgs",
+        ListKey::PythonPackages => "python",
+    };
+    let paths: Vec<Vec<String>> = names.iter().map(|n| n.segments().to_vec()).collect();
+    let answers = nix.names(&flake_dir, set, &paths)?;
+    let bad: Vec<(&AttrPath, &NameStatus)> = names
+        .iter()
+        .zip(&answers)
+        .filter(|(_, a)| a.status != "ok")
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let set_name = match list {
         ListKey::Packages => "nixpkgs".to_owned(),
         ListKey::PythonPackages => format!("{}.pkgs", plan.python),
     };
-    let names: Vec<String> = problems.iter().map(|(n, _)| format!("`{n}`")).collect();
-    Err(Error::new(format!(
-        "{} not in the pinned {set}; nothing was changed",
-        names.join(", ") + if problems.len() == 1 { " is" } else { " are" }
-    ))
-    .with_hint(if problems.len() == 1 {
-        hint.clone()
-    } else {
-        format!("{first}: {hint}")
-    }))
-}
-
-/// For each path: null when it exists, else the attribute names beside it.
-fn existence_expr(flake_dir: &Path, plan: &ShellPlan, list: ListKey, names: &[AttrPath]) -> String {
-    let wanted: Vec<serde_json::Value> = names
+    // Close matches of the unknown names, then only those that evaluate:
+    // a suggestion must never be a name nixpkgs removed.
+    let candidates: Vec<Vec<Vec<String>>> = bad
         .iter()
-        .map(|n| {
-            let s = n.segments();
-            serde_json::json!({ "path": s, "parent": &s[..s.len() - 1] })
+        .map(|(name, answer)| suggestions_for(name, answer))
+        .collect();
+    let flat: Vec<Vec<String>> = candidates.iter().flatten().cloned().collect();
+    let usable: Vec<Vec<String>> = if flat.is_empty() {
+        Vec::new()
+    } else {
+        nix.names(&flake_dir, set, &flat)?
+            .into_iter()
+            .zip(flat)
+            .filter(|(answer, _)| answer.status == "ok")
+            .map(|(_, path)| path)
+            .collect()
+    };
+    let mut hints = Vec::new();
+    for ((name, answer), candidates) in bad.iter().zip(&candidates) {
+        let hint = if answer.status == "removed" {
+            let at = &name.segments()[..(answer.depth + 1).min(name.segments().len())];
+            let expr = removed_name_expr(&flake_dir, &plan, list, at);
+            match nix.evaluation_error(&expr)? {
+                Some(note) => format!("nixpkgs says: {}", note.trim()),
+                None => {
+                    "nixpkgs removed it; search.nixos.org/packages has the current names".to_owned()
+                }
+            }
+        } else {
+            let good: Vec<String> = candidates
+                .iter()
+                .filter(|c| usable.contains(c))
+                .take(3)
+                .map(|c| format!("`{}`", c.join(".")))
+                .collect();
+            if good.is_empty() {
+                "check the name on search.nixos.org/packages".to_owned()
+            } else {
+                format!("did you mean {}?", good.join(", "))
+            }
+        };
+        hints.push(if bad.len() == 1 {
+            hint
+        } else {
+            format!("`{name}`: {hint}")
+        });
+    }
+    let described: Vec<String> = bad
+        .iter()
+        .map(|(name, answer)| {
+            if answer.status == "removed" {
+                format!("`{name}` was removed from")
+            } else {
+                format!("`{name}` is not in")
+            }
         })
         .collect();
+    Err(Error::new(format!(
+        "{} the pinned {set_name}; nothing was changed",
+        described.join(", ")
+    ))
+    .with_hint(hints.join("\n        ")))
+}
+
+/// Close matches of an unknown name among the names beside it (only when
+/// its parent exists), qualified with the parent's path, best first.
+fn suggestions_for(name: &AttrPath, answer: &NameStatus) -> Vec<Vec<String>> {
+    let segments = name.segments();
+    if answer.status != "unknown" || answer.depth + 1 != segments.len() {
+        return Vec::new();
+    }
+    let parent = &segments[..segments.len() - 1];
+    let siblings: Vec<&str> = answer.siblings.iter().map(String::as_str).collect();
+    closest(&segments[segments.len() - 1], &siblings, 8)
+        .into_iter()
+        .map(|s| {
+            let mut path = parent.to_vec();
+            path.push(s.to_owned());
+            path
+        })
+        .collect()
+}
+
+/// Forcing a removed name raises nixpkgs' note about it.
+fn removed_name_expr(flake_dir: &Path, plan: &ShellPlan, list: ListKey, path: &[String]) -> String {
+    let json = |v: &[String]| nix::string_literal(&serde_json::to_string(v).expect("json"));
     let set = match list {
         ListKey::Packages => "pkgs".to_owned(),
         ListKey::PythonPackages => format!(
-            "(lib.getAttrFromPath (builtins.fromJSON {}) pkgs).pkgs",
-            nix::string_literal(&serde_json::to_string(plan.python.segments()).expect("json"))
+            "(pkgs.lib.getAttrFromPath (builtins.fromJSON {}) pkgs).pkgs",
+            json(plan.python.segments())
         ),
     };
     format!(
-        "let flake = builtins.getFlake {flake}; pkgs = flake.legacyPackages.{system}; lib = pkgs.lib; set = {set}; \
-         wanted = builtins.fromJSON {wanted}; in \
-         map (w: if lib.hasAttrByPath w.path set then null \
-                 else if lib.hasAttrByPath w.parent set then builtins.attrNames (lib.getAttrFromPath w.parent set) \
-                 else [ ]) wanted",
+        "let pkgs = (builtins.getFlake {flake}).legacyPackages.{system}; in \
+         builtins.seq (pkgs.lib.getAttrFromPath (builtins.fromJSON {path}) {set}) null",
         flake = nix::string_literal(&format!("path:{}", flake_dir.display())),
         system = nix::string_literal(&plan.system),
-        wanted = nix::string_literal(&serde_json::Value::Array(wanted).to_string()),
+        path = json(path),
     )
 }
 
-/// Up to three candidates close to `name`, best first.
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+/// Up to `n` candidates close to `name`, best first.
+fn closest<'a>(name: &str, candidates: &[&'a str], n: usize) -> Vec<&'a str> {
     let lower = name.to_ascii_lowercase();
     let mut scored: Vec<(f64, &str)> = candidates
         .iter()
@@ -359,7 +398,7 @@ fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
         .filter(|(score, c)| *score >= 0.85 || c.to_ascii_lowercase().starts_with(&lower))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.len().cmp(&b.1.len())));
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
+    scored.into_iter().take(n).map(|(_, c)| c).collect()
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -388,8 +427,8 @@ mod tests {
     #[test]
     fn close_matches_rank_typos_first() {
         let candidates = ["tesseract", "tessera", "ffmpeg", "hello"];
-        assert_eq!(closest("tesseract5", &candidates)[0], "tesseract");
-        assert_eq!(closest("fmpeg", &candidates), ["ffmpeg"]);
-        assert!(closest("zzz", &candidates).is_empty());
+        assert_eq!(closest("tesseract5", &candidates, 3)[0], "tesseract");
+        assert_eq!(closest("fmpeg", &candidates, 3), ["ffmpeg"]);
+        assert!(closest("zzz", &candidates, 3).is_empty());
     }
 }
