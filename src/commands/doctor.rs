@@ -1,13 +1,13 @@
 //! `nixpy doctor`: checks the set-up nixpy depends on, each finding with its
 //! fix. Exits 0 only when every check passes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::build::Context;
 use crate::entry::ProjectCache;
 use crate::layout::Cache;
 use crate::nix;
-use crate::project::lockfile;
+use crate::project::{lockfile, manifest, ProjectLocation};
 use crate::support::{disk_usage, process};
 
 enum Outcome {
@@ -39,6 +39,7 @@ pub(super) fn run(ctx: &Context) -> i32 {
             checks.push(("nixpkgs pin", check_pin(&location.lock_path())));
             checks.push(("installer", check_installer(&location)));
             checks.push(("direnv", check_direnv(&location.root)));
+            checks.push(("gpu driver", check_gpu_driver(&location)));
         }
         Err(err) => checks.push((
             "project",
@@ -212,5 +213,105 @@ fn check_direnv(root: &Path) -> Outcome {
             "direnv is installed but not hooked into your shell".into(),
             "add `eval \"$(direnv hook bash)\"` to ~/.bashrc (zsh: `direnv hook zsh`; fish: `direnv hook fish | source`)".into(),
         )
+    }
+}
+
+/// Where nixpkgs' CUDA libraries look for the NVIDIA driver (their RUNPATH,
+/// from addDriverRunpath): NixOS links the driver here.
+const DRIVER_LINK_DIR: &str = "/run/opengl-driver/lib";
+
+/// Where other distributions install `libcuda.so.1`.
+const HOST_DRIVER_DIRS: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/usr/lib/wsl/lib",
+];
+
+/// Where the NVIDIA driver is, for a project built with CUDA.
+#[derive(Debug, PartialEq, Eq)]
+enum Driver {
+    /// Where nixpkgs' CUDA libraries find it.
+    Reachable,
+    /// On the host, in this folder, but not where nixpkgs looks.
+    HostOnly(PathBuf),
+    Missing,
+}
+
+fn find_driver(exists: impl Fn(&Path) -> bool) -> Driver {
+    if exists(&Path::new(DRIVER_LINK_DIR).join("libcuda.so.1")) {
+        return Driver::Reachable;
+    }
+    HOST_DRIVER_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .find(|dir| exists(&dir.join("libcuda.so.1")))
+        .map_or(Driver::Missing, Driver::HostOnly)
+}
+
+/// A project with `cuda-support = true` runs CUDA code: the driver must be
+/// where nixpkgs' CUDA libraries look for it. Exposing it there reaches
+/// exactly the programs Nix built for CUDA (the project's interpreter among
+/// them), never everything as a global LD_LIBRARY_PATH would.
+fn check_gpu_driver(location: &ProjectLocation) -> Outcome {
+    let cuda = manifest::load(&location.manifest, location.kind)
+        .is_ok_and(|m| m.nixpkgs_config.cuda_support == Some(true));
+    if !cuda {
+        return Outcome::Skip("the project does not build with CUDA (cuda-support)".into());
+    }
+    gpu_driver_outcome(&find_driver(Path::exists))
+}
+
+fn gpu_driver_outcome(driver: &Driver) -> Outcome {
+    match driver {
+        Driver::Reachable => Outcome::Pass(format!(
+            "libcuda.so.1 in {DRIVER_LINK_DIR}, where nixpkgs' CUDA libraries look"
+        )),
+        Driver::HostOnly(dir) => Outcome::Fail(
+            format!(
+                "the NVIDIA driver (libcuda.so.1) is in {}, but nixpkgs' CUDA libraries look in {DRIVER_LINK_DIR}",
+                dir.display()
+            ),
+            format!(
+                "link the driver's libraries there (only programs Nix built for CUDA look there; no LD_LIBRARY_PATH): \
+                 sudo mkdir -p {DRIVER_LINK_DIR} && sudo ln -sf {dir}/libcuda.so* {dir}/libnvidia-*.so* {DRIVER_LINK_DIR}/ \
+                 (/run is emptied at boot: a systemd-tmpfiles rule or nix-gl-host keeps it)",
+                dir = dir.display()
+            ),
+        ),
+        Driver::Missing => Outcome::Fail(
+            "no NVIDIA driver found (libcuda.so.1): CUDA code cannot run on this machine".into(),
+            format!(
+                "install your distribution's NVIDIA driver (on NixOS: hardware.nvidia with hardware.graphics.enable), \
+                 then make {DRIVER_LINK_DIR} hold libcuda.so.1"
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_driver_is_looked_for_where_nixpkgs_and_distributions_put_it() {
+        let only = |path: &'static str| move |p: &Path| p == Path::new(path);
+        assert_eq!(
+            find_driver(only("/run/opengl-driver/lib/libcuda.so.1")),
+            Driver::Reachable
+        );
+        assert_eq!(
+            find_driver(only("/usr/lib/x86_64-linux-gnu/libcuda.so.1")),
+            Driver::HostOnly(PathBuf::from("/usr/lib/x86_64-linux-gnu"))
+        );
+        assert_eq!(find_driver(|_: &Path| false), Driver::Missing);
+        let Outcome::Fail(what, fix) = gpu_driver_outcome(&Driver::HostOnly("/usr/lib64".into()))
+        else {
+            panic!("a driver nixpkgs cannot reach is a failure");
+        };
+        assert!(what.contains("/usr/lib64"), "{what}");
+        assert!(fix.contains("ln -sf /usr/lib64/libcuda.so*"), "{fix}");
+        assert!(!fix.contains("export LD_LIBRARY_PATH"), "{fix}");
     }
 }

@@ -50,6 +50,10 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         .and_then(|l| l.pip.as_ref())
         .map(|p| p.packages.clone())
         .unwrap_or_default();
+    let app_modules = shell
+        .as_ref()
+        .map(|s| app_module_lines(&s.app_modules, &manifest.python.to_string()))
+        .unwrap_or_default();
     let json = json!({
         "project": location.root,
         "manifest": location.manifest,
@@ -65,6 +69,8 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         },
         "packages": manifest.packages.iter().map(|p| json!({"attribute": p.to_string(), "source": manifest_name})).collect::<Vec<_>>(),
         "python_packages": manifest.python_packages.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "python_modules": app_modules.iter().map(|m| json!({"package": m.package, "source": m.source, "module": m.module, "application": m.application})).collect::<Vec<_>>(),
+        "nixpkgs_config": serde_json::to_value(&manifest.nixpkgs_config).unwrap_or_default(),
         "nix_files": manifest.nix_files.iter().map(|p| relative(p)).collect::<Vec<_>>(),
         "store_paths": store_paths,
         "pip": {
@@ -116,6 +122,11 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         "python-packages:  {}",
         list(manifest.python_packages.iter().map(ToString::to_string))
     );
+    for (i, module) in app_modules.iter().enumerate() {
+        let label = if i == 0 { "python modules:" } else { "" };
+        println!("{label:17} {}", module.describe());
+    }
+    println!("nixpkgs config:   {}", manifest.nixpkgs_config.summary());
     println!(
         "nix-files:        {}",
         list(manifest.nix_files.iter().map(|p| relative(p)))
@@ -161,5 +172,87 @@ fn list(items: impl Iterator<Item = String>) -> String {
         "none".to_owned()
     } else {
         items.join(", ")
+    }
+}
+
+/// A listed Python package whose module the interpreter imports.
+struct AppModule {
+    package: String,
+    source: String,
+    /// The module's attribute path (`python312Packages.yt-dlp`).
+    module: String,
+    /// Listed as an application (its CLI stays as nixpkgs built it), not
+    /// as a module of the project's interpreter.
+    application: bool,
+}
+
+impl AppModule {
+    /// "yt-dlp (modules/media.nix): CLI from nixpkgs, module from python312Packages.yt-dlp".
+    fn describe(&self) -> String {
+        if self.application {
+            format!(
+                "{} ({}): CLI from nixpkgs, module from {}",
+                self.package, self.source, self.module
+            )
+        } else {
+            format!(
+                "{} ({}): module from {}",
+                self.package, self.source, self.module
+            )
+        }
+    }
+}
+
+/// The template's report of the modules that joined the interpreter.
+fn app_module_lines(report: &str, python: &str) -> Vec<AppModule> {
+    let Ok(report) = serde_json::from_str::<serde_json::Value>(report) else {
+        return Vec::new();
+    };
+    // nixpkgs names an interpreter's set `python312Packages` beside `python312`.
+    let set = if python.starts_with("python") && python[6..].chars().all(|c| c.is_ascii_digit()) {
+        format!("{python}Packages")
+    } else {
+        format!("{python}.pkgs")
+    };
+    report["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(AppModule {
+                package: m["package"].as_str()?.to_owned(),
+                source: m["source"].as_str()?.to_owned(),
+                module: format!("{set}.{}", m["module"].as_str()?),
+                application: m["twin"].as_bool() == Some(true),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_modules_say_where_the_cli_and_the_module_come_from() {
+        let report = r#"{"defaultPython":false,"modules":[
+            {"module":"yt-dlp","package":"yt-dlp","source":"modules/media.nix","twin":true},
+            {"module":"setuptools","package":"setuptools","source":"modules/python.nix","twin":false}]}"#;
+        let lines: Vec<String> = app_module_lines(report, "python312")
+            .iter()
+            .map(AppModule::describe)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "yt-dlp (modules/media.nix): CLI from nixpkgs, module from python312Packages.yt-dlp",
+                "setuptools (modules/python.nix): module from python312Packages.setuptools",
+            ]
+        );
+        assert_eq!(
+            app_module_lines(report, "pypy3")[0].module,
+            "pypy3.pkgs.yt-dlp"
+        );
+        assert!(app_module_lines("not json", "python3").is_empty());
     }
 }
