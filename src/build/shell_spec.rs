@@ -58,11 +58,20 @@ pub(super) fn shell_spec(
     let plan = ShellPlan::new(manifest, &nixpkgs, !requirements.is_empty());
     let pin = pin_nixpkgs(nix, pc, &plan, current_pin, mode)?;
     let files = flake::files(&plan, &pin);
+    // nixpkgs reads NIXPKGS_ALLOW_* itself: what it refuses depends on them.
+    let allow: Vec<String> = fingerprint::NIXPKGS_ALLOW_VARIABLES
+        .iter()
+        .map(|name| {
+            let value = fingerprint.scalars.get(*name).map_or("", String::as_str);
+            format!("{name}={value}")
+        })
+        .collect();
     let (portable_key, shell_key) = shell_keys(
         &files,
         nix_sources,
         &fingerprint.files,
         &location.root,
+        &allow,
         &fingerprint.scalars["nix"],
     );
     Ok(ShellSpec {
@@ -82,6 +91,7 @@ fn shell_keys(
     nix_sources: &[PathBuf],
     stamps: &[FileStamp],
     root: &Path,
+    allow: &[String],
     nix_identity: &str,
 ) -> (String, String) {
     // The contents of nix-files (and what they import) are part of the
@@ -110,6 +120,7 @@ fn shell_keys(
         &portable_texts
             .iter()
             .chain(&nix_source_hashes)
+            .chain(allow)
             .map(std::string::String::as_bytes)
             .collect::<Vec<_>>(),
     );
@@ -161,7 +172,7 @@ mod tests {
             stat: None,
             hash: Some(hash.to_owned()),
         }];
-        shell_keys(&files, &[file], &stamps, Path::new(root), nix)
+        shell_keys(&files, &[file], &stamps, Path::new(root), &[], nix)
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub(crate) struct ShellPlan {
     pub packages: Vec<AttrPath>,
     pub python_packages: Vec<AttrPath>,
     pub nix_files: Vec<String>,
-    /// The project folder (canonical), for naming nix-files and what they
+    /// The project folder, for naming nix-files and what they
     /// import relative to it. Only present when there are nix-files, so
     /// that projects without them share generated flakes.
     pub root: Option<String>,
@@ -81,13 +81,7 @@ impl ShellPlan {
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect(),
-            root: (!manifest.nix_files.is_empty()).then(|| {
-                let root = manifest
-                    .root
-                    .canonicalize()
-                    .unwrap_or_else(|_| manifest.root.clone());
-                root.display().to_string()
-            }),
+            root: (!manifest.nix_files.is_empty()).then(|| manifest.root.display().to_string()),
             libraries: manifest.libraries.clone(),
             uv: wants_pip_layer && installer == Installer::Uv,
             pip: wants_pip_layer && installer == Installer::Pip,
