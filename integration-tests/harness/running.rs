@@ -228,6 +228,14 @@ impl Outcome {
     }
 
     #[track_caller]
+    pub(crate) fn stdout_lacks(&self, needle: &str) -> &Self {
+        if self.stdout.contains(needle) {
+            self.fail(&format!("expected stdout NOT to contain {needle:?}"));
+        }
+        self
+    }
+
+    #[track_caller]
     pub(crate) fn stderr_has(&self, needle: &str) -> &Self {
         if !self.stderr.contains(needle) {
             self.fail(&format!("expected stderr to contain {needle:?}"));
