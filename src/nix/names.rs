@@ -83,10 +83,20 @@ impl NameReport {
         };
         let message = match self.problems.as_slice() {
             [one] if self.total <= 1 && !one.is_removed() => {
-                format!("`{}` {} (listed in {})", one.attr, describe(one), one.place())
+                format!(
+                    "`{}` {} (listed in {})",
+                    one.attr,
+                    describe(one),
+                    one.place()
+                )
             }
             [one] if self.total <= 1 => {
-                format!("`{}` (listed in {}) {}", one.attr, one.place(), describe(one))
+                format!(
+                    "`{}` (listed in {}) {}",
+                    one.attr,
+                    one.place(),
+                    describe(one)
+                )
             }
             problems => {
                 let mut text = format!(
@@ -149,7 +159,7 @@ mod tests {
         let e = r.explain();
         assert_eq!(
             e.message,
-            "`nosuch` (listed in nixpy.toml:2) is not in nixpkgs"
+            "`nosuch` is not in nixpkgs (listed in nixpy.toml:2)"
         );
         assert!(e.hint.unwrap().contains("nixpy add"));
     }

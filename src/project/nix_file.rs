@@ -330,7 +330,7 @@ fn bound_names(root: &rnix::SyntaxNode) -> HashSet<String> {
         } else if let Some(lambda) = ast::Lambda::cast(node) {
             match lambda.param() {
                 Some(ast::Param::IdentParam(p)) => {
-                    names.extend(p.ident().and_then(|i| ident_name(&i)))
+                    names.extend(p.ident().and_then(|i| ident_name(&i)));
                 }
                 Some(ast::Param::Pattern(p)) => {
                     for e in p.pat_entries() {
