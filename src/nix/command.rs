@@ -206,8 +206,6 @@ impl Nix {
         fragment: &str,
         profile: &Path,
     ) -> Result<std::result::Result<Built, NixFailure>> {
-        let mut installable = path_ref(dir);
-        installable.push(format!("#{fragment}"));
         let args: Vec<OsString> = vec![
             "print-dev-env".into(),
             "--json".into(),
@@ -219,7 +217,7 @@ impl Nix {
             "--no-write-lock-file".into(),
             "--profile".into(),
             profile.into(),
-            installable,
+            installable(dir, fragment),
         ];
         let mut attempt = 1;
         loop {
@@ -249,15 +247,13 @@ impl Nix {
     /// build (what no substituter has), without building anything. Empty
     /// when Nix cannot tell (the build will say why).
     pub(crate) fn would_build(&self, dir: &Path, fragment: &str) -> Result<Vec<String>> {
-        let mut installable = path_ref(dir);
-        installable.push(format!("#{fragment}"));
         let args: Vec<OsString> = vec![
             "build".into(),
             "--dry-run".into(),
             "--impure".into(),
             "--no-link".into(),
             "--no-write-lock-file".into(),
-            installable,
+            installable(dir, fragment),
         ];
         Ok(match self.run("plan the build", &args)? {
             Ok(out) => build_plan::derivations_to_build(&out.stderr)
@@ -363,13 +359,7 @@ impl Nix {
     /// Evaluates a Nix expression (impure: it reads the generated flake by
     /// path) and returns its JSON value.
     pub(crate) fn eval_json(&self, what: &str, expr: &str) -> Result<serde_json::Value> {
-        let args: Vec<OsString> = vec![
-            "eval".into(),
-            "--json".into(),
-            "--impure".into(),
-            "--expr".into(),
-            expr.into(),
-        ];
+        let args = eval_args(expr);
         match self.run(what, &args)? {
             Ok(out) => serde_json::from_str(&out.stdout).map_err(|e| {
                 Error::new(format!(
@@ -383,13 +373,7 @@ impl Nix {
     /// The message evaluating `expr` fails with (nixpkgs' own text for a
     /// removed name), or None when it evaluates.
     pub(crate) fn evaluation_error(&self, expr: &str) -> Result<Option<String>> {
-        let args: Vec<OsString> = vec![
-            "eval".into(),
-            "--json".into(),
-            "--impure".into(),
-            "--expr".into(),
-            expr.into(),
-        ];
+        let args = eval_args(expr);
         Ok(match self.run("evaluate", &args)? {
             Ok(_) => None,
             Err(out) => super::trace::parse(&out.stderr).map(|e| e.message),
@@ -425,6 +409,24 @@ const MAX_ATTEMPTS: u32 = 3;
 
 fn was_killed(stderr: &str) -> bool {
     stderr.contains("failed due to signal 9")
+}
+
+/// `nix eval` of an expression (impure: it reads the generated flake by path).
+fn eval_args(expr: &str) -> Vec<OsString> {
+    vec![
+        "eval".into(),
+        "--json".into(),
+        "--impure".into(),
+        "--expr".into(),
+        expr.into(),
+    ]
+}
+
+/// `path:DIR#FRAGMENT`.
+fn installable(dir: &Path, fragment: &str) -> OsString {
+    let mut installable = path_ref(dir);
+    installable.push(format!("#{fragment}"));
+    installable
 }
 
 /// `path:` references copy the folder as it is (a `git+file:` flake would
