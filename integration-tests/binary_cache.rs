@@ -348,4 +348,12 @@ fn cache_key_follows_the_contents_of_the_inputs() {
         with_include,
         "a changed included file must change the key"
     );
+
+    // nixpkgs reads NIXPKGS_ALLOW_* itself: they are inputs too.
+    let plain = key();
+    let allowed = nixpy(&project)
+        .arg("cache-key")
+        .env("NIXPKGS_ALLOW_UNFREE", "1")
+        .outcome();
+    assert_ne!(allowed.success().stdout.trim(), plain);
 }

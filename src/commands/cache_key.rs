@@ -14,6 +14,10 @@ pub(super) fn run(ctx: &Context) -> Result<i32> {
         crate::flake::current_system().into(),
         ctx.nixpkgs_override.clone().unwrap_or_default().into(),
     ];
+    // nixpkgs reads these itself: they change what it refuses.
+    for name in crate::entry::fingerprint::NIXPKGS_ALLOW_VARIABLES {
+        parts.push(format!("{name}={}", std::env::var(name).unwrap_or_default()).into());
+    }
     for stamp in &files {
         let relative = stamp
             .path
