@@ -83,7 +83,9 @@ pub(super) fn pin_nixpkgs(
 /// substituter) and roots it: no evaluation, no build.
 pub(super) fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
     let phase = ui::Phase::start(format!("fetching the recorded Nix shell {store_path}"));
-    let fetched = nix.realise_with_root(store_path, &pc.dir.shell_profile())?;
+    let fetched = nix
+        .realise_rooted(store_path, &pc.dir.shell_profile())?
+        .is_ok();
     if fetched {
         phase.finish();
     } else {
@@ -131,7 +133,7 @@ pub(super) fn build_shell(
     // Written again if something (a concurrent `nixpy gc`) removed it.
     let dir = flake::write_dir(&pc.cache, key, files)?;
     if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
-        nix.add_root(&pc.dir.nixpkgs_source(), &source)?;
+        nix.keep_rooted(&source, &pc.dir.nixpkgs_source())?;
     }
     Ok((shell, env_path))
 }

@@ -112,9 +112,9 @@ pub(crate) struct NameStatus {
 }
 
 /// Output of one Nix command.
-struct Captured {
-    stdout: String,
-    stderr: String,
+pub(super) struct Captured {
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
 impl Nix {
@@ -145,7 +145,7 @@ impl Nix {
         self.run_program(&self.program, what, &full)
     }
 
-    fn run_store(
+    pub(super) fn run_store(
         &self,
         what: &str,
         args: &[OsString],
@@ -305,35 +305,6 @@ impl Nix {
             .pointer("/inputs/nixpkgs/path")
             .and_then(|p| p.as_str())
             .map(str::to_owned))
-    }
-
-    /// Makes `link` an indirect GC root for `store_path` (fetching it from a
-    /// substituter if it is not here). False when it cannot be had.
-    pub(crate) fn realise_with_root(&self, store_path: &str, link: &Path) -> Result<bool> {
-        let args: Vec<OsString> = vec![
-            "--realise".into(),
-            store_path.into(),
-            "--add-root".into(),
-            link.into(),
-        ];
-        match self.run_store("fetch a store path", &args)? {
-            Ok(_) => Ok(true),
-            Err(out) => {
-                tracing::debug!("cannot realise {store_path}: {}", out.stderr.trim());
-                Ok(false)
-            }
-        }
-    }
-
-    /// Like [`Nix::realise_with_root`], but a failure only warns: the path is
-    /// here already and merely stays unprotected.
-    pub(crate) fn add_root(&self, link: &Path, store_path: &str) -> Result<()> {
-        if !self.realise_with_root(store_path, link)? {
-            ui::warn(&format!(
-                "could not protect {store_path} from garbage collection"
-            ));
-        }
-        Ok(())
     }
 
     /// Adds a finished folder to the store, content-addressed, read-only.

@@ -5,6 +5,7 @@
 mod build_plan;
 mod command;
 mod explain;
+mod gc_root;
 mod literal;
 mod names;
 mod refusal;
@@ -14,6 +15,7 @@ mod trace;
 pub(crate) use build_plan::heavy_builds;
 pub(crate) use command::{identity, not_installed, NameStatus, Nix, Substituters, FEATURES};
 pub(crate) use explain::NixFailure;
+pub(crate) use gc_root::GcRoot;
 pub(crate) use literal::string_literal;
 pub(crate) use names::{NameProblem, NameReport};
 pub(crate) use store::{is_store_path, store_path_of, STORE_DIR};

@@ -12,6 +12,27 @@ pub(crate) fn is_store_path(path: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Whether Nix opens the store itself (rather than through a nix-daemon),
+/// told without running it, as Nix's `auto` store decides: `NIX_REMOTE`
+/// when set, else local when this user may write Nix's state folder.
+pub(crate) fn is_local() -> bool {
+    match std::env::var("NIX_REMOTE").unwrap_or_default().as_str() {
+        "" | "auto" => state_dir_writable(),
+        remote => remote == "local" || remote.starts_with("local?") || remote.starts_with('/'),
+    }
+}
+
+#[allow(unsafe_code)]
+fn state_dir_writable() -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::env::var_os("NIX_STATE_DIR").unwrap_or_else(|| "/nix/var/nix".into());
+    let Ok(c) = std::ffi::CString::new(dir.as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) only reads the NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::R_OK | libc::W_OK) == 0 }
+}
+
 /// `dir` is the store or inside it.
 pub(super) fn is_under_store(dir: &Path) -> bool {
     dir.starts_with(STORE_DIR)

@@ -12,6 +12,7 @@ use super::scratch::{scratch_dir, write};
 use crate::error::{Error, Result};
 use crate::flake::ShellEnv;
 use crate::layout::Cache;
+use crate::nix::{GcRoot, Nix};
 use crate::project::lockfile::{localized, PipLock};
 use crate::project::requirements::normalize_name;
 use crate::support::hash::key_of;
@@ -110,13 +111,28 @@ fn layer_key(shell: &ShellEnv, tool: Tool<'_>, lock: &PipLock, root: &Path) -> S
     ])
 }
 
-/// A published layer: `layers/<key>` is a GC root (symlink) to its store path.
-fn published(key: &str, link: &Path) -> Option<LayerRef> {
-    let target = std::fs::read_link(link).ok()?;
-    target.is_dir().then(|| LayerRef {
+/// A published layer: `layers/<key>` is a GC root (symlink) to its store
+/// path. A root a garbage collection dropped while the link was away (a
+/// cache folder moved, an unmounted home) is registered again.
+fn published(nix: &Nix, key: &str, link: &Path) -> Result<Option<LayerRef>> {
+    let Ok(target) = std::fs::read_link(link) else {
+        return Ok(None);
+    };
+    if !target.is_dir() {
+        return Ok(None);
+    }
+    let root = GcRoot::new(link);
+    if root.is_missing() {
+        ui::note(&format!(
+            "the GC root of the pip layer {} was lost; registering it again",
+            target.display()
+        ));
+        nix.keep_rooted(&target.display().to_string(), link)?;
+    }
+    Ok(Some(LayerRef {
         key: key.to_owned(),
         dir: target,
-    })
+    }))
 }
 
 pub(super) fn build_layer(
@@ -127,7 +143,7 @@ pub(super) fn build_layer(
     let key = layer_key(inputs.shell, tool, lock, inputs.project_root);
     let layers = inputs.cache.layers_dir();
     let link = inputs.cache.layer_link(&key);
-    if let Some(layer) = published(&key, &link) {
+    if let Some(layer) = published(inputs.nix, &key, &link)? {
         return Ok(layer);
     }
     inputs.cache.ensure(&layers)?;
@@ -135,12 +151,12 @@ pub(super) fn build_layer(
     let _lock = FileLock::acquire(&inputs.cache.layer_lock(&key), || {
         ui::waiting("installing the same pip layer");
     })?;
-    if let Some(layer) = published(&key, &link) {
+    if let Some(layer) = published(inputs.nix, &key, &link)? {
         return Ok(layer);
     }
     if let Some((_, path)) = inputs.recorded_layer.as_ref().filter(|(k, _)| *k == key) {
         let phase = ui::Phase::start(format!("fetching the recorded pip layer {path}"));
-        if inputs.nix.realise_with_root(path, &link)? {
+        if inputs.nix.realise_rooted(path, &link)?.is_ok() {
             phase.finish();
             return Ok(LayerRef {
                 key,
@@ -169,19 +185,12 @@ pub(super) fn build_layer(
     install(inputs, tool, building.path(), &pins_file)?;
     write(&building.path().join("sitecustomize.py"), SITECUSTOMIZE)?;
     compile_bytecode(&inputs.shell.python, building.path());
-    let store_path = inputs
-        .nix
-        .add_to_store(building.path(), &format!("nixpy-layer-{key}"))?;
     clear_stale_link(&link)?;
-    if !inputs.nix.realise_with_root(&store_path, &link)? {
-        return Err(Error::new(format!(
-            "cannot register {} as a GC root for {store_path}",
-            link.display()
-        ))
-        .with_hint(
-            "check that the cache folder and /nix/var/nix/gcroots are writable (`nixpy doctor`)",
-        ));
-    }
+    let (store_path, _) = inputs.nix.add_rooted(&link, || {
+        inputs
+            .nix
+            .add_to_store(building.path(), &format!("nixpy-layer-{key}"))
+    })?;
     phase.finish();
     Ok(LayerRef {
         key,
