@@ -106,12 +106,16 @@ pub(crate) fn parse(json: &str) -> Result<ShellEnv> {
             "cannot read the output of `nix print-dev-env --json`: {e}"
         ))
     })?;
+    let builder_paths = builder_paths(&dump.variables);
     let mut env = ShellEnv::default();
     let mut facts = BTreeMap::new();
     for (name, var) in dump.variables {
         let serde_json::Value::String(value) = var.value else {
             continue;
         };
+        if builder_paths.iter().any(|p| mentions_path(&value, p)) {
+            continue;
+        }
         if name == "shellHook" {
             env.shell_hook = value;
             continue;
@@ -150,6 +154,30 @@ pub(crate) fn parse(json: &str) -> Result<ShellEnv> {
             .with_hint("the generated shell was changed or the nixpkgs input lacks python.withPackages; run with --refresh"));
     }
     Ok(env)
+}
+
+/// The paths of this one build (its output, its build folder), which Nix
+/// versions name differently: a value mentioning them is the builder's,
+/// whatever its name, and would make the shell differ between versions.
+fn builder_paths(variables: &BTreeMap<String, Variable>) -> Vec<String> {
+    ["out", "NIX_BUILD_TOP"]
+        .iter()
+        .filter_map(|name| variables.get(*name)?.value.as_str())
+        .filter(|value| value.len() > 1)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `value` names `path` or something inside it (as a word of a list or a
+/// command line, not as a part of a longer path: `/build` is not in
+/// `/nix/store/x/build`).
+fn mentions_path(value: &str, path: &str) -> bool {
+    value
+        .split([':', ' ', '\n', '\t', '=', '"', '\''])
+        .any(|word| {
+            word.strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 /// The environment file Nix builds for a shell holds the same JSON that
@@ -234,6 +262,41 @@ mod tests {
         );
         assert_eq!(env.python, "/nix/store/bbb-py/bin/python3");
         assert_eq!(env.base_python, "/nix/store/ggg-python3/bin/python3.12");
+    }
+
+    /// What Nix 2.8 and 2.18+ print for the same shell differs only in
+    /// the builder's plumbing: the shell nixpy keeps is the same.
+    #[test]
+    fn the_builders_plumbing_of_any_nix_version_is_dropped() {
+        let dump = |name: &str, out: &str, top: &str| {
+            format!(
+                r#"{{"variables": {{
+                  "name": {{"type": "exported", "value": "{name}"}},
+                  "out": {{"type": "exported", "value": "{out}"}},
+                  "NIX_BUILD_TOP": {{"type": "exported", "value": "{top}"}},
+                  "prefix": {{"type": "exported", "value": "{out}"}},
+                  "logs": {{"type": "exported", "value": "{top}/logs"}},
+                  "FOO": {{"type": "exported", "value": "bar"}},
+                  "NIXPY_PYTHON": {{"type": "exported", "value": "/nix/store/bbb-py/bin/python3"}}
+                }}}}"#
+            )
+        };
+        let old = parse(&dump(
+            "nixpy-shell",
+            "/nix/store/ccc-nixpy-shell",
+            "/tmp/nix-build-a",
+        ))
+        .unwrap();
+        let new = parse(&dump(
+            "nixpy-shell-env",
+            "/nix/store/ddd-nixpy-shell-env",
+            "/build",
+        ))
+        .unwrap();
+        assert_eq!(old, new);
+        assert_eq!(old.vars.keys().collect::<Vec<_>>(), ["FOO", "NIXPY_PYTHON"]);
+        assert!(!mentions_path("/nix/store/x-y/build/lib", "/build"));
+        assert!(mentions_path("/a:/build/tmp", "/build"));
     }
 
     #[test]
