@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::access::{store_problem, trust_problem};
 use super::names::{line_of_quoted, NameReport};
 use super::refusal::{self, Listed, Refusal};
 use super::trace::{self, NixError};
@@ -126,15 +127,32 @@ impl NixFailure {
             return Error::new(format!("Nix could not download {url} while {phase}"))
                 .with_hint("check the network; offline, point nixpy at a local nixpkgs checkout or mirror with --nixpkgs path:/srv/nixpkgs (or NIXPY_NIXPKGS), or use a binary cache (docs/ci.md)");
         }
-        let failed_build = self.stderr.lines().find_map(|line| {
-            let start = line.find("builder for '")? + "builder for '".len();
-            let drv = &line[start..start + line[start..].find('\'')?];
-            Some(drv_name(drv).to_owned())
-        });
-        if let Some(name) = failed_build {
+        let plain = strip_ansi(&self.stderr);
+        if let Some(problem) = store_problem(&plain) {
+            return Error::new(format!(
+                "Nix cannot reach the store while {phase}: {}",
+                problem.message()
+            ))
+            .with_hint(problem.fix());
+        }
+        if let Some(drv) = failed_derivation(&plain) {
+            let name = drv_name(drv);
             let tail = last_lines(before_trace(&self.stderr), 25);
             return Error::new(format!("Nix failed to build `{name}` while {phase}:\n{tail}"))
                 .with_hint(format!("the package `{name}` does not build with this nixpkgs; fix or remove it, or pin another nixpkgs"));
+        }
+        // A substituter the daemon ignored is why a build was needed at
+        // all: lead with it, not with "unable to start any build".
+        let could_not_build = ["unable to start any build", "don't know how to build"]
+            .iter()
+            .any(|m| plain.contains(m));
+        if let Some(problem) = trust_problem(&plain).filter(|_| could_not_build) {
+            let tail = last_lines(&self.stderr, 25);
+            return Error::new(format!(
+                "Nix failed while {phase}: {}, so it had to build, and could not:\n{tail}",
+                problem.message()
+            ))
+            .with_hint(problem.fix());
         }
         let hint = "run with -v for the full Nix command; `nixpy doctor` checks the Nix set-up";
         let Some(error) = error else {
@@ -197,6 +215,70 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
+/// The derivation whose builder failed, in the wording of Nix 2.8 to 2.2x
+/// (`builder for '<drv>' failed with exit code 1`) or of later versions
+/// (`Cannot build '<drv>'.` then `Reason: builder failed ...`). A
+/// derivation that failed only because a dependency did (`Reason: 1
+/// dependency failed.`) is not the one to name.
+fn failed_derivation(stderr: &str) -> Option<&str> {
+    let mut pending: Option<&str> = None;
+    for line in stderr.lines() {
+        if let Some(drv) = quoted_after(line, "builder for '") {
+            return Some(drv);
+        }
+        if let Some(drv) = quoted_after(line, "Cannot build '") {
+            pending = Some(drv);
+        } else if let (Some(drv), Some((_, reason))) = (pending, line.split_once("Reason: ")) {
+            if reason.starts_with("builder failed") {
+                return Some(drv);
+            }
+            pending = None;
+        }
+    }
+    None
+}
+
+/// The text after `opening` up to the next quote.
+fn quoted_after<'a>(line: &'a str, opening: &str) -> Option<&'a str> {
+    let start = line.find(opening)? + opening.len();
+    let len = line[start..].find('\'')?;
+    Some(&line[start..start + len])
+}
+
+/// `text` without terminal colour codes (Nix colours paths and `error:`).
+pub(super) fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters final-byte (a letter).
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Nix's notices that are not about what failed: deprecation warnings of
+/// newer versions (renamed subcommands), the experimental-feature notice.
+/// They never reach the user as part of an error.
+pub(super) fn is_noise(line: &str) -> bool {
+    const NOISE: [&str; 4] = [
+        "experimental and its interface",
+        "is a deprecated alias for",
+        "you did not specify '--add-root'",
+        "is deprecated and will be removed",
+    ];
+    NOISE.iter().any(|n| line.contains(n))
+}
+
 /// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.
 fn drv_name(drv: &str) -> &str {
     let file = drv.rsplit('/').next().unwrap_or(drv);
@@ -205,9 +287,10 @@ fn drv_name(drv: &str) -> &str {
 }
 
 pub(super) fn last_lines(text: &str, n: usize) -> String {
+    let text = strip_ansi(text);
     let lines: Vec<&str> = text
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.contains("experimental and its interface"))
+        .filter(|l| !l.trim().is_empty() && !is_noise(l))
         .collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()
@@ -334,5 +417,72 @@ mod tests {
             err.message
         );
         assert!(err.message.contains("fails on purpose"));
+    }
+
+    /// Nix 2.29's wording (DerivationBuildingGoal), coloured as on a
+    /// terminal: the package whose builder failed is named, not the shell
+    /// that failed because of it.
+    #[test]
+    fn build_failures_in_the_newer_wording_name_the_package() {
+        let stderr = "\x1b[31;1merror:\x1b[0m Cannot build '\x1b[35;1m/nix/store/abc-broken-1.0.drv\x1b[0m'.\n       Reason: \x1b[31;1mbuilder failed with exit code 1\x1b[0m.\n       Output paths:\n         /nix/store/def-broken-1.0\n       Last 1 log lines:\n       > broken.c:3: error: fails on purpose\n       For full logs, run:\n         nix log /nix/store/abc-broken-1.0.drv\n\x1b[31;1merror:\x1b[0m Cannot build '/nix/store/ghi-nixpy-shell-env.drv'.\n       Reason: 1 dependency failed.\n       Output paths:\n         /nix/store/jkl-nixpy-shell-env\n";
+        let err = explain_failure("building the Nix shell", stderr);
+        assert!(
+            err.message.starts_with("Nix failed to build `broken-1.0`"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("fails on purpose"));
+        assert!(
+            !err.message.contains('\x1b'),
+            "colour codes kept: {}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_dependency_failure_alone_names_no_package() {
+        let stderr = "error: Cannot build '/nix/store/ghi-nixpy-shell-env.drv'.\n       Reason: 1 dependency failed.\n";
+        let err = explain_failure("building the Nix shell", stderr);
+        assert!(
+            err.message.starts_with("Nix failed while building"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn deprecation_warnings_never_reach_the_user() {
+        let stderr = "warning: 'ping' is a deprecated alias for 'info'\nwarning: Nix feature 'nix-command' is experimental and its interface may change\nerror: something else\n";
+        let err = explain_failure("asking the store", stderr);
+        assert!(!err.message.contains("deprecated"), "{}", err.message);
+        assert!(err.message.contains("something else"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_unreachable_daemon_is_named_with_its_fix() {
+        let stderr = "error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused\n";
+        let err = explain_failure("resolving the nixpkgs input", stderr);
+        assert!(
+            err.message.contains("no nix-daemon is running"),
+            "{}",
+            err.message
+        );
+        assert!(err.hint.unwrap().contains("systemctl start nix-daemon"));
+    }
+
+    #[test]
+    fn an_ignored_substituter_leads_a_failed_build() {
+        let stderr = "warning: ignoring untrusted substituter 'file:///srv/cache'\nerror: unable to start any build; either increase '--max-jobs' or enable remote builds.\n";
+        let err = explain_failure("building the Nix shell", stderr);
+        assert!(
+            err.message
+                .contains("ignored the substituter file:///srv/cache"),
+            "{}",
+            err.message
+        );
+        assert!(err
+            .hint
+            .unwrap()
+            .contains("trusted-substituters = file:///srv/cache"));
     }
 }

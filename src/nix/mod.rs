@@ -2,6 +2,7 @@
 //! Nix 2.8 and 2.3x both accept), the store's place, and explaining what
 //! went wrong when Nix fails.
 
+mod access;
 mod build_plan;
 mod command;
 mod explain;
@@ -12,6 +13,7 @@ mod refusal;
 mod store;
 mod trace;
 
+pub(crate) use access::why_not_fetched;
 pub(crate) use build_plan::heavy_builds;
 pub(crate) use command::{identity, not_installed, NameStatus, Nix, Substituters, FEATURES};
 pub(crate) use explain::NixFailure;

@@ -156,17 +156,19 @@ pub(super) fn build_layer(
     }
     if let Some((_, path)) = inputs.recorded_layer.as_ref().filter(|(k, _)| *k == key) {
         let phase = ui::Phase::start(format!("fetching the recorded pip layer {path}"));
-        if inputs.nix.realise_rooted(path, &link)?.is_ok() {
+        let Err(stderr) = inputs.nix.realise_rooted(path, &link)? else {
             phase.finish();
             return Ok(LayerRef {
                 key,
                 dir: path.into(),
             });
-        }
+        };
         drop(phase);
-        ui::note(&format!(
-            "{path} is not in the store or any substituter; installing the layer instead"
-        ));
+        let (why, fix) = crate::nix::why_not_fetched(path, &stderr);
+        ui::note(&format!("{why}; installing the layer instead"));
+        if let Some(fix) = fix {
+            ui::note(&format!("fix: {fix}"));
+        }
     }
     let phase = ui::Phase::start(format!(
         "installing {} pip package(s) with {}",
