@@ -33,9 +33,10 @@ pub(crate) use wheels::*;
 /// The binary under test.
 pub(crate) const NIXPY: &str = env!("CARGO_BIN_EXE_nixpy");
 
-/// Offline Nix: flakes on, no binary cache, no global registry lookups.
-pub(crate) const NIX_CONFIG: &str =
-    "experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\n";
+/// Offline Nix: flakes on, no binary cache, no global registry lookups;
+/// no sandbox, whatever nix.conf says (a current Nix sandboxes by
+/// default, and the stand-in's builders run host programs).
+pub(crate) const NIX_CONFIG: &str = "experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\nsandbox = false\n";
 
 /// Where every temporary folder goes. Not under /root (builders cannot read
 /// it) and not `$TMPDIR`, which a developer may have pointed at their home.
