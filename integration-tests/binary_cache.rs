@@ -63,7 +63,7 @@ impl MachineA {
         cmd
     }
 
-    /// `nixpy lock --record-paths`; returns (shell-env, layer) from the lock.
+    /// `nixpy lock --record-paths`; returns (shell, layer) from the lock.
     fn record_paths(&self) -> (String, String) {
         self.nixpy()
             .args(["lock", "--record-paths"])
@@ -78,10 +78,10 @@ impl MachineA {
                 .unwrap_or_else(|| panic!("nixpy.lock has no [store].{key}:\n{lock}"))
                 .to_owned()
         };
-        let (shell_env, layer) = (path("shell-env"), path("layer"));
+        let (shell_env, layer) = (path("shell"), path("layer"));
         assert!(
-            is_store_path(&shell_env, "nixpy-shell-env"),
-            "[store].shell-env = {shell_env:?}"
+            is_store_path(&shell_env, "nixpy-shell.json"),
+            "[store].shell = {shell_env:?}"
         );
         assert!(
             is_store_path(&layer, "nixpy-layer-"),
@@ -225,7 +225,7 @@ fn another_machine_fetches_both_layers_from_the_cache() {
 
 /// Machine A records and pushes; machine B runs `run --locked --offline`
 /// in a checkout of the same files in another folder (as CI does).
-/// Returns B's outcome and the recorded (shell-env, layer).
+/// Returns B's outcome and the recorded (shell, layer).
 fn run_in_another_checkout() -> (Outcome, String, String) {
     let a = MachineA::new();
     let (shell_env, layer) = a.record_paths();

@@ -475,16 +475,12 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
     let cache = project.cache_dir();
     let dir = project_cache_dir(cache, &project);
     let entry = read_entry(cache, &project).expect("entry.json");
-    let shell_env = str_at(&entry, "/shell_env_path").to_owned();
+    let shell_env = str_at(&entry, "/shell_file").to_owned();
     assert!(is_store_path(&shell_env, ""), "{shell_env}");
 
     // What nix-collect-garbage would do once the roots were gone.
     for item in std::fs::read_dir(&dir).unwrap().flatten() {
-        if item
-            .file_name()
-            .to_string_lossy()
-            .starts_with("shell-profile")
-        {
+        if item.file_name().to_string_lossy().starts_with("shell-") {
             std::fs::remove_file(item.path()).unwrap();
         }
     }
@@ -497,7 +493,7 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
     out.success().stdout_is(&format!("{tool} ok\n"));
     assert_phases(&out.stderr, SHELL_BUILD, 1);
     let entry = read_entry(cache, &project).expect("entry.json");
-    assert!(Path::new(str_at(&entry, "/shell_env_path")).exists());
+    assert!(Path::new(str_at(&entry, "/shell_file")).exists());
     assert_warm(&project, &["true"]);
 
     // The same for the pip layer.
@@ -530,7 +526,7 @@ fn gc_roots_keep_everything_the_environment_uses_alive() {
         .iter()
         .map(|p| p.as_str().unwrap().to_owned())
         .collect();
-    needed.push(str_at(&entry, "/shell_env_path").to_owned());
+    needed.push(str_at(&entry, "/shell_file").to_owned());
     needed.push(str_at(&entry, "/layer/dir").to_owned());
     let source = std::fs::read_link(project_cache_dir(cache, &project).join("nixpkgs-source"))
         .expect("the nixpkgs source is rooted");
@@ -697,7 +693,7 @@ fn a_run_killed_during_the_nix_build_leaves_no_half_entry() {
 
     // The old entry is intact (complete JSON, not the half-built one) ...
     let after = read_entry(cache, &project).expect("entry.json is complete JSON");
-    assert_eq!(after["shell_env_path"], before["shell_env_path"]);
+    assert_eq!(after["shell_file"], before["shell_file"]);
     // ... and stale, so the next run builds, then works.
     let out = nixpy_run(&project, [tool.as_str()]).outcome();
     out.success().stdout_is(&format!("{tool} ok\n"));

@@ -7,8 +7,11 @@
 //!   v1/projects/<id>/entry.json       the cached environment and its fingerprint
 //!   v1/projects/<id>/lock             held while the entry is rebuilt
 //!   v1/projects/<id>/project-root     the project folder, for `nixpy gc`
-//!   v1/projects/<id>/shell-profile    GC root of the shell environment (Nix
-//!                                     adds shell-profile-<n>-link generations)
+//!   v1/projects/<id>/shell-file       GC root of the shell file (nixpy-shell.json),
+//!                                     which keeps the shell's whole closure
+//!   v1/projects/<id>/shell-profile    Nix's profile of the shell while it builds
+//!                                     (with shell-profile-<n>-link generations),
+//!                                     removed once shell-file roots the shell
 //!   v1/projects/<id>/nixpkgs-source   GC root of the pinned nixpkgs
 //!   v1/flakes/<key>/                  generated flakes, content-addressed (in
 //!                                     /tmp/nixpy-<uid>-flakes if this path has
@@ -36,6 +39,7 @@ const PROJECTS: &str = "projects";
 const ENTRY: &str = "entry.json";
 const PROJECT_LOCK: &str = "lock";
 const PROJECT_ROOT: &str = "project-root";
+const SHELL_FILE: &str = "shell-file";
 const SHELL_PROFILE: &str = "shell-profile";
 const NIXPKGS_SOURCE: &str = "nixpkgs-source";
 const FLAKES: &str = "flakes";
@@ -218,6 +222,13 @@ impl ProjectDir {
         self.path.join(PROJECT_ROOT)
     }
 
+    /// The GC root of the shell file.
+    pub(crate) fn shell_file(&self) -> PathBuf {
+        self.path.join(SHELL_FILE)
+    }
+
+    /// Nix's profile of the shell while it builds (its GC root until the
+    /// shell file is rooted).
     pub(crate) fn shell_profile(&self) -> PathBuf {
         self.path.join(SHELL_PROFILE)
     }
@@ -275,6 +286,7 @@ mod tests {
             project.entry(),
             project.lock(),
             project.project_root(),
+            project.shell_file(),
             project.shell_profile(),
             project.nixpkgs_source(),
             cache.flake(key),

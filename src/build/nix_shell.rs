@@ -9,7 +9,7 @@ use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::flake::{self, ShellEnv, ShellPlan};
 use crate::layout::{self, ProjectDir};
-use crate::nix::{self, NameProblem, NameReport, Nix, NixFailure};
+use crate::nix::{self, GcRoot, NameProblem, NameReport, Nix, NixFailure};
 use crate::project::lockfile::{LockMode, NixpkgsPin};
 use crate::project::{self, PackageRef};
 use crate::support::atomic_write;
@@ -79,26 +79,55 @@ pub(super) fn pin_nixpkgs(
     })
 }
 
-/// Fetches a shell environment recorded in nixpy.lock (from the store or a
-/// substituter) and roots it: no evaluation, no build.
-pub(super) fn fetch_recorded_shell(nix: &Nix, pc: &ProjectCache, store_path: &str) -> Result<bool> {
+/// Fetches the shell file recorded in nixpy.lock (from the store or a
+/// substituter) and roots it: no evaluation, no build. `None` (with a
+/// note saying why) when it cannot be had.
+pub(super) fn fetch_recorded_shell(
+    nix: &Nix,
+    pc: &ProjectCache,
+    store_path: &str,
+) -> Result<Option<ShellEnv>> {
     let phase = ui::Phase::start(format!("fetching the recorded Nix shell {store_path}"));
-    let fetched = nix
-        .realise_rooted(store_path, &pc.dir.shell_profile())?
-        .is_ok();
-    if fetched {
-        phase.finish();
-    } else {
-        drop(phase);
-        ui::note(&format!(
-            "{store_path} is not in the store or any substituter; building the shell instead"
-        ));
+    let (why, fix) = match nix.realise_rooted(store_path, &pc.dir.shell_file())? {
+        Ok(_) => match flake::read_shell_file(store_path) {
+            Ok(shell) => {
+                phase.finish();
+                return Ok(Some(shell));
+            }
+            Err(e) => (e.message, None),
+        },
+        Err(stderr) => nix::why_not_fetched(store_path, &stderr),
+    };
+    drop(phase);
+    ui::note(&format!("{why}; building the shell instead"));
+    if let Some(fix) = fix {
+        ui::note(&format!("fix: {fix}"));
     }
-    Ok(fetched)
+    Ok(None)
+}
+
+/// The project's shell file, rooted again if a garbage collection dropped
+/// its root (and the nixpkgs source's) while the cache folder was away.
+pub(super) fn keep_shell_rooted(nix: &Nix, pc: &ProjectCache, shell_file: &str) -> Result<()> {
+    let link = pc.dir.shell_file();
+    let pointed = std::fs::read_link(&link).ok();
+    if GcRoot::new(&link).is_missing() || pointed.as_deref() != Some(Path::new(shell_file)) {
+        ui::note(&format!(
+            "the GC root of {shell_file} was lost (a garbage collection ran while it was away?); registering it again"
+        ));
+        nix.keep_rooted(shell_file, &link)?;
+    }
+    let source = pc.dir.nixpkgs_source();
+    if let Ok(target) = std::fs::canonicalize(&source) {
+        if GcRoot::new(&source).is_missing() {
+            nix.keep_rooted(&target.display().to_string(), &source)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the generated flake (content-addressed by `key`) and builds it.
-/// Returns the environment and the store path of its environment file.
+/// Returns the environment and the store path of its shell file, rooted.
 pub(super) fn build_shell(
     nix: &Nix,
     pc: &ProjectCache,
@@ -113,6 +142,8 @@ pub(super) fn build_shell(
     let phase = ui::Phase::start(format!(
         "building the Nix shell ({count} package source(s))"
     ));
+    // The profile keeps what was built alive until the shell file's root
+    // does (a garbage collection may run at any moment).
     let profile = pc.dir.shell_profile();
     let built = match nix.print_dev_env(&dir, &plan.installable_fragment(), &profile)? {
         Ok(built) => built,
@@ -121,21 +152,27 @@ pub(super) fn build_shell(
             return Err(explain_shell_failure(nix, &dir, project, &failure));
         }
     };
-    phase.finish();
-    note_ignored_substituters(&built.ignored_substituters, plan);
-    prune_profile_generations(&pc.dir, &profile);
     let shell = flake::parse_dev_env(&built.json)?;
-    note_modules_for_another_interpreter(&shell, plan);
     let env_path = std::fs::canonicalize(&profile)
         .map_err(|e| Error::io("read the GC root", &profile, e))?
         .display()
         .to_string();
+    let text = flake::render_shell_file(&shell);
+    let candidates = nix.references(&env_path)?;
+    let references = flake::shell_file_references(&text, &candidates);
+    let (shell_file, _) = nix.add_rooted(&pc.dir.shell_file(), || {
+        nix.write_text_file(flake::SHELL_FILE_NAME, &text, &references)
+    })?;
+    phase.finish();
+    note_ignored_substituters(&built.ignored_substituters, plan);
+    note_modules_for_another_interpreter(&shell, plan);
+    remove_profile(&pc.dir);
     // Written again if something (a concurrent `nixpy gc`) removed it.
     let dir = flake::write_dir(&pc.cache, key, files)?;
     if let Ok(Some(source)) = nix.nixpkgs_source(&dir) {
         nix.keep_rooted(&source, &pc.dir.nixpkgs_source())?;
     }
-    Ok((shell, env_path))
+    Ok((shell, shell_file))
 }
 
 /// One error for a failed shell build. When the names are the problem,
@@ -331,18 +368,15 @@ fn note_modules_for_another_interpreter(shell: &ShellEnv, plan: &ShellPlan) {
     ));
 }
 
-/// `--profile` keeps every generation as a GC root; only the current one
-/// should hold store paths alive.
-fn prune_profile_generations(dir: &ProjectDir, profile: &Path) {
-    let current = std::fs::read_link(profile).ok();
+/// Removes Nix's profile of the shell and its generations: the shell
+/// file's root keeps everything the shell uses.
+fn remove_profile(dir: &ProjectDir) {
     let Ok(entries) = std::fs::read_dir(&dir.path) else {
         return;
     };
+    let _ = std::fs::remove_file(dir.shell_profile());
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if ProjectDir::is_profile_generation(&name) && current.as_deref() != Some(Path::new(&*name))
-        {
+        if ProjectDir::is_profile_generation(&entry.file_name().to_string_lossy()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::context::{BuildOptions, Context};
-use super::nix_shell::{build_shell, fetch_recorded_shell, ProjectFiles};
+use super::nix_shell::{build_shell, fetch_recorded_shell, keep_shell_rooted, ProjectFiles};
 use super::shell_spec::{shell_spec, ShellSpec};
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::Result;
 use crate::flake::{self, ShellEnv};
-use crate::nix::Nix;
+use crate::nix::{GcRoot, Nix};
 use crate::pip::{self, LayerRef, PipInputs, PipOutcome};
 use crate::project::lockfile::{
     self, LockFile, LockMode, NixpkgsPin, PipLock, StorePaths, LOCK_VERSION,
@@ -57,6 +57,13 @@ pub(super) fn build(
         nix_sources: &inputs.nix_sources,
     };
     let shell = nix_shell(&nix, pc, &spec, opts.refresh, recorded.as_ref(), &project)?;
+    let nix_version = shell.nix_version.clone().or_else(|| {
+        let records_anew = opts.record_paths
+            || recorded
+                .as_ref()
+                .is_some_and(|r| !r.records_shell_of(&spec.portable_key));
+        records_anew.then(|| nix.version()).flatten()
+    });
     let pip = if inputs.requirements.is_empty() {
         None
     } else {
@@ -81,14 +88,23 @@ pub(super) fn build(
         pip.as_ref().map(|p| (&p.lock, &p.layer)),
         Recorded {
             portable_key: &spec.portable_key,
-            shell_env: &shell.env_path,
+            shell: &shell.file,
+            nix_version: nix_version.as_deref(),
         },
         opts.record_paths,
     );
     update_lock(location, old_lock.as_ref(), &lock, mode)?;
     let mut fingerprint = inputs.fingerprint;
     fingerprint.add_file(&location.lock_path());
-    let entry = cache_entry(location, fingerprint, spec, shell, pip, &inputs.manifest);
+    let entry = cache_entry(
+        location,
+        pc,
+        fingerprint,
+        spec,
+        shell,
+        pip,
+        &inputs.manifest,
+    );
     publish(pc, location, &entry)?;
     Ok(entry)
 }
@@ -132,8 +148,11 @@ fn note_allow_variables(location: &ProjectLocation) {
 /// A built (or fetched, or reused) Nix shell.
 struct Shell {
     env: ShellEnv,
-    /// The store file of its environment, which roots its whole closure.
-    env_path: String,
+    /// Its shell file in the store, which roots its whole closure.
+    file: String,
+    /// The Nix version the lock already names for this shell file, when
+    /// the file is the recorded one.
+    nix_version: Option<String>,
 }
 
 /// The Nix shell of `spec`: the previous entry's when its key still matches
@@ -152,33 +171,77 @@ fn nix_shell(
             && p.shell_key == spec.shell_key
             && p.store_paths.iter().all(|s| Path::new(s).exists())
     });
+    let recorded_here = |file: &str| {
+        recorded
+            .filter(|r| r.shell.as_deref() == Some(file))
+            .and_then(|r| r.nix_version.clone())
+    };
     if let Some(previous) = previous {
+        keep_shell_rooted(nix, pc, &previous.shell_file)?;
         return Ok(Shell {
-            env: flake::read_dev_env(&previous.shell_env_path)?,
-            env_path: previous.shell_env_path,
+            env: flake::read_shell_file(&previous.shell_file)?,
+            nix_version: recorded_here(&previous.shell_file),
+            file: previous.shell_file,
         });
     }
-    if let Some(r) = recorded.filter(|r| r.shell_key == spec.portable_key) {
-        if fetch_recorded_shell(nix, pc, &r.shell_env)? {
+    let recorded_file = match recorded {
+        Some(r) if r.records_shell_of(&spec.portable_key) => r.shell.as_deref(),
+        Some(r) if r.shell_key == spec.portable_key && r.shell_env.is_some() => {
+            ui::note("nixpy.lock records the shell as nixpy before lock format 2 did (Nix's own environment file, which differs between Nix versions); `nixpy lock --record-paths` records it again");
+            None
+        }
+        _ => None,
+    };
+    if let Some(file) = recorded_file {
+        if let Some(env) = fetch_recorded_shell(nix, pc, file)? {
             return Ok(Shell {
-                env: flake::read_dev_env(&r.shell_env)?,
-                env_path: r.shell_env.clone(),
+                env,
+                nix_version: recorded_here(file),
+                file: file.to_owned(),
             });
         }
     }
-    let (env, env_path) = build_shell(nix, pc, &spec.plan, &spec.shell_key, &spec.files, project)?;
-    Ok(Shell { env, env_path })
+    let (env, file) = build_shell(nix, pc, &spec.plan, &spec.shell_key, &spec.files, project)?;
+    if let Some(recorded_file) = recorded_file.filter(|r| *r != file) {
+        warn_other_shell(nix, recorded, recorded_file, &file);
+    }
+    Ok(Shell {
+        env,
+        nix_version: recorded_here(&file),
+        file,
+    })
+}
+
+/// The shell built here is not the one nixpy.lock records for the same
+/// inputs: something nixpy does not key on differs between the machines
+/// (a change in a Nix version's `print-dev-env`, say). The lock keeps its
+/// record; this machine uses its own shell.
+fn warn_other_shell(nix: &Nix, recorded: Option<&StorePaths>, recorded_file: &str, built: &str) {
+    let theirs = recorded
+        .and_then(|r| r.nix_version.as_deref())
+        .map_or_else(String::new, |v| format!(" (made with Nix {v})"));
+    let ours = nix
+        .version()
+        .map_or_else(String::new, |v| format!(" with Nix {v}"));
+    ui::warn(&format!(
+        "nixpy.lock records the shell {recorded_file}{theirs}, but this machine built {built}{ours} from the same inputs; \
+         using its own. Push from a machine that has the recorded one, or record this one with `nixpy lock --record-paths`"
+    ));
 }
 
 /// What `nixpy lock --record-paths` records of the shell.
+#[derive(Clone, Copy)]
 struct Recorded<'a> {
     portable_key: &'a str,
-    shell_env: &'a str,
+    shell: &'a str,
+    nix_version: Option<&'a str>,
 }
 
 /// nixpy.lock as this build leaves it: the pin and the pip resolution, and
 /// the store paths of both layers when asked to record them (once
-/// recorded, they are kept current with the rest of the lock).
+/// recorded, they are kept current with the rest of the lock). The shell's
+/// record changes only with its key (or when asked): a machine whose Nix
+/// differs never rewrites it.
 fn next_lock(
     old: Option<&LockFile>,
     pin: NixpkgsPin,
@@ -193,13 +256,23 @@ fn next_lock(
     lock.nixpkgs = Some(pin);
     lock.pip = pip.map(|(pip_lock, _)| pip_lock.clone());
     if record_paths || lock.store.is_some() {
-        lock.store = Some(StorePaths {
+        let kept = lock
+            .store
+            .take()
+            .filter(|s| !record_paths && s.records_shell_of(shell.portable_key));
+        let shell_part = kept.unwrap_or_else(|| StorePaths {
             shell_key: shell.portable_key.to_owned(),
-            shell_env: shell.shell_env.to_owned(),
+            shell: Some(shell.shell.to_owned()),
+            nix_version: shell.nix_version.map(str::to_owned),
+            ..StorePaths::default()
+        });
+        lock.store = Some(StorePaths {
             layer_key: pip.map(|(_, layer)| layer.key.clone()),
             layer: pip.map(|(_, layer)| layer.dir.display().to_string()),
+            ..shell_part
         });
     }
+    lock.version = lock.needed_version();
     lock
 }
 
@@ -224,6 +297,7 @@ fn update_lock(
 /// the command's environment (with the index of its programs).
 fn cache_entry(
     location: &ProjectLocation,
+    pc: &ProjectCache,
     fingerprint: Fingerprint,
     spec: ShellSpec,
     shell: Shell,
@@ -236,6 +310,14 @@ fn cache_entry(
         pip.as_ref().map(|p| &p.layer),
         manifest,
     );
+    let mut roots = vec![GcRoot::new(&pc.dir.shell_file())];
+    roots.extend(
+        pip.as_ref()
+            .map(|p| GcRoot::new(&pc.cache.layer_link(&p.layer.key))),
+    );
+    if pc.dir.nixpkgs_source().exists() {
+        roots.push(GcRoot::new(&pc.dir.nixpkgs_source()));
+    }
     CacheEntry {
         format: ENTRY_FORMAT,
         nixpy_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -243,11 +325,13 @@ fn cache_entry(
         manifest: location.manifest.clone(),
         fingerprint,
         shell_key: spec.shell_key,
-        // The environment file references every package, so while it is in
-        // the store its whole closure is (Nix keeps closures complete): one
+        portable_key: spec.portable_key,
+        // The shell file references every package, so while it is in the
+        // store its whole closure is (Nix keeps closures complete): one
         // stat on the warm path, however many packages there are.
-        store_paths: vec![shell.env_path.clone()],
-        shell_env_path: shell.env_path,
+        store_paths: vec![shell.file.clone()],
+        shell_file: shell.file,
+        roots,
         resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
         from_stale_lock: pip.as_ref().is_some_and(|p| p.from_stale_lock),
         layer: pip.map(|p| p.layer),
@@ -313,14 +397,18 @@ mod tests {
 
     const SHELL: Recorded<'static> = Recorded {
         portable_key: "p",
-        shell_env: "/nix/store/s-nixpy-shell-env",
+        shell: "/nix/store/s-nixpy-shell.json",
+        nix_version: Some("2.18.1"),
     };
 
     #[test]
     fn a_new_lock_pins_and_resolves_without_store_paths() {
         let (pip, layer) = pip_lock();
         let lock = next_lock(None, pin("a"), Some((&pip, &layer)), SHELL, false);
-        assert_eq!(lock.version, LOCK_VERSION);
+        assert_eq!(
+            lock.version, 1,
+            "readable by nixpy versions before format 2"
+        );
         assert_eq!(lock.nixpkgs, Some(pin("a")));
         assert_eq!(lock.pip, Some(pip));
         assert_eq!(lock.store, None);
@@ -330,17 +418,83 @@ mod tests {
     fn store_paths_are_recorded_when_asked_and_kept_current_after() {
         let (pip, layer) = pip_lock();
         let recorded = next_lock(None, pin("a"), Some((&pip, &layer)), SHELL, true);
+        assert_eq!(recorded.version, LOCK_VERSION);
         let store = recorded.store.clone().unwrap();
         assert_eq!(store.shell_key, "p");
+        assert_eq!(
+            store.shell.as_deref(),
+            Some("/nix/store/s-nixpy-shell.json")
+        );
+        assert_eq!(store.nix_version.as_deref(), Some("2.18.1"));
         assert_eq!(store.layer.as_deref(), Some("/nix/store/l-nixpy-layer-l"));
         let moved = Recorded {
             portable_key: "q",
-            shell_env: "/nix/store/t-nixpy-shell-env",
+            shell: "/nix/store/t-nixpy-shell.json",
+            nix_version: Some("2.8.0"),
         };
         let next = next_lock(Some(&recorded), pin("b"), None, moved, false);
         let store = next.store.unwrap();
         assert_eq!(store.shell_key, "q", "kept current without being asked");
+        assert_eq!(
+            store.shell.as_deref(),
+            Some("/nix/store/t-nixpy-shell.json")
+        );
         assert_eq!(store.layer, None, "no pip layer any more");
         assert_eq!(next.pip, None);
+    }
+
+    #[test]
+    fn another_nix_never_rewrites_the_recorded_shell_of_the_same_inputs() {
+        let (pip, layer) = pip_lock();
+        let recorded = next_lock(None, pin("a"), Some((&pip, &layer)), SHELL, true);
+        let elsewhere = Recorded {
+            portable_key: "p",
+            shell: "/nix/store/other-nixpy-shell.json",
+            nix_version: Some("2.8.0"),
+        };
+        let next = next_lock(
+            Some(&recorded),
+            pin("a"),
+            Some((&pip, &layer)),
+            elsewhere,
+            false,
+        );
+        assert_eq!(next, recorded);
+        // Unless asked to record this machine's.
+        let asked = next_lock(
+            Some(&recorded),
+            pin("a"),
+            Some((&pip, &layer)),
+            elsewhere,
+            true,
+        );
+        let store = asked.store.unwrap();
+        assert_eq!(
+            store.shell.as_deref(),
+            Some("/nix/store/other-nixpy-shell.json")
+        );
+        assert_eq!(store.nix_version.as_deref(), Some("2.8.0"));
+    }
+
+    #[test]
+    fn a_format_1_record_is_recorded_again() {
+        let (pip, layer) = pip_lock();
+        let old = LockFile {
+            version: 1,
+            store: Some(StorePaths {
+                shell_key: "p".into(),
+                shell_env: Some("/nix/store/e-nixpy-shell-env".into()),
+                ..StorePaths::default()
+            }),
+            ..LockFile::default()
+        };
+        let next = next_lock(Some(&old), pin("a"), Some((&pip, &layer)), SHELL, false);
+        assert_eq!(next.version, 2);
+        let store = next.store.unwrap();
+        assert_eq!(
+            store.shell.as_deref(),
+            Some("/nix/store/s-nixpy-shell.json")
+        );
+        assert_eq!(store.shell_env, None);
     }
 }

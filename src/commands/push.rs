@@ -7,13 +7,15 @@ use crate::cli::PushArgs;
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::nix::{self, Nix};
+use crate::project::lockfile::{self, StorePaths};
+use crate::ui;
 
 pub(super) fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
     let entry = build::prepare(ctx, args.build.into())?;
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let nix = Nix::locate(&ctx.substituters)?;
-    let mut paths = vec![entry.shell_env_path.clone()];
+    let mut paths = vec![entry.shell_file.clone()];
     if let Some(layer) = &entry.layer {
         paths.push(layer.dir.display().to_string());
     }
@@ -27,10 +29,12 @@ pub(super) fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
         )
         .with_hint("run `nixpy run --refresh -- true` to rebuild it, then push again"));
     }
+    let recorded = lockfile::read(&location.lock_path())?.and_then(|l| l.store);
+    compare_with_record(&nix, recorded.as_ref(), &entry.shell_file);
     let closure = nix.closure_size(&paths);
     nix.copy_to(&args.to, &paths)?;
     println!("pushed to {} ({closure} store paths in all):", args.to);
-    println!("  shell environment  {}", entry.shell_env_path);
+    println!("  shell environment  {}", entry.shell_file);
     if let Some(layer) = &entry.layer {
         println!("  pip layer          {}", layer.dir.display());
     }
@@ -38,4 +42,32 @@ pub(super) fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
         println!("  nixpkgs source     {source}");
     }
     Ok(0)
+}
+
+/// Other machines fetch what nixpy.lock records: say so when this machine
+/// pushes something else, and when its Nix differs from the recording one.
+fn compare_with_record(nix: &Nix, recorded: Option<&StorePaths>, shell_file: &str) {
+    let Some(recorded) = recorded else {
+        return;
+    };
+    match recorded.shell.as_deref() {
+        Some(file) if file != shell_file => ui::warn(&format!(
+            "nixpy.lock records the shell {file}, but this machine's is {shell_file}: machines using the lock look for the recorded one; \
+             record this one with `nixpy lock --record-paths` (and commit), or push from a machine that has the recorded one"
+        )),
+        Some(_) => {
+            let here = nix.version();
+            if let (Some(theirs), Some(here)) = (recorded.nix_version.as_deref(), here) {
+                if theirs != here {
+                    ui::note(&format!(
+                        "nixpy.lock's shell was recorded with Nix {theirs} and this machine has Nix {here}: \
+                         the same shell file (it does not depend on the Nix version)"
+                    ));
+                }
+            }
+        }
+        None => ui::note(
+            "nixpy.lock records the shell in lock format 1; `nixpy lock --record-paths` records the shell file other machines can fetch",
+        ),
+    }
 }

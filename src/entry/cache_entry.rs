@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::flake::{self, ShellEnv};
+use crate::nix::GcRoot;
 use crate::pip::LayerRef;
 use crate::run::EnvSpec;
 use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
 
-/// 2: the entry names the project's manifest.
-pub(crate) const ENTRY_FORMAT: u32 = 2;
+/// 2: the entry names the project's manifest. 3: the shell is nixpy's
+/// shell file, and the entry lists its GC roots.
+pub(crate) const ENTRY_FORMAT: u32 = 3;
 
 /// Everything the warm path needs, in one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,8 +30,12 @@ pub(crate) struct CacheEntry {
     pub fingerprint: Fingerprint,
     /// Key of the generated flake and its pin: same key, same shell.
     pub shell_key: String,
-    /// The store file holding the shell's environment (its GC root's target).
-    pub shell_env_path: String,
+    /// The same key without the Nix in use: what nixpy.lock records the
+    /// shell under.
+    pub portable_key: String,
+    /// nixpy's shell file in the store (`nixpy-shell.json`): the shell's
+    /// environment, referencing every store path it uses.
+    pub shell_file: String,
     /// Key of what the pip resolution depended on.
     pub resolution_key: Option<String>,
     /// Built by `--frozen` from a lock the requirements have moved past:
@@ -39,6 +45,9 @@ pub(crate) struct CacheEntry {
     pub layer: Option<LayerRef>,
     /// Store paths that must still exist for the entry to be used.
     pub store_paths: Vec<String>,
+    /// The GC roots keeping them (and the nixpkgs source) alive, which
+    /// must still be registered.
+    pub roots: Vec<GcRoot>,
     pub env: EnvSpec,
 }
 
@@ -47,7 +56,7 @@ impl CacheEntry {
     /// never needs them): they are read back from the shell's environment
     /// file in the store, which the entry's GC root keeps.
     pub(crate) fn shell_env(&self) -> ShellEnv {
-        flake::read_dev_env(&self.shell_env_path).unwrap_or_default()
+        flake::read_shell_file(&self.shell_file).unwrap_or_default()
     }
 
     /// Reads an entry; anything unreadable (truncated, garbage, another
@@ -68,6 +77,11 @@ impl CacheEntry {
     pub(crate) fn write(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec(self).expect("entry serialises");
         atomic_write::write_file(path, &bytes)
+    }
+
+    /// A GC root a garbage collection dropped (one `readlink` each).
+    pub(crate) fn lost_root(&self) -> Option<&GcRoot> {
+        self.roots.iter().find(|root| root.is_missing())
     }
 
     /// A store path or layer folder that has gone (garbage collected, deleted).

@@ -25,7 +25,10 @@
 //!    of each component of its path, `stat` of it.
 //! 5. `stat` of each input file of the fingerprint (only a file whose stat
 //!    moved is opened, read and hashed), `lstat` of the one store path the
-//!    entry needs, `stat` of the pip layer's folder.
+//!    entry needs, `stat` of the pip layer's folder, then `readlink` of
+//!    each GC root's registration (`/nix/var/nix/gcroots/auto/<name>`: a
+//!    garbage collection drops it while the cache folder is away, and
+//!    nothing else would notice). No daemon is asked.
 //! 6. Only when stats moved but contents did not: `open` and `flock` of the
 //!    project's lock (without waiting), and the entry rewritten with the new
 //!    stats (a temporary file, `write`, `fsync`, `fchmod`, `rename`).
@@ -103,6 +106,9 @@ pub(crate) fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
 enum Unusable {
     Stale(String),
     Gone(String),
+    /// A garbage collection dropped this GC root: the paths are here, but
+    /// the next collection would take them.
+    Unrooted(std::path::PathBuf),
 }
 
 impl std::fmt::Display for Unusable {
@@ -110,6 +116,11 @@ impl std::fmt::Display for Unusable {
         match self {
             Unusable::Stale(why) => f.write_str(why),
             Unusable::Gone(path) => write!(f, "{path} was garbage collected"),
+            Unusable::Unrooted(link) => write!(
+                f,
+                "the GC root {} is no longer registered with Nix",
+                link.display()
+            ),
         }
     }
 }
@@ -131,8 +142,11 @@ fn check_entry(
             "installed --frozen from a lock the requirements moved past".into(),
         ));
     }
-    match entry.missing_path() {
-        Some(missing) => Err(Unusable::Gone(missing)),
+    if let Some(missing) = entry.missing_path() {
+        return Err(Unusable::Gone(missing));
+    }
+    match entry.lost_root() {
+        Some(root) => Err(Unusable::Unrooted(root.link.clone())),
         None => Ok(stamps),
     }
 }
@@ -189,6 +203,11 @@ fn serve(
             }
             return None;
         }
+        // The cold path registers it again, and says so.
+        Err(Unusable::Unrooted(link)) => {
+            tracing::debug!("GC root {} lost", link.display());
+            return None;
+        }
         Err(Unusable::Stale(why)) => {
             tracing::debug!("cached environment is stale: {why}");
             return None;
@@ -232,11 +251,13 @@ mod tests {
             manifest: dir.join("input"),
             fingerprint,
             shell_key: "k".into(),
-            shell_env_path: dir.join("store").display().to_string(),
+            portable_key: "p".into(),
+            shell_file: dir.join("store").display().to_string(),
             resolution_key: None,
             from_stale_lock: false,
             layer: None,
             store_paths: vec![dir.join("store").display().to_string()],
+            roots: Vec::new(),
             env: EnvSpec::default(),
         }
     }

@@ -3,7 +3,6 @@
 //! plumbing, so the user's HOME, TERM and TMPDIR stay theirs.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -178,14 +177,6 @@ fn mentions_path(value: &str, path: &str) -> bool {
             word.strip_prefix(path)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })
-}
-
-/// The environment file Nix builds for a shell holds the same JSON that
-/// `print-dev-env --json` prints.
-pub(crate) fn read(store_path: &str) -> Result<ShellEnv> {
-    let text = std::fs::read_to_string(store_path)
-        .map_err(|e| Error::io("read", Path::new(store_path), e))?;
-    parse(&text)
 }
 
 fn split_path(value: &str) -> Vec<String> {

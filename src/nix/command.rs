@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::build_plan;
 use super::explain::{explain_failure, last_lines, NixFailure};
+use super::literal::string_literal;
 use super::store;
 use crate::error::{Error, Result};
 use crate::support::process;
@@ -305,6 +306,68 @@ impl Nix {
             .pointer("/inputs/nixpkgs/path")
             .and_then(|p| p.as_str())
             .map(str::to_owned))
+    }
+
+    /// Writes `text` into the store as a text file named `name` that
+    /// references `references` (store paths that are here), and returns its
+    /// store path: content-addressed (`text:sha256`), the same for every
+    /// user and Nix version. Not rooted yet: see [`Nix::add_rooted`].
+    pub(crate) fn write_text_file(
+        &self,
+        name: &str,
+        text: &str,
+        references: &[&str],
+    ) -> Result<String> {
+        // `builtins.storePath` gives the string a context naming the path
+        // (refused unless it is valid); an empty substring of it carries
+        // that context into the file as references, adding no text.
+        let refs: Vec<String> = references.iter().map(|r| string_literal(r)).collect();
+        let expr = format!(
+            "builtins.toFile {} ({} + builtins.substring 0 0 (toString (map builtins.storePath [ {} ])))",
+            string_literal(name),
+            string_literal(text),
+            refs.join(" ")
+        );
+        let args: Vec<OsString> = vec![
+            "eval".into(),
+            "--raw".into(),
+            "--impure".into(),
+            "--expr".into(),
+            expr.into(),
+        ];
+        match self.run("write the shell file", &args)? {
+            Ok(out) if super::is_store_path(out.stdout.trim()) => Ok(out.stdout.trim().to_owned()),
+            Ok(out) => Err(Error::new(format!(
+                "unexpected output of `nix eval` while writing {name} to the store: {:?}",
+                out.stdout
+            ))),
+            Err(out) => Err(explain_failure(
+                &format!("writing {name} to the store"),
+                &out.stderr,
+            )),
+        }
+    }
+
+    /// The store paths `store_path` references.
+    pub(crate) fn references(&self, store_path: &str) -> Result<Vec<String>> {
+        let args: Vec<OsString> = vec!["--query".into(), "--references".into(), store_path.into()];
+        match self.run_store("list references", &args)? {
+            Ok(out) => Ok(out.stdout.lines().map(str::to_owned).collect()),
+            Err(out) => Err(explain_failure(
+                &format!("listing the references of {store_path}"),
+                &out.stderr,
+            )),
+        }
+    }
+
+    /// The version of this Nix (`2.18.1`), from `nix --version`.
+    pub(crate) fn version(&self) -> Option<String> {
+        let args: Vec<OsString> = vec!["--version".into()];
+        let out = self
+            .run_program(&self.program, "ask its version", &args)
+            .ok()?
+            .ok()?;
+        out.stdout.split_whitespace().last().map(str::to_owned)
     }
 
     /// Adds a finished folder to the store, content-addressed, read-only.

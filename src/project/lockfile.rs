@@ -7,7 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::support::atomic_write;
 
-pub(crate) const LOCK_VERSION: u32 = 1;
+/// The newest lock format this nixpy reads and writes. A lock is written in
+/// the oldest format that holds what it records, so a lock without a
+/// recorded shell stays readable by older nixpy versions:
+/// 1. the nixpkgs pin, the pip resolution, `[store]` with `shell-env`
+///    (Nix's own environment file: its path differs between Nix versions);
+/// 2. `[store]` records nixpy's shell file (`shell`) instead, the same
+///    path on every Nix version, and the Nix that made it (`nix-version`).
+pub(crate) const LOCK_VERSION: u32 = 2;
 
 const HEADER: &str =
     "# This file is written by nixpy: commit it, and change it with `nixpy lock`.\n";
@@ -26,12 +33,22 @@ pub(crate) struct LockFile {
     pub store: Option<StorePaths>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct StorePaths {
     /// Key of the generated flake files (machine-independent).
     pub shell_key: String,
-    pub shell_env: String,
+    /// nixpy's shell file (`nixpy-shell.json`), whose closure is the shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    /// The version of the Nix that built the recorded shell. Informational:
+    /// the shell file does not depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nix_version: Option<String>,
+    /// Lock format 1's record (Nix's environment file), read only to say
+    /// it must be recorded again; never written.
+    #[serde(default, skip_serializing)]
+    pub shell_env: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,6 +66,24 @@ pub(crate) struct NixpkgsPin {
     /// config names, as the environment was built with them.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub config: toml::Table,
+}
+
+impl StorePaths {
+    /// Records a shell file (lock format 2) for the shell with this key.
+    pub(crate) fn records_shell_of(&self, portable_key: &str) -> bool {
+        self.shell_key == portable_key && self.shell.is_some()
+    }
+}
+
+impl LockFile {
+    /// The oldest lock format that holds what this lock records.
+    pub(crate) fn needed_version(&self) -> u32 {
+        if self.store.as_ref().is_some_and(|s| s.shell.is_some()) {
+            2
+        } else {
+            1
+        }
+    }
 }
 
 impl NixpkgsPin {
@@ -151,7 +186,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<LockFile>> {
         Error::new(crate::support::source_pos::render(path, &text, e.span().unwrap_or(0..0), e.message().trim_end()))
             .with_hint("the lock is written by nixpy; restore it from version control or delete it and run `nixpy lock`")
     })?;
-    if lock.version != LOCK_VERSION {
+    if lock.version == 0 || lock.version > LOCK_VERSION {
         return Err(Error::new(format!(
             "{} has lock format version {}, this nixpy reads version {LOCK_VERSION}",
             path.display(),
@@ -207,9 +242,9 @@ mod tests {
             }),
             store: Some(StorePaths {
                 shell_key: "k".into(),
-                shell_env: "/nix/store/x-nixpy-shell-env".into(),
-                layer_key: None,
-                layer: None,
+                shell: Some("/nix/store/x-nixpy-shell.json".into()),
+                nix_version: Some("2.8.0".into()),
+                ..StorePaths::default()
             }),
         };
         let text = render(&lock);
@@ -229,6 +264,26 @@ mod tests {
             localized(&p, Path::new("/srv/ci/proj")),
             "localpkg @ file:///srv/ci/proj/vendor/localpkg"
         );
+    }
+
+    #[test]
+    fn a_format_1_record_is_read_and_never_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("nixpy.lock");
+        std::fs::write(
+            &p,
+            "version = 1\n[store]\nshell-key = \"k\"\nshell-env = \"/nix/store/x-nixpy-shell-env\"\n",
+        )
+        .unwrap();
+        let lock = read(&p).unwrap().unwrap();
+        let store = lock.store.clone().unwrap();
+        assert_eq!(
+            store.shell_env.as_deref(),
+            Some("/nix/store/x-nixpy-shell-env")
+        );
+        assert_eq!(store.shell, None);
+        assert_eq!(lock.needed_version(), 1);
+        assert!(!render(&lock).contains("shell-env"));
     }
 
     #[test]
