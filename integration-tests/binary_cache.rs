@@ -357,3 +357,97 @@ fn cache_key_follows_the_contents_of_the_inputs() {
         .outcome();
     assert_ne!(allowed.success().stdout.trim(), plain);
 }
+
+/// Issue 14: a machine whose Nix derives another shell file for the same
+/// inputs (simulated: the lock records a path nobody has) keeps the lock
+/// as it is, builds its own, and says so naming both paths.
+#[test]
+fn a_machine_deriving_another_shell_keeps_the_record_and_says_so() {
+    needs_nix!();
+    let a = MachineA::new();
+    let (shell, _) = a.record_paths();
+    let elsewhere = "/nix/store/00000000000000000000000000000000-nixpy-shell.json";
+    let lock = a.project.read("nixpy.lock").replace(&shell, elsewhere);
+    a.project.write("nixpy.lock", &lock);
+    let fresh = temp_dir("nixpy-it-cache-c-");
+    let out = a
+        .nixpy()
+        .env("NIXPY_CACHE_DIR", fresh.path())
+        .args(["run", "--", "true"])
+        .outcome();
+    out.success()
+        .stderr_has(&format!("nixpy.lock records the shell {elsewhere}"))
+        .stderr_has(&format!("this machine built {shell}"))
+        .stderr_has("nixpy lock --record-paths");
+    assert_eq!(a.project.read("nixpy.lock"), lock, "[store] was rewritten");
+    // Its push says other machines will look for the recorded one.
+    let keys = generate_keys();
+    let binary_cache_dir = temp_dir("nixpy-it-binary-cache-");
+    let pushed = a.push(&binary_cache_dir.path().join("cache"), &keys);
+    pushed
+        .success()
+        .stderr_has(&format!("nixpy.lock records the shell {elsewhere}"));
+    // Asked to, it records its own.
+    a.nixpy()
+        .args(["lock", "--record-paths"])
+        .outcome()
+        .success();
+    assert!(a.project.read("nixpy.lock").contains(&shell));
+}
+
+/// `lock --check` compares [store] by its keys: exact on any machine.
+#[test]
+fn lock_check_fails_when_the_recorded_paths_are_for_other_inputs() {
+    needs_nix!();
+    let a = MachineA::new();
+    a.record_paths();
+    a.nixpy().args(["lock", "--check"]).outcome().success();
+    // The inputs move on in a run that may not write the lock.
+    a.project.write(
+        "nixpy.toml",
+        "packages = [\"hello\", \"jq\"]\npython-packages = [\"six\"]\nnix-files = [\"nix/unique.nix\"]\n",
+    );
+    let locked = a.nixpy().args(["run", "--locked", "--", "true"]).outcome();
+    locked.success();
+    let check = a.nixpy().args(["lock", "--check"]).outcome();
+    check
+        .nixpy_error()
+        .stderr_has("nixpy.lock records the store paths of the shell for other inputs")
+        .stderr_has("nixpy lock");
+    // `nixpy lock` brings the record up to date (the environment is
+    // cached, so nothing is built again), and then the check passes.
+    let lock = a.nixpy().arg("lock").outcome();
+    lock.success().stderr_lacks("building the Nix shell");
+    a.nixpy().args(["lock", "--check"]).outcome().success();
+}
+
+/// A lock recorded by nixpy before lock format 2 (Nix's own environment
+/// file, which differs between Nix versions) is recorded again.
+#[test]
+fn a_format_1_record_is_recorded_again() {
+    needs_nix!();
+    let a = MachineA::new();
+    let (shell, _) = a.record_paths();
+    let old = a
+        .project
+        .read("nixpy.lock")
+        .replace("version = 2", "version = 1")
+        .replace(
+            &format!("shell = \"{shell}\""),
+            "shell-env = \"/nix/store/00000000000000000000000000000000-nixpy-shell-env\"",
+        );
+    a.project.write("nixpy.lock", &old);
+    let check = a.nixpy().args(["lock", "--check"]).outcome();
+    check.nixpy_error().stderr_has("lock format 1");
+    let fresh = temp_dir("nixpy-it-cache-c-");
+    let out = a
+        .nixpy()
+        .env("NIXPY_CACHE_DIR", fresh.path())
+        .args(["run", "--", "true"])
+        .outcome();
+    out.success().stderr_has("before lock format 2");
+    let lock = read_lock(&a.project);
+    assert_eq!(lock["version"].as_integer(), Some(2));
+    assert_eq!(lock["store"]["shell"].as_str(), Some(shell.as_str()));
+    assert!(lock["store"].get("shell-env").is_none(), "{lock}");
+}

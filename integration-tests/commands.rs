@@ -574,6 +574,7 @@ fn doctor_passes_in_a_built_project() {
         "cache folder",
         "project",
         "nixpkgs pin",
+        "gc roots",
         "installer",
     ] {
         let prefix = format!("ok    {check:13} ");

@@ -905,3 +905,34 @@ fn a_read_only_cache_still_serves_warm_runs() {
     let out = run(vec!["true".into()]);
     out.nixpy_error().stderr_has("Read-only file system");
 }
+
+/// Issue 19.3: a store nixpy cannot reach (a daemon that is not running)
+/// is named as such, with the fix, by a run and by `doctor` alike.
+#[test]
+fn an_unreachable_nix_daemon_is_named_with_its_fix() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    let run = nixpy_run(&project, ["true"])
+        .env("NIX_REMOTE", "unix:///nonexistent/daemon-socket/socket")
+        .outcome();
+    run.nixpy_error()
+        .stderr_has(
+            "no nix-daemon is running (nothing answers on /nonexistent/daemon-socket/socket)",
+        )
+        .stderr_has("systemctl start nix-daemon");
+    let doctor = nixpy(&project)
+        .arg("doctor")
+        .env("NIX_REMOTE", "unix:///nonexistent/daemon-socket/socket")
+        .outcome();
+    doctor.code(1);
+    assert!(
+        doctor
+            .stdout
+            .contains("FAIL  nix store     no nix-daemon is running"),
+        "{}",
+        doctor.stdout
+    );
+    // And as it is here: the local store, opened by Nix itself.
+    let doctor = nixpy(&project).arg("doctor").outcome();
+    doctor.stdout_has("ok    nix store     local store");
+}

@@ -511,6 +511,70 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
     assert_warm(&project, &["true"]);
 }
 
+/// `nix-store --delete PATH`: succeeds only when nothing roots PATH.
+fn try_delete(path: &str) -> Outcome {
+    Command::new("nix-store")
+        .args(["--delete", path])
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .outcome()
+}
+
+/// Issue 19.1: a garbage collection while the cache folder is away (a home
+/// unmounted, a CI cache restored later) drops the roots' registrations
+/// for good. The environment still looks fresh, so nixpy must notice
+/// (`show`, `doctor`) and register them again (the next run).
+#[test]
+fn a_root_dropped_while_the_cache_was_away_is_registered_again() {
+    needs_nix!();
+    let tool = unique_name("nixpy-it-away");
+    let (project, module) = layer_project("nix-files = [\"tool.nix\"]\n");
+    project.write("tool.nix", &scratch_package_nix(&tool, 0));
+    nixpy_run(&project, [tool.as_str()]).outcome().success();
+    let cache = project.cache_dir();
+    let entry = read_entry(cache, &project).expect("entry.json");
+    let shell_file = str_at(&entry, "/shell_file").to_owned();
+    let layer = str_at(&entry, "/layer/dir").to_owned();
+    assert!(
+        is_store_path(&shell_file, "nixpy-shell.json"),
+        "{shell_file}"
+    );
+
+    // The cache goes away, a collection runs (only looking: it still drops
+    // the registrations whose link is missing), the cache comes back.
+    let away = cache.with_extension("away");
+    std::fs::rename(cache, &away).unwrap();
+    Command::new("nix-store")
+        .args(["--gc", "--print-dead"])
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .outcome()
+        .success();
+    std::fs::rename(&away, cache).unwrap();
+
+    let show = nixpy(&project).arg("show").outcome();
+    show.success()
+        .stdout_has("cache:            fresh")
+        .stdout_has("gc root:          missing");
+    let doctor = nixpy(&project).arg("doctor").outcome();
+    assert!(
+        doctor.stdout.contains("FAIL  gc roots") && doctor.stdout.contains("no longer registered"),
+        "{}",
+        doctor.stdout
+    );
+
+    let out = nixpy_run(&project, versions_of(&[&module])).outcome();
+    out.success()
+        .stdout_is("[\"0.1.0\"]\n")
+        .stderr_has("registering it again");
+    assert_phases(&out.stderr, SHELL_BUILD, 0);
+    assert_phases(&out.stderr, LAYER_INSTALL, 0);
+    for path in [&shell_file, &layer] {
+        try_delete(path).code(1);
+        assert!(Path::new(path).exists(), "{path} is not protected any more");
+    }
+    assert_warm(&project, &["true"]);
+    nixpy(&project).arg("doctor").outcome().success();
+}
+
 #[test]
 fn gc_roots_keep_everything_the_environment_uses_alive() {
     needs_nix!();

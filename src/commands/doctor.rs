@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::Context;
-use crate::entry::ProjectCache;
+use crate::entry::{CacheEntry, ProjectCache};
 use crate::layout::Cache;
-use crate::nix;
+use crate::nix::{self, Nix};
 use crate::project::{lockfile, manifest, ProjectLocation};
 use crate::support::{disk_usage, process};
 
@@ -37,7 +37,13 @@ pub(super) fn run(ctx: &Context) -> i32 {
                 )),
             ));
             checks.push(("nixpkgs pin", check_pin(&location.lock_path())));
-            checks.push(("installer", check_installer(&location)));
+            let entry = ProjectCache::of(&location)
+                .ok()
+                .and_then(|pc| pc.read_entry());
+            if let Some(entry) = &entry {
+                checks.push(("gc roots", check_roots(entry)));
+            }
+            checks.push(("installer", check_installer(entry.as_ref())));
             checks.push(("direnv", check_direnv(&location.root)));
             checks.push(("gpu driver", check_gpu_driver(&location)));
         }
@@ -108,28 +114,73 @@ fn check_flakes(program: &Path) -> Outcome {
     }
 }
 
-#[allow(unsafe_code)]
+/// What the store Nix uses says about itself (`nix store info`, or
+/// `ping` on older Nix), as this user sees it: local or a daemon, its
+/// version, whether the daemon trusts this user; or why it cannot be
+/// reached, with the fix that applies.
 fn check_store() -> Outcome {
-    if Path::new("/nix/var/nix/daemon-socket/socket").exists() {
-        return Outcome::Pass("multi-user store (nix-daemon socket present)".into());
-    }
-    let store = Path::new(nix::STORE_DIR);
-    let parent_writable = |p: &Path| {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
-        // SAFETY: access(2) only reads the NUL-terminated path.
-        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    let nix = match Nix::locate(&nix::Substituters::default()) {
+        Ok(nix) => nix,
+        Err(e) => return Outcome::Fail(e.message, e.hint.unwrap_or_default()),
     };
-    if (store.exists() && parent_writable(store))
-        || (!store.exists() && parent_writable(Path::new("/nix")))
-    {
-        Outcome::Pass("single-user store, writable".into())
-    } else {
-        Outcome::Fail(
-            "the Nix store is not writable and no nix-daemon is running".into(),
-            "start the daemon (`sudo systemctl start nix-daemon`) or run as the store's owner"
-                .into(),
-        )
+    let info = match nix.store_info() {
+        Ok(Ok(info)) => info,
+        Ok(Err(stderr)) => {
+            return match nix::store_problem(&stderr) {
+                Some(problem) => Outcome::Fail(problem.message(), problem.fix()),
+                None => Outcome::Fail(
+                    format!(
+                        "Nix cannot open its store: {}",
+                        stderr
+                            .lines()
+                            .rfind(|l| l.contains("error"))
+                            .unwrap_or("failed")
+                            .trim()
+                    ),
+                    "run `nix store ping` to see Nix's own words".into(),
+                ),
+            };
+        }
+        Err(e) => return Outcome::Fail(e.message, e.hint.unwrap_or_default()),
+    };
+    let version = info
+        .version
+        .as_deref()
+        .map_or_else(String::new, |v| format!(", Nix {v}"));
+    if info.is_local() {
+        let daemon_too = Path::new(&nix::daemon_socket()).exists();
+        let note = if daemon_too {
+            "; a nix-daemon also runs (NIX_REMOTE=daemon would use it)"
+        } else {
+            ""
+        };
+        return Outcome::Pass(format!("local store, opened by Nix itself{version}{note}"));
+    }
+    if !info.is_daemon() {
+        return Outcome::Pass(format!("store {}{version}", info.url));
+    }
+    let user = nix::user_name();
+    Outcome::Pass(match info.trusted {
+        Some(true) => format!("nix-daemon{version}; {user} is a trusted user"),
+        Some(false) => format!(
+            "nix-daemon{version}; {user} is not a trusted user: only the substituters and keys of the admin's nix.conf count (`trusted-substituters`, `trusted-public-keys`)"
+        ),
+        None => format!("nix-daemon{version}"),
+    })
+}
+
+/// The environment's GC roots are registered with Nix (a garbage
+/// collection drops one whose link was away for a moment).
+fn check_roots(entry: &CacheEntry) -> Outcome {
+    match entry.lost_root() {
+        None => Outcome::Pass(format!("{} registered", entry.roots.len())),
+        Some(root) => Outcome::Fail(
+            format!(
+                "the GC root {} is no longer registered with Nix: the next garbage collection deletes what it keeps",
+                root.link.display()
+            ),
+            "run `nixpy run -- true` in the project: it registers the root again".into(),
+        ),
     }
 }
 
@@ -171,10 +222,7 @@ fn check_pin(lock: &Path) -> Outcome {
     }
 }
 
-fn check_installer(location: &crate::project::ProjectLocation) -> Outcome {
-    let entry = ProjectCache::of(location)
-        .ok()
-        .and_then(|pc| pc.read_entry());
+fn check_installer(entry: Option<&CacheEntry>) -> Outcome {
     let Some(entry) = entry else {
         return Outcome::Skip("environment not built yet (`nixpy run -- true` builds it)".into());
     };

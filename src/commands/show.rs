@@ -84,6 +84,7 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
             Ok(_) => json!({"state": "fresh"}),
             Err(why) => json!({"state": "stale", "reason": why}),
         },
+        "gc_roots": entry.as_ref().map(|e| e.roots.iter().map(|r| json!({"link": r.link, "registered": !r.is_missing()})).collect::<Vec<_>>()),
     });
     if args.json {
         println!(
@@ -162,6 +163,13 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     match &state {
         Ok(_) => println!("cache:            fresh"),
         Err(why) => println!("cache:            stale ({why}); the next run rebuilds"),
+    }
+    if let Some(root) = entry.as_ref().and_then(CacheEntry::lost_root) {
+        println!(
+            "gc root:          missing: {} is no longer registered with Nix, so the next \
+             garbage collection deletes the environment; the next run registers it again",
+            root.link.display()
+        );
     }
     Ok(0)
 }

@@ -151,15 +151,18 @@ fn check_entry(
     }
 }
 
-/// The cached entry if it is fresh, else why not (for `nixpy show`).
+/// The cached entry if it is fresh (a lost GC root aside: see
+/// [`CacheEntry::lost_root`]), else why not (for `nixpy show`).
 pub(crate) fn staleness(
     pc: &ProjectCache,
     nixpkgs_override: Option<&str>,
 ) -> std::result::Result<CacheEntry, String> {
     let entry = pc.read_entry().ok_or("no cached environment")?;
-    check_entry(&entry, &scalars(nixpkgs_override), false)
-        .map(|_| entry)
-        .map_err(|why| why.to_string())
+    match check_entry(&entry, &scalars(nixpkgs_override), false) {
+        // Usable as it is; `show` reports the lost root on its own line.
+        Ok(_) | Err(Unusable::Unrooted(_)) => Ok(entry),
+        Err(why) => Err(why.to_string()),
+    }
 }
 
 /// The warm path: the cached entry, if every input is unchanged and every

@@ -135,7 +135,7 @@ impl Nix {
         })
     }
 
-    fn run(
+    pub(super) fn run(
         &self,
         what: &str,
         args: &[OsString],

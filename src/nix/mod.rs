@@ -13,11 +13,11 @@ mod refusal;
 mod store;
 mod trace;
 
-pub(crate) use access::why_not_fetched;
+pub(crate) use access::{daemon_socket, store_problem, user_name, why_not_fetched};
 pub(crate) use build_plan::heavy_builds;
 pub(crate) use command::{identity, not_installed, NameStatus, Nix, Substituters, FEATURES};
 pub(crate) use explain::NixFailure;
 pub(crate) use gc_root::GcRoot;
 pub(crate) use literal::string_literal;
 pub(crate) use names::{NameProblem, NameReport};
-pub(crate) use store::{is_store_path, store_path_of, STORE_DIR};
+pub(crate) use store::{is_store_path, store_path_of};
