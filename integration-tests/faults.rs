@@ -936,3 +936,47 @@ fn an_unreachable_nix_daemon_is_named_with_its_fix() {
     let doctor = nixpy(&project).arg("doctor").outcome();
     doctor.stdout_has("ok    nix store     local store");
 }
+
+/// Issue 19.4: no Nix command adds a path and roots it in one step, so a
+/// garbage collection may remove it in between (simulated by a `nix` that
+/// deletes what it just added). nixpy adds it again, says so, and ends up
+/// with both the shell file and the pip layer rooted.
+#[test]
+fn a_gc_between_adding_and_rooting_adds_the_path_again() {
+    needs_nix!();
+    let token = unique_name("nixpy-it-race");
+    let project = Project::with_manifest("nix-files = [\"tool.nix\"]\n");
+    project.write("tool.nix", &scratch_package_nix(&token, 0));
+    let module = token.replace('-', "_");
+    add_wheel(&project, &module, "0.1.0");
+    project.write("requirements.txt", &local_requirements(&[&module]));
+    let wrapper = gc_race_wrapper();
+    let path = std::env::join_paths(
+        std::iter::once(wrapper.path().to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let code = format!("import {module}; print({module}.VERSION)");
+    let out = nixpy_run(&project, ["python", "-c", &code])
+        .env("PATH", &path)
+        .outcome();
+    out.success().stdout_is("0.1.0\n");
+    for what in ["shell", "layer"] {
+        assert!(
+            wrapper.path().join(format!("raced-{what}")).exists(),
+            "the {what} was never removed: the test tested nothing"
+        );
+    }
+    let notes = out.stderr.matches("a garbage collection removed").count();
+    assert_eq!(notes, 2, "{}", out.stderr);
+    let entry = read_entry(project.cache_dir(), &project).expect("entry.json");
+    for pointer in ["/shell_file", "/layer/dir"] {
+        let path = entry.pointer(pointer).and_then(|v| v.as_str()).unwrap();
+        let deleted = Command::new("nix-store")
+            .args(["--delete", path])
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .outcome();
+        deleted.code(1);
+        assert!(Path::new(path).exists(), "{path} is not rooted");
+    }
+}

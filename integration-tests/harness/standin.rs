@@ -455,3 +455,40 @@ fn warm_standin() -> &'static Standin {
     }
     standin
 }
+
+/// A folder to put first on PATH whose `nix` runs the real one, but the
+/// first time it adds something to the store (`store add-path`, or an
+/// `eval` writing a file with `builtins.toFile`) deletes it at once, as a
+/// garbage collection between adding and rooting would. A `raced-*` file
+/// in the folder marks each deletion.
+pub(crate) fn gc_race_wrapper() -> tempfile::TempDir {
+    let real = which("nix").expect("nix on PATH").canonicalize().unwrap();
+    let real_store = real.with_file_name("nix-store");
+    let dir = temp_dir("nixpy-it-gc-race-");
+    let script = format!(
+        r#"#!/bin/bash
+real={real}
+case "$*" in
+  *add-path*) what=layer ;;
+  *builtins.toFile*) what=shell ;;
+  *) exec "$real" "$@" ;;
+esac
+out=$("$real" "$@") || exit $?
+marker="$(dirname "$0")/raced-$what"
+if [ ! -e "$marker" ]; then
+  : > "$marker"
+  {real_store} --delete "$out" >/dev/null 2>&1 || rm -f "$marker"
+fi
+printf '%s\n' "$out"
+"#,
+        real = real.display(),
+        real_store = real_store.display()
+    );
+    let nix = dir.path().join("nix");
+    std::fs::write(&nix, script).unwrap();
+    set_mode(&nix, 0o755);
+    std::os::unix::fs::symlink(&real_store, dir.path().join("nix-store")).unwrap();
+    // The folder may be written by another user's nixpy (its markers).
+    set_mode(dir.path(), 0o777);
+    dir
+}
