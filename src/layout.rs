@@ -13,9 +13,11 @@
 //!                                     (with shell-profile-<n>-link generations),
 //!                                     removed once shell-file roots the shell
 //!   v1/projects/<id>/nixpkgs-source   GC root of the pinned nixpkgs
-//!   v1/flakes/<key>/                  generated flakes, content-addressed (in
-//!                                     /tmp/nixpy-<uid>-flakes if this path has
-//!                                     a space, # or ?, which Nix cannot take)
+//!   v1/flakes/<key>/                  generated flakes, content-addressed (if this
+//!                                     path has a space, # or ?, which Nix cannot
+//!                                     take: in $XDG_RUNTIME_DIR/nixpy-flakes, else
+//!                                     /tmp/nixpy-<uid>-flakes, else, when another
+//!                                     user made that, /tmp/nixpy-<uid>-flakes-XXXXXX)
 //!   v1/flakes/.locking-*              a scratch flake locking nixpkgs
 //!   v1/flakes/.writing-*              a generated flake being written
 //!   v1/layers/<key>                   GC root (link) of a pip layer's store path
@@ -102,21 +104,16 @@ impl Cache {
 
     /// Generated flakes are passed to Nix as `path:` references, which Nix
     /// parses as URLs without decoding: a cache folder with a space, `#` or
-    /// `?` in its path cannot hold them, so they go to a private folder in
-    /// /tmp instead (they are regenerated whenever missing).
+    /// `?` in its path cannot hold them, so they go to a private folder of
+    /// this user's outside it instead (they are regenerated whenever
+    /// missing).
     pub(crate) fn flakes_dir(&self) -> PathBuf {
         let preferred = self.root.join(FLAKES);
         if is_plain_path(&preferred) {
             return preferred;
         }
-        let uid = user::current_uid();
-        let tmp = std::env::temp_dir();
-        let tmp = if is_plain_path(&tmp) {
-            tmp
-        } else {
-            PathBuf::from("/tmp")
-        };
-        tmp.join(format!("nixpy-{uid}-{FLAKES}"))
+        static OUTSIDE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        OUTSIDE.get_or_init(outside_flakes_dir).clone()
     }
 
     /// The generated flake with this key.
@@ -192,9 +189,41 @@ impl Cache {
         if !dir.starts_with(&self.root) {
             return ensure_private_outside(dir);
         }
+        self.check_own()?;
         atomic_write::create_private_dir(dir).map_err(|e| {
             e.with_hint(format!("nixpy needs a writable cache folder; set NIXPY_CACHE_DIR or fix the permissions of {}", self.root.display()))
         })
+    }
+}
+
+impl Cache {
+    /// The cache holds what nixpy execs (the environment's recipe): it
+    /// must be this user's alone. A cache folder another user owns, or
+    /// may write, is refused (two users sharing NIXPY_CACHE_DIR).
+    fn check_own(&self) -> Result<()> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let uid = user::current_uid();
+        for folder in [self.root.parent().unwrap_or(&self.root), &self.root] {
+            let Ok(meta) = std::fs::metadata(folder) else {
+                continue;
+            };
+            let why = if meta.uid() != uid {
+                format!("belongs to {}", user::name_of(meta.uid()))
+            } else if meta.permissions().mode() & 0o022 != 0 {
+                "may be written by other users".to_owned()
+            } else {
+                continue;
+            };
+            return Err(Error::new(format!(
+                "the nixpy cache {} {why}: each user needs their own cache",
+                folder.display()
+            ))
+            .with_hint(format!(
+                "set NIXPY_CACHE_DIR to a folder of {}'s own (unset, nixpy uses ~/.cache/nixpy)",
+                user::name_of(uid)
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -245,19 +274,67 @@ impl ProjectDir {
     }
 }
 
+/// Where generated flakes go when the cache's path cannot hold them: the
+/// login's own runtime folder (`$XDG_RUNTIME_DIR`) when there is one, else
+/// `/tmp/nixpy-<uid>-flakes`, unless another user made that first (/tmp
+/// is everyone's): then a private folder with a random name, reused by
+/// later runs.
+fn outside_flakes_dir() -> PathBuf {
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir() && is_plain_path(d))
+    {
+        return runtime.join(format!("nixpy-{FLAKES}"));
+    }
+    let uid = user::current_uid();
+    let tmp = std::env::temp_dir();
+    let tmp = if is_plain_path(&tmp) {
+        tmp
+    } else {
+        PathBuf::from("/tmp")
+    };
+    let fixed = tmp.join(format!("nixpy-{uid}-{FLAKES}"));
+    if ensure_private_outside(&fixed).is_ok() {
+        return fixed;
+    }
+    tracing::debug!(
+        "{} is not this user's; using a private folder",
+        fixed.display()
+    );
+    let prefix = format!("nixpy-{uid}-{FLAKES}-");
+    let earlier = std::fs::read_dir(&tmp).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .find(|p| is_private_dir(p))
+    });
+    if let Some(earlier) = earlier {
+        return earlier;
+    }
+    atomic_write::private_tempdir_in(&tmp, &prefix)
+        .map(tempfile::TempDir::keep)
+        .unwrap_or(fixed)
+}
+
+/// `dir` is a folder of this user's that no one else may enter.
+fn is_private_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::symlink_metadata(dir).is_ok_and(|meta| {
+        meta.is_dir() && meta.uid() == user::current_uid() && meta.permissions().mode() & 0o077 == 0
+    })
+}
+
 /// A folder of nixpy's outside the cache root (in /tmp): created private,
 /// and refused if someone else made it first.
 fn ensure_private_outside(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     atomic_write::create_private_dir(dir)?;
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
-    let uid = user::current_uid();
-    if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+    if !is_private_dir(dir) {
         return Err(Error::new(format!(
             "{} is not a private folder of this user",
             dir.display()
         ))
-        .with_hint("remove it, or set NIXPY_CACHE_DIR to a path without spaces, # or ?"));
+        .with_hint("set NIXPY_CACHE_DIR to a path without spaces, # or ?"));
     }
     Ok(())
 }

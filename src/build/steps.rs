@@ -10,9 +10,10 @@ use super::context::{BuildOptions, Context};
 use super::nix_shell::{build_shell, fetch_recorded_shell, keep_shell_rooted, ProjectFiles};
 use super::shell_spec::{shell_spec, ShellSpec};
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
+use crate::error::Error;
 use crate::error::Result;
 use crate::flake::{self, ShellEnv};
-use crate::nix::{GcRoot, Nix};
+use crate::nix::{self, GcRoot, Nix};
 use crate::pip::{self, LayerRef, PipInputs, PipOutcome};
 use crate::project::lockfile::{
     self, LockFile, LockMode, NixpkgsPin, PipLock, StorePaths, LOCK_VERSION,
@@ -20,8 +21,8 @@ use crate::project::lockfile::{
 use crate::project::manifest::Manifest;
 use crate::project::{self, ProjectLocation};
 use crate::run::{self, EnvSpec, LayerPaths, SpecInputs};
-use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
+use crate::support::{atomic_write, user};
 use crate::ui;
 
 pub(super) fn build(
@@ -287,7 +288,22 @@ fn update_lock(
 ) -> Result<()> {
     let may_write = matches!(mode, LockMode::Update | LockMode::Upgrade);
     let lock_path = location.lock_path();
-    if may_write && Some(lock) != old && lockfile::write(&lock_path, lock)? {
+    if !may_write || Some(lock) == old {
+        return Ok(());
+    }
+    if !user::may_write(&location.root) {
+        let (what, hint) = match old {
+            Some(_) => ("is out of date", "run with --frozen to use nixpy.lock as it is, or ask the project's owner to run `nixpy lock`"),
+            None => ("is missing", "ask the project's owner to run `nixpy lock` (and commit nixpy.lock)"),
+        };
+        return Err(Error::new(format!(
+            "nixpy.lock {what}, and {} may not write the project folder {}",
+            nix::user_name(),
+            location.root.display()
+        ))
+        .with_hint(hint));
+    }
+    if lockfile::write(&lock_path, lock)? {
         ui::status(&format!("wrote {}", lock_path.display()));
     }
     Ok(())

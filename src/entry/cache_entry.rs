@@ -51,6 +51,23 @@ pub(crate) struct CacheEntry {
     pub env: EnvSpec,
 }
 
+/// The file's bytes, if this user owns it: an entry someone else wrote
+/// (a cache folder others may write) could make nixpy exec anything. The
+/// same system calls as `std::fs::read` (open, statx, read, close).
+fn read_own_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if meta.uid() != crate::support::user::current_uid() {
+        tracing::debug!("ignoring {}: another user's file", path.display());
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 impl CacheEntry {
     /// The shell's variables and facts. Not kept in the entry (the warm path
     /// never needs them): they are read back from the shell's environment
@@ -62,7 +79,7 @@ impl CacheEntry {
     /// Reads an entry; anything unreadable (truncated, garbage, another
     /// format or nixpy version) is treated as absent and rebuilt.
     pub(crate) fn read(path: &Path) -> Option<CacheEntry> {
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = read_own_file(path)?;
         let entry: CacheEntry = match serde_json::from_slice(&bytes) {
             Ok(entry) => entry,
             Err(e) => {

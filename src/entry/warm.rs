@@ -18,8 +18,9 @@
 //!    manifest (a sub-package's pyproject.toml on the way up, a project not
 //!    built yet) is the pyproject.toml opened and read, to see whether it
 //!    configures nixpy.
-//! 3. The entry (`entry.json`): `openat`, `statx`, `read`, `close`, unless
-//!    step 2 read it already.
+//! 3. The entry (`entry.json`): `openat`, `statx`, `getuid` (an entry
+//!    another user owns is never used), `read`, `close`, unless step 2
+//!    read it already.
 //! 4. The Nix identity, a value of the fingerprint: `stat` and `access` of
 //!    `nix` in each PATH folder outside the store until found, `readlink`
 //!    of each component of its path, `stat` of it.

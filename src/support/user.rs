@@ -6,3 +6,29 @@ pub(crate) fn current_uid() -> u32 {
     // SAFETY: getuid(2) takes nothing, touches no memory and cannot fail.
     unsafe { libc::getuid() }
 }
+
+/// The login name of `uid` (from /etc/passwd), or `uid N`.
+pub(crate) fn name_of(uid: u32) -> String {
+    let uid_text = uid.to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid_text).then(|| name.to_owned())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// This user may create files in `dir` (access(2), as the kernel decides).
+#[allow(unsafe_code)]
+pub(crate) fn may_write(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) only reads the NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
