@@ -96,7 +96,7 @@ pub(super) fn fetch_recorded_shell(
             }
             Err(e) => (e.message, None),
         },
-        Err(stderr) => nix::why_not_fetched(store_path, &stderr),
+        Err(stderr) => nix.why_not_fetched(store_path, &stderr),
     };
     drop(phase);
     ui::note(&format!("{why}; building the shell instead"));

@@ -51,16 +51,17 @@ pub(crate) struct CacheEntry {
     pub env: EnvSpec,
 }
 
-/// The file's bytes, if this user owns it: an entry someone else wrote
-/// (a cache folder others may write) could make nixpy exec anything. The
+/// The file's bytes, if this user owns it and no one else may write it: an
+/// entry someone else wrote (a cache folder shared between users) could
+/// make nixpy exec anything. The
 /// same system calls as `std::fs::read` (open, statx, read, close).
 fn read_own_file(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     let mut file = std::fs::File::open(path).ok()?;
     let meta = file.metadata().ok()?;
-    if meta.uid() != crate::support::user::current_uid() {
-        tracing::debug!("ignoring {}: another user's file", path.display());
+    if meta.uid() != crate::support::user::current_uid() || meta.mode() & 0o022 != 0 {
+        tracing::debug!("ignoring {}: a file other users may write", path.display());
         return None;
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));

@@ -141,24 +141,56 @@ impl TrustProblem {
 
 /// The first trust problem Nix's stderr reports, if any.
 pub(crate) fn trust_problem(stderr: &str) -> Option<TrustProblem> {
+    trust_problems(stderr).into_iter().next()
+}
+
+/// Every trust problem Nix's stderr reports, in order.
+fn trust_problems(stderr: &str) -> Vec<TrustProblem> {
     let stderr = strip_ansi(stderr);
-    stderr.lines().find_map(|line| {
-        if let Some(rest) = line.split_once("ignoring untrusted substituter ") {
-            return Some(TrustProblem::Substituter(quoted(rest.1)?.to_owned()));
+    let mut problems: Vec<TrustProblem> = stderr
+        .lines()
+        .filter_map(|line| {
+            if let Some(rest) = line.split_once("ignoring untrusted substituter ") {
+                return Some(TrustProblem::Substituter(quoted(rest.1)?.to_owned()));
+            }
+            if line.contains("ignoring the client-specified setting 'trusted-public-keys'")
+                || line
+                    .contains("ignoring the client-specified setting 'extra-trusted-public-keys'")
+            {
+                return Some(TrustProblem::PublicKey);
+            }
+            if line.contains("is not signed by any of the keys") {
+                let mut quotes = line.split('\'').skip(1).step_by(2);
+                let path = quotes.next()?.to_owned();
+                let substituter = quotes.next()?.to_owned();
+                return Some(TrustProblem::Unsigned { path, substituter });
+            }
+            None
+        })
+        .collect();
+    problems.dedup();
+    problems
+}
+
+impl Nix {
+    /// [`why_not_fetched`], naming first a substituter nixpy was asked to
+    /// use (`--substituter`) when the daemon ignored several.
+    pub(crate) fn why_not_fetched(
+        &self,
+        store_path: &str,
+        stderr: &str,
+    ) -> (String, Option<String>) {
+        let asked = trust_problems(stderr).into_iter().find(
+            |p| matches!(p, TrustProblem::Substituter(url) if self.substituter_urls.contains(url)),
+        );
+        match asked {
+            Some(problem) if store_problem(stderr).is_none() => (
+                format!("cannot fetch {store_path}: {}", problem.message()),
+                Some(problem.fix()),
+            ),
+            _ => why_not_fetched(store_path, stderr),
         }
-        if line.contains("ignoring the client-specified setting 'trusted-public-keys'")
-            || line.contains("ignoring the client-specified setting 'extra-trusted-public-keys'")
-        {
-            return Some(TrustProblem::PublicKey);
-        }
-        if line.contains("is not signed by any of the keys") {
-            let mut quotes = line.split('\'').skip(1).step_by(2);
-            let path = quotes.next()?.to_owned();
-            let substituter = quotes.next()?.to_owned();
-            return Some(TrustProblem::Unsigned { path, substituter });
-        }
-        None
-    })
+    }
 }
 
 /// Why `nix-store --realise` could not fetch `store_path`: a message and
@@ -409,6 +441,8 @@ mod tests {
                 substituter: "file:///srv/cache".into()
             })
         );
+        let both = "warning: ignoring untrusted substituter 'https://cache.nixos.org/'\nwarning: ignoring untrusted substituter 'file:///srv/cache'\n";
+        assert_eq!(trust_problems(both).len(), 2);
         let fix = TrustProblem::Substituter("file:///srv/cache".into()).fix();
         assert!(
             fix.contains("trusted-substituters = file:///srv/cache"),

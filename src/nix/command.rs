@@ -20,6 +20,8 @@ pub(crate) struct Nix {
     nix_store: PathBuf,
     /// Options for every Nix call (extra substituters and their keys).
     options: Vec<OsString>,
+    /// The substituters nixpy was asked to use (`--substituter`).
+    pub(super) substituter_urls: Vec<String>,
 }
 
 /// Binary caches to use besides the configured ones (`--substituter`).
@@ -132,6 +134,7 @@ impl Nix {
             program,
             nix_store,
             options: substituters.options(),
+            substituter_urls: substituters.urls.clone(),
         })
     }
 

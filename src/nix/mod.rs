@@ -13,7 +13,7 @@ mod refusal;
 mod store;
 mod trace;
 
-pub(crate) use access::{daemon_socket, store_problem, user_name, why_not_fetched};
+pub(crate) use access::{daemon_socket, store_problem, user_name};
 pub(crate) use build_plan::heavy_builds;
 pub(crate) use command::{identity, not_installed, NameStatus, Nix, Substituters, FEATURES};
 pub(crate) use explain::NixFailure;

@@ -164,7 +164,7 @@ pub(super) fn build_layer(
             });
         };
         drop(phase);
-        let (why, fix) = crate::nix::why_not_fetched(path, &stderr);
+        let (why, fix) = inputs.nix.why_not_fetched(path, &stderr);
         ui::note(&format!("{why}; installing the layer instead"));
         if let Some(fix) = fix {
             ui::note(&format!("fix: {fix}"));
