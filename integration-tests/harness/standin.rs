@@ -74,6 +74,13 @@ pub(crate) fn standin() -> &'static Standin {
                 .unwrap_or_else(|e| panic!("copy {:?}: {e}", entry.path()));
             set_mode(&dir.join(&name), 0o644);
         }
+        // Nix builders (nixbld users under a daemon) and other users run
+        // the stand-in's host programs: one they cannot reach (uv under
+        // /root) is copied into the stand-in's folder.
+        let mut host = host;
+        if host.uv.is_file() && !reachable_by_everyone(&host.uv) {
+            host.uv = copy_for_everyone(&host.uv, &dir.join("bin"));
+        }
         std::fs::write(dir.join("host.nix"), host_nix(&host)).expect("write host.nix");
         set_mode(&dir.join("host.nix"), 0o644);
         let shared_cache = dir.join("shared-cache");
@@ -87,6 +94,31 @@ pub(crate) fn standin() -> &'static Standin {
             shared_cache,
         }
     })
+}
+
+/// Every user may run (or read) `path`: each folder above it is
+/// searchable by others, and the file readable and executable by them.
+pub(crate) fn reachable_by_everyone(path: &Path) -> bool {
+    let file_ok = path
+        .metadata()
+        .is_ok_and(|m| m.permissions().mode() & 0o005 == 0o005);
+    file_ok
+        && path.ancestors().skip(1).all(|dir| {
+            dir.as_os_str().is_empty()
+                || dir
+                    .metadata()
+                    .is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
+        })
+}
+
+/// Copies `file` into `dir` (made world-readable), for every user.
+pub(crate) fn copy_for_everyone(file: &Path, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    set_mode(dir, 0o755);
+    let copy = dir.join(file.file_name().unwrap());
+    std::fs::copy(file, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", file.display()));
+    set_mode(&copy, 0o755);
+    copy
 }
 
 /// Stand-in copies from earlier test runs that are more than a day old.
