@@ -77,9 +77,16 @@ pub(crate) fn standin() -> &'static Standin {
         // Nix builders (nixbld users under a daemon) and other users run
         // the stand-in's host programs: one they cannot reach (uv under
         // /root) is copied into the stand-in's folder.
+        // Not inside the stand-in's folder: that becomes the nixpkgs
+        // source in the store (and in every binary cache pushed to).
         let mut host = host;
         if host.uv.is_file() && !reachable_by_everyone(&host.uv) {
-            host.uv = copy_for_everyone(&host.uv, &dir.join("bin"));
+            let bin = tempfile::Builder::new()
+                .prefix(&format!("{STANDIN_PREFIX}bin-"))
+                .tempdir_in(TMP_ROOT)
+                .expect("create a folder under /tmp")
+                .keep();
+            host.uv = copy_for_everyone(&host.uv, &bin);
         }
         std::fs::write(dir.join("host.nix"), host_nix(&host)).expect("write host.nix");
         set_mode(&dir.join("host.nix"), 0o644);
