@@ -327,15 +327,12 @@ fn note_ignored_substituters(ignored: &[String], plan: &ShellPlan) {
     if ignored.is_empty() {
         return;
     }
-    let user = std::env::var("USER").unwrap_or_else(|_| "this user".to_owned());
     ui::warn(&format!(
-        "the Nix daemon ignored the binary cache(s) {} because {user} is not a trusted user; \
-         everything they have was built here instead.\n  \
-         An administrator can allow them for everyone, in /etc/nix/nix.conf (then restart nix-daemon):\n    \
-         extra-trusted-substituters = {}\n  \
-         and the keys from {} in extra-trusted-public-keys",
+        "the nix-daemon ignored the binary cache(s) {} because {} is not a trusted user; \
+         everything they have was built here instead.\n  fix: {} (the keys are in {})",
         ignored.join(", "),
-        ignored.join(" "),
+        nix::user_name(),
+        nix::substituters_fix(ignored),
         plan.manifest_label
     ));
 }

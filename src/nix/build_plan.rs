@@ -1,6 +1,5 @@
-//! What Nix says it would build, and what it ignored: for the warning
-//! before a cold build that compiles CUDA or torch from source (hours that
-//! a binary cache saves), and for binary caches an untrusted user cannot add.
+//! What Nix says it would build: for the warning before a cold build that
+//! compiles CUDA or torch from source (hours that a binary cache saves).
 
 /// The derivations `nix build --dry-run` says it would build (Nix 2.8:
 /// "these derivations will be built:"; later: "these 3 derivations will be
@@ -52,19 +51,6 @@ pub(crate) fn heavy_builds(drvs: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The binary caches Nix says it ignored because the user is not trusted
-/// by the daemon ("ignoring untrusted substituter 'URL'", with ", you are
-/// not a trusted user" since Nix 2.13).
-pub(super) fn ignored_substituters(stderr: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .filter_map(|l| {
-            let rest = l.split_once("ignoring untrusted substituter '")?.1;
-            Some(rest[..rest.find('\'')?].to_owned())
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,14 +75,5 @@ mod tests {
             .map(str::to_owned)
             .collect();
         assert_eq!(heavy_builds(&drvs), ["python3.12-torch-2.5.1"]);
-    }
-
-    #[test]
-    fn ignored_caches_are_found() {
-        let stderr = "warning: ignoring untrusted substituter 'https://cuda-maintainers.cachix.org', you are not a trusted user.\nwarning: something else\n";
-        assert_eq!(
-            ignored_substituters(stderr),
-            ["https://cuda-maintainers.cachix.org"]
-        );
     }
 }

@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::access;
 use super::build_plan;
 use super::explain::{explain_failure, last_lines, NixFailure};
 use super::literal::string_literal;
@@ -228,7 +229,7 @@ impl Nix {
             match self.run("build the shell", &args)? {
                 Ok(out) => {
                     return Ok(Ok(Built {
-                        ignored_substituters: build_plan::ignored_substituters(&out.stderr),
+                        ignored_substituters: access::ignored_substituters(&out.stderr),
                         json: out.stdout,
                     }))
                 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::access::{store_problem, trust_problem};
 use super::names::{line_of_quoted, NameReport};
+use super::output::{is_noise, strip_ansi};
 use super::refusal::{self, Listed, Refusal};
 use super::trace::{self, NixError};
 use crate::error::Error;
@@ -243,40 +244,6 @@ fn quoted_after<'a>(line: &'a str, opening: &str) -> Option<&'a str> {
     let start = line.find(opening)? + opening.len();
     let len = line[start..].find('\'')?;
     Some(&line[start..start + len])
-}
-
-/// `text` without terminal colour codes (Nix colours paths and `error:`).
-pub(super) fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            // CSI: ESC [ parameters final-byte (a letter).
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Nix's notices that are not about what failed: deprecation warnings of
-/// newer versions (renamed subcommands), the experimental-feature notice.
-/// They never reach the user as part of an error.
-pub(super) fn is_noise(line: &str) -> bool {
-    const NOISE: [&str; 4] = [
-        "experimental and its interface",
-        "is a deprecated alias for",
-        "you did not specify '--add-root'",
-        "is deprecated and will be removed",
-    ];
-    NOISE.iter().any(|n| line.contains(n))
 }
 
 /// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.

@@ -9,11 +9,13 @@ mod explain;
 mod gc_root;
 mod literal;
 mod names;
+mod output;
 mod refusal;
 mod store;
+mod store_info;
 mod trace;
 
-pub(crate) use access::{daemon_socket, store_problem, user_name};
+pub(crate) use access::{daemon_socket, store_problem, substituters_fix, user_name};
 pub(crate) use build_plan::heavy_builds;
 pub(crate) use command::{identity, not_installed, NameStatus, Nix, Substituters, FEATURES};
 pub(crate) use explain::NixFailure;

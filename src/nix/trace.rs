@@ -26,6 +26,8 @@
 //!
 //! Both come with `--show-trace`; without it Nix 2.8 prints no context at all.
 
+use super::output::strip_ansi;
+
 /// One evaluation error, in a layout-independent form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct NixError {
@@ -105,29 +107,6 @@ fn context_of(line: &str) -> Option<String> {
     line.trim_start()
         .strip_prefix("… ")
         .map(|c| c.trim_end().to_owned())
-}
-
-/// Nix colours its output on a terminal; nixpy reads it from a pipe, but a
-/// forced colour setting must not break the parse.
-fn strip_ansi(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('\u{1b}') {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
