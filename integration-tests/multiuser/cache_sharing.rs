@@ -153,3 +153,82 @@ fn substituters_of_untrusted_and_trusted_users() {
         .stderr_lacks("building the Nix shell");
     assert_rooted(&shell);
 }
+
+/// The project's own `substituters` and `trusted-public-keys` (the
+/// manifest): an untrusted user's daemon ignores them, and nixpy names the
+/// cache and the admin's line, at the fetch and after the build; a trusted
+/// user fetches from them.
+#[test]
+#[ignore = "multi-user: scripts/test runs it as root after scripts/setup-multiuser"]
+fn manifest_substituters_for_untrusted_and_trusted_users() {
+    let mu = needs_multi_user!();
+    let token = unique_name("nixpy-mu-manifest");
+    let keys = keys_of(&mu.trusted);
+    // Made before any Nix call lists it: the daemon (root) would create
+    // a substituter's folders that do not exist yet, and the user could
+    // not push into them.
+    let own_dir = temp_dir("nixpy-mu-own-cache-");
+    std::fs::create_dir_all(own_dir.path().join("cache/nar")).unwrap();
+    std::fs::write(
+        own_dir.path().join("cache/nix-cache-info"),
+        "StoreDir: /nix/store\n",
+    )
+    .unwrap();
+    chown_tree(own_dir.path(), &mu.trusted);
+    let own = format!("file://{}/cache", own_dir.path().display());
+    let manifest = format!(
+        "packages = [\"hello\"]\nnix-files = [\"nix/unique.nix\"]\nsubstituters = [\"{own}\"]\ntrusted-public-keys = [\"{}\"]\n",
+        keys.public
+    );
+    let files = |project: &Project| {
+        own_project(&token)(project);
+        project.write("nixpy.toml", &manifest);
+    };
+    let a = UserProject::new(&mu.trusted, files);
+    a.nixpy(mu, ["lock", "--record-paths"]).outcome().success();
+    let lock = read_lock(&a.project);
+    let shell = lock["store"]["shell"].as_str().unwrap().to_owned();
+    let layer = lock["store"]["layer"].as_str().unwrap().to_owned();
+    a.nixpy(
+        mu,
+        [
+            "push",
+            "--to",
+            &format!("{own}?secret-key={}", keys.secret.display()),
+        ],
+    )
+    .outcome()
+    .success();
+    std::fs::remove_dir_all(a.cache()).unwrap();
+    drop_from_store(&[&shell, &layer]);
+
+    let checkout = |user: &str| {
+        UserProject::new(user, |project| {
+            files(project);
+            project.write("nixpy.lock", &a.project.read("nixpy.lock"));
+        })
+    };
+    let b = checkout(&mu.untrusted);
+    let out = b.run(mu, import_probe(&token)).outcome();
+    out.success()
+        .stdout_is("0.1.0\n")
+        .stderr_has(&format!(
+            "the nix-daemon ignored the substituter {own}: {} is not a trusted user",
+            mu.untrusted
+        ))
+        .stderr_has(&format!(
+            "the nix-daemon ignored the binary cache(s) {own} because {} is not a trusted user",
+            mu.untrusted
+        ))
+        .stderr_has(&format!("trusted-substituters = {own}"));
+    std::fs::remove_dir_all(b.cache()).unwrap();
+    drop_from_store(&[&shell, &layer]);
+
+    let c = checkout(&mu.trusted);
+    let out = c.run(mu, import_probe(&token)).outcome();
+    out.success()
+        .stdout_is("0.1.0\n")
+        .stderr_has(&format!("fetching the recorded Nix shell {shell}"))
+        .stderr_lacks("building the Nix shell")
+        .stderr_lacks("ignored");
+}

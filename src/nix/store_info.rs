@@ -28,7 +28,6 @@ impl Nix {
     }
 }
 
-
 /// What the store nixpy's Nix commands use says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoreInfo {
@@ -144,7 +143,6 @@ fn parse_store_text(text: &str) -> StoreInfo {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +179,4 @@ mod tests {
         ));
         assert!(is_unknown_usage("error: unrecognised flag '--json'"));
     }
-
 }
