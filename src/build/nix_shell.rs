@@ -120,7 +120,11 @@ pub(super) fn keep_shell_rooted(nix: &Nix, pc: &ProjectCache, shell_file: &str) 
     let source = pc.dir.nixpkgs_source();
     if let Ok(target) = std::fs::canonicalize(&source) {
         if GcRoot::new(&source).is_missing() {
-            nix.keep_rooted(&target.display().to_string(), &source)?;
+            let target = target.display().to_string();
+            ui::note(&format!(
+                "the GC root of the nixpkgs source {target} was lost; registering it again"
+            ));
+            nix.keep_rooted(&target, &source)?;
         }
     }
     Ok(())
