@@ -90,6 +90,15 @@ impl MachineA {
         (shell_env, layer)
     }
 
+    /// `nixpy run -- true` with a nixpy cache of its own (no entry to reuse).
+    fn run_with_a_fresh_cache(&self) -> Outcome {
+        let fresh = temp_dir("nixpy-it-cache-c-");
+        self.nixpy()
+            .env("NIXPY_CACHE_DIR", fresh.path())
+            .args(["run", "--", "true"])
+            .outcome()
+    }
+
     /// `nixpy push --to file://DIR?secret-key=KEY`.
     fn push(&self, cache: &Path, keys: &Keys) -> Outcome {
         let uri = format!(
@@ -369,12 +378,7 @@ fn a_machine_deriving_another_shell_keeps_the_record_and_says_so() {
     let elsewhere = "/nix/store/00000000000000000000000000000000-nixpy-shell.json";
     let lock = a.project.read("nixpy.lock").replace(&shell, elsewhere);
     a.project.write("nixpy.lock", &lock);
-    let fresh = temp_dir("nixpy-it-cache-c-");
-    let out = a
-        .nixpy()
-        .env("NIXPY_CACHE_DIR", fresh.path())
-        .args(["run", "--", "true"])
-        .outcome();
+    let out = a.run_with_a_fresh_cache();
     out.success()
         .stderr_has(&format!("nixpy.lock records the shell {elsewhere}"))
         .stderr_has(&format!("this machine built {shell}"))
@@ -439,12 +443,7 @@ fn a_format_1_record_is_recorded_again() {
     a.project.write("nixpy.lock", &old);
     let check = a.nixpy().args(["lock", "--check"]).outcome();
     check.nixpy_error().stderr_has("lock format 1");
-    let fresh = temp_dir("nixpy-it-cache-c-");
-    let out = a
-        .nixpy()
-        .env("NIXPY_CACHE_DIR", fresh.path())
-        .args(["run", "--", "true"])
-        .outcome();
+    let out = a.run_with_a_fresh_cache();
     out.success().stderr_has("before lock format 2");
     let lock = read_lock(&a.project);
     assert_eq!(lock["version"].as_integer(), Some(2));

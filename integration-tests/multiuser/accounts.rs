@@ -130,8 +130,25 @@ impl UserProject {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = as_user(mu, &self.user, self.root());
+        self.nixpy_in(mu, self.root(), &[], args)
+    }
+
+    /// `nixpy ARGS` as the account, in `dir`, with its cache and `env`
+    /// (`NAME=value` words, which win over the usual ones).
+    pub(crate) fn nixpy_in<I, S>(
+        &self,
+        mu: &MultiUser,
+        dir: &Path,
+        env: &[String],
+        args: I,
+    ) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = as_user(mu, &self.user, dir);
         cmd.arg(format!("NIXPY_CACHE_DIR={}", self.cache().display()))
+            .args(env)
             .arg(mu.bin.join("nixpy"))
             .args(args);
         cmd
@@ -146,6 +163,19 @@ impl UserProject {
         let mut cmd = self.nixpy(mu, ["run", "--"]);
         cmd.args(args);
         cmd
+    }
+
+    /// `nixpy run -- ARGS` as the account, which must be warm: the output
+    /// `expected`, nothing on stderr.
+    #[track_caller]
+    pub(crate) fn assert_warm<I, S>(&self, mu: &MultiUser, args: I, expected: &str)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let warm = self.run(mu, args).outcome();
+        warm.success().stdout_is(expected);
+        assert_eq!(warm.stderr, "", "not a warm run");
     }
 
     /// The cache entry (read as root).
@@ -245,18 +275,24 @@ pub(crate) fn assert_rooted(path: &str) {
 /// nix-file and wheel), so its store paths are shared with no other test.
 pub(crate) fn own_project(token: &str) -> impl FnOnce(&Project) + '_ {
     move |project: &Project| {
-        project.write(
-            "nixpy.toml",
-            "packages = [\"hello\"]\nnix-files = [\"nix/unique.nix\"]\n",
-        );
-        project.write(
-            "nix/unique.nix",
-            &format!("[ (builtins.toFile \"nixpy-mu-{token}\" \"{token}\") ]\n"),
-        );
+        own_nix_files(project, token);
         let module = module_of(token);
         add_wheel(project, &module, "0.1.0");
         project.write("requirements.txt", &local_requirements(&[&module]));
     }
+}
+
+/// A manifest with a Nix package and a nix-file of its own (a store file
+/// named after `token`), so the shell is shared with no other test.
+pub(crate) fn own_nix_files(project: &Project, token: &str) {
+    project.write(
+        "nixpy.toml",
+        "packages = [\"hello\"]\nnix-files = [\"nix/unique.nix\"]\n",
+    );
+    project.write(
+        "nix/unique.nix",
+        &format!("[ (builtins.toFile \"nixpy-mu-{token}\" \"{token}\") ]\n"),
+    );
 }
 
 /// The Python module of [`own_project`]'s wheel.

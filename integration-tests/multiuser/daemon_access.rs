@@ -4,16 +4,11 @@
 use crate::accounts::*;
 use crate::harness::*;
 
-fn doctor(mu: &MultiUser, user: &str, extra_env: &[&str]) -> Outcome {
+fn doctor(mu: &MultiUser, user: &str, env: &[String]) -> Outcome {
     let p = UserProject::new(user, |project| {
         project.write("nixpy.toml", "packages = [\"hello\"]\n");
     });
-    let mut cmd = as_user(mu, user, p.root());
-    cmd.args(extra_env)
-        .arg(format!("NIXPY_CACHE_DIR={}", p.cache().display()))
-        .arg(mu.bin.join("nixpy"))
-        .arg("doctor");
-    cmd.outcome()
+    p.nixpy_in(mu, p.root(), env, ["doctor"]).outcome()
 }
 
 /// `<status>  nix store     <what>` line of doctor's output.
@@ -104,7 +99,7 @@ fn an_unreachable_daemon_is_named_for_a_user() {
     let mu = needs_multi_user!();
     let socket = format!("{TMP_ROOT}/{}/socket", unique_name("nixpy-mu-no-daemon"));
     let remote = format!("NIX_REMOTE=unix://{socket}");
-    let out = doctor(mu, &mu.trusted, &[&remote]);
+    let out = doctor(mu, &mu.trusted, &[remote]);
     let line = store_line(&out);
     assert!(
         line.starts_with("FAIL")

@@ -23,9 +23,7 @@ fn a_gc_by_root_keeps_a_users_environment_and_the_run_stays_warm() {
     for pointer in ["/shell_file", "/layer/dir"] {
         assert_rooted(&p.entry_str(pointer));
     }
-    let warm = p.run(mu, import_probe(&token)).outcome();
-    warm.success().stdout_is("0.1.0\n");
-    assert_eq!(warm.stderr, "", "not a warm run");
+    p.assert_warm(mu, import_probe(&token), "0.1.0\n");
 }
 
 /// The case: the user's cache is away (home unmounted, folder
@@ -67,8 +65,7 @@ fn roots_dropped_while_a_users_cache_was_away_are_registered_again() {
     for path in [&shell_file, &layer] {
         assert_rooted(path);
     }
-    let warm = p.run(mu, import_probe(&token)).outcome();
-    assert_eq!(warm.success().stderr, "", "not a warm run");
+    p.assert_warm(mu, import_probe(&token), "0.1.0\n");
 }
 
 /// What root's collection deleted is noticed, rebuilt and rooted again.
@@ -129,16 +126,13 @@ fn a_gc_between_adding_and_rooting_adds_again_for_a_daemon_user() {
     let token = unique_name("nixpy-mu-race");
     let p = UserProject::new(&mu.untrusted, own_project(&token));
     let wrapper = gc_race_wrapper();
-    let mut cmd = as_user(mu, &mu.untrusted, p.root());
-    cmd.arg(format!(
+    let path = format!(
         "PATH={}:{}:/usr/local/bin:/usr/bin:/bin",
         wrapper.path().display(),
         mu.bin.display()
-    ))
-    .arg(format!("NIXPY_CACHE_DIR={}", p.cache().display()))
-    .arg(mu.bin.join("nixpy"))
-    .args(["run", "--"])
-    .args(import_probe(&token));
+    );
+    let mut cmd = p.nixpy_in(mu, p.root(), &[path], ["run", "--"]);
+    cmd.args(import_probe(&token));
     let out = cmd.outcome();
     out.success().stdout_is("0.1.0\n");
     for what in ["shell", "layer"] {

@@ -27,12 +27,8 @@ fn a_stale_lock_in_a_project_the_user_may_not_write() {
 
     let reader = UserProject::new(&mu.untrusted, |_| {});
     let run_there = |args: &[&str]| {
-        let mut cmd = as_user(mu, &mu.untrusted, owner.root());
-        cmd.arg(format!("NIXPY_CACHE_DIR={}", reader.cache().display()))
-            .arg(mu.bin.join("nixpy"))
-            .args(args)
-            .args(import_probe(&token));
-        cmd.outcome()
+        let mut cmd = reader.nixpy_in(mu, owner.root(), &[], args);
+        cmd.args(import_probe(&token)).outcome()
     };
     run_there(&["run", "--"])
         .nixpy_error()
@@ -66,12 +62,9 @@ fn a_flakes_folder_another_user_made_first() {
     let token = unique_name("nixpy-mu-flakes");
     let p = UserProject::new(&mu.untrusted, own_project(&token));
     let spaced = p.cache().with_file_name("my cache");
-    let mut cmd = as_user(mu, &mu.untrusted, p.root());
-    cmd.arg(format!("NIXPY_CACHE_DIR={}", spaced.display()))
-        .arg(mu.bin.join("nixpy"))
-        .args(["run", "--"])
-        .args(import_probe(&token));
-    let out = cmd.outcome();
+    let cache = format!("NIXPY_CACHE_DIR={}", spaced.display());
+    let mut cmd = p.nixpy_in(mu, p.root(), &[cache], ["run", "--"]);
+    let out = cmd.args(import_probe(&token)).outcome();
     std::fs::remove_dir_all(&squatted).unwrap();
     out.success()
         .stdout_is("0.1.0\n")
@@ -90,11 +83,10 @@ fn a_cache_folder_shared_between_users_is_refused() {
     owner.run(mu, ["true"]).outcome().success();
 
     let other = UserProject::new(&mu.untrusted, own_project(&token));
-    let mut cmd = as_user(mu, &mu.untrusted, other.root());
-    cmd.arg(format!("NIXPY_CACHE_DIR={}", owner.cache().display()))
-        .arg(mu.bin.join("nixpy"))
-        .args(["run", "--", "true"]);
-    cmd.outcome()
+    let shared = format!("NIXPY_CACHE_DIR={}", owner.cache().display());
+    other
+        .nixpy_in(mu, other.root(), &[shared], ["run", "--", "true"])
+        .outcome()
         .nixpy_error()
         .stderr_has(&format!("belongs to {}", mu.trusted))
         .stderr_has("each user needs their own cache");

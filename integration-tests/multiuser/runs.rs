@@ -23,16 +23,14 @@ fn cold_warm_and_layer(mu: &MultiUser, user: &str) {
     for path in [&shell_file, &layer] {
         assert_rooted(path);
     }
-    let warm = p.run(mu, import_probe(&token)).outcome();
-    warm.success().stdout_is("0.1.0\n");
-    assert_eq!(warm.stderr, "", "not a warm run");
+    p.assert_warm(mu, import_probe(&token), "0.1.0\n");
     // Warm runs never reach the daemon.
-    let mut cmd = as_user(mu, user, p.root());
-    cmd.arg("NIX_REMOTE=unix:///nonexistent/daemon-socket/socket")
-        .arg(format!("NIXPY_CACHE_DIR={}", p.cache().display()))
-        .arg(mu.bin.join("nixpy"))
-        .args(["run", "--"])
-        .args(import_probe(&token));
+    let remote = format!(
+        "NIX_REMOTE=unix://{TMP_ROOT}/{}/socket",
+        unique_name("nixpy-mu-no-daemon")
+    );
+    let mut cmd = p.nixpy_in(mu, p.root(), &[remote], ["run", "--"]);
+    cmd.args(import_probe(&token));
     let out = cmd.outcome();
     out.success().stdout_is("0.1.0\n");
     assert_eq!(out.stderr, "", "the warm run needed the daemon");
@@ -59,16 +57,7 @@ fn an_untrusted_user_runs_cold_warm_and_with_a_layer() {
 fn every_user_derives_the_same_shell_file() {
     let mu = needs_multi_user!();
     let token = unique_name("nixpy-mu-same");
-    let files = |project: &Project| {
-        project.write(
-            "nixpy.toml",
-            "packages = [\"hello\"]\nnix-files = [\"nix/unique.nix\"]\n",
-        );
-        project.write(
-            "nix/unique.nix",
-            &format!("[ (builtins.toFile \"nixpy-mu-{token}\" \"{token}\") ]\n"),
-        );
-    };
+    let files = |project: &Project| own_nix_files(project, &token);
     let mut files_seen = Vec::new();
     for user in [&mu.trusted, &mu.untrusted] {
         let p = UserProject::new(user, files);

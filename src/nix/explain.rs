@@ -377,6 +377,11 @@ mod tests {
     #[test]
     fn build_failures_name_the_package_and_keep_the_log_tail() {
         let stderr = "building '/nix/store/abc-broken-1.0.drv'...\nbroken.c:3: error: fails on purpose\nerror: builder for '/nix/store/abc-broken-1.0.drv' failed with exit code 1\n";
+        assert_names_the_broken_package(stderr);
+    }
+
+    #[track_caller]
+    fn assert_names_the_broken_package(stderr: &str) -> Error {
         let err = explain_failure("building the Nix shell", stderr);
         assert!(
             err.message.starts_with("Nix failed to build `broken-1.0`"),
@@ -384,6 +389,7 @@ mod tests {
             err.message
         );
         assert!(err.message.contains("fails on purpose"));
+        err
     }
 
     /// Nix 2.29's wording (DerivationBuildingGoal), coloured as on a
@@ -392,13 +398,7 @@ mod tests {
     #[test]
     fn build_failures_in_the_newer_wording_name_the_package() {
         let stderr = "\x1b[31;1merror:\x1b[0m Cannot build '\x1b[35;1m/nix/store/abc-broken-1.0.drv\x1b[0m'.\n       Reason: \x1b[31;1mbuilder failed with exit code 1\x1b[0m.\n       Output paths:\n         /nix/store/def-broken-1.0\n       Last 1 log lines:\n       > broken.c:3: error: fails on purpose\n       For full logs, run:\n         nix log /nix/store/abc-broken-1.0.drv\n\x1b[31;1merror:\x1b[0m Cannot build '/nix/store/ghi-nixpy-shell-env.drv'.\n       Reason: 1 dependency failed.\n       Output paths:\n         /nix/store/jkl-nixpy-shell-env\n";
-        let err = explain_failure("building the Nix shell", stderr);
-        assert!(
-            err.message.starts_with("Nix failed to build `broken-1.0`"),
-            "{}",
-            err.message
-        );
-        assert!(err.message.contains("fails on purpose"));
+        let err = assert_names_the_broken_package(stderr);
         assert!(
             !err.message.contains('\x1b'),
             "colour codes kept: {}",
