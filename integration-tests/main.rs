@@ -17,6 +17,7 @@ mod faults;
 mod harness;
 mod nixpkgs_config;
 mod nixpkgs_semantics;
+mod papercuts;
 mod pip_layer;
 mod run;
 mod shell_entry;

@@ -147,13 +147,11 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub build: BuildFlags,
 
-    /// The command and its arguments, passed on verbatim.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    /// The command and its arguments, passed on verbatim (everything from
+    /// the first word that is not a flag of nixpy's, or after `--`).
+    // No `allow_hyphen_values`: a misspelled flag of nixpy's before the
+    // command (`--refesh`) must be an error, not a command to run.
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 

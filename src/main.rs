@@ -26,10 +26,6 @@ mod proptests;
 use std::ffi::{c_char, c_int, CStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 
-use clap::Parser;
-
-use crate::cli::Cli;
-
 #[cfg(not(test))]
 #[allow(unsafe_code)]
 #[unsafe(no_mangle)]
@@ -77,7 +73,14 @@ fn run_nixpy(args: Vec<OsString>) {
         ui::error(&err);
         std::process::exit(err.exit_code);
     }
-    let cli = Cli::parse_from(args);
+    let cli = match commands::parse(args) {
+        Ok(cli) => cli,
+        Err(commands::ParseFailure::Nixpy(err)) => {
+            ui::error(&err);
+            std::process::exit(err.exit_code);
+        }
+        Err(commands::ParseFailure::Clap(err)) => err.exit(),
+    };
     ui::set_verbosity(if cli.quiet { 0 } else { 1 + cli.verbose });
     ui::set_color(match cli.color {
         cli::ColorChoice::Auto => ui::COLOR_AUTO,

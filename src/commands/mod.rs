@@ -9,6 +9,7 @@ mod env;
 mod gc;
 mod init;
 mod lock;
+mod parse;
 mod push;
 mod run;
 mod shell;
@@ -16,6 +17,7 @@ mod show;
 
 #[cfg(test)]
 pub(crate) use gc::parse_age;
+pub(crate) use parse::{parse, ParseFailure};
 
 use crate::build::{BuildOptions, Context};
 use crate::cli::{BuildFlags, Cli, Command};
