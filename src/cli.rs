@@ -88,8 +88,9 @@ pub(crate) struct EditArgs {
     /// The names are Python packages built by Nix (python-packages).
     #[arg(long)]
     pub python: bool,
-    /// A pip requirement ('requests>=2'); for remove, a distribution name. Repeatable.
-    #[arg(long, value_name = "REQUIREMENT")]
+    /// pip requirements ('requests>=2' 'rich<14'); for remove, distribution
+    /// names. Takes every word after it (and is repeatable).
+    #[arg(long, value_name = "REQUIREMENT", num_args = 1..)]
     pub pip: Vec<String>,
 }
 

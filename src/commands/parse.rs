@@ -78,4 +78,20 @@ mod tests {
         assert_eq!(run.command, ["python", "-c", "print(1)"]);
         assert!(parse_str("nixpy run -- --weird").is_ok());
     }
+
+    #[test]
+    fn pip_takes_every_requirement_after_it() {
+        let Ok(cli) = parse(
+            ["nixpy", "add", "--pip", "A", "B<2"]
+                .map(OsString::from)
+                .to_vec(),
+        ) else {
+            panic!("did not parse");
+        };
+        let crate::cli::Command::Add(add) = cli.command else {
+            panic!("not add");
+        };
+        assert_eq!(add.pip, ["A", "B<2"]);
+        assert!(add.names.is_empty());
+    }
 }
