@@ -56,3 +56,44 @@ fn add_pip_takes_every_requirement_after_it() {
     .success()
     .stdout_is("2.0 1.0\n");
 }
+
+#[test]
+fn init_direnv_in_an_existing_project_adds_just_the_envrc() {
+    // init only writes files: no Nix needed.
+    let project =
+        Project::with_manifest("# mine\npackages = [\"hello\"]\n").file(".gitignore", "target/\n");
+    nixpy(&project)
+        .args(["init", "--direnv"])
+        .outcome()
+        .success()
+        .stderr_has("direnv allow");
+    assert_eq!(
+        project.read("nixpy.toml"),
+        "# mine\npackages = [\"hello\"]\n"
+    );
+    assert_eq!(
+        project.read(".envrc"),
+        "eval \"$(nixpy direnvrc)\"\nuse nixpy\n"
+    );
+    assert_eq!(project.read(".gitignore"), "target/\n.direnv/\n");
+    // Again: nothing to do, nothing changed.
+    nixpy(&project)
+        .args(["init", "--direnv"])
+        .outcome()
+        .success()
+        .stderr_has("already loads nixpy");
+
+    let pyproject = Project::new().file("pyproject.toml", "[tool.nixpy]\npackages = []\n");
+    nixpy(&pyproject)
+        .args(["init", "--direnv"])
+        .outcome()
+        .success();
+    assert!(pyproject.path(".envrc").is_file());
+    assert!(!pyproject.path("nixpy.toml").exists());
+    // Without --direnv an existing project is still refused, with the way out.
+    nixpy(&project)
+        .arg("init")
+        .outcome()
+        .nixpy_error()
+        .stderr_has("`nixpy init --direnv` adds just an .envrc");
+}

@@ -16,28 +16,39 @@ use crate::ui;
 pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     let dir = &ctx.start_dir;
     let manifest_path = dir.join(MANIFEST_FILE);
-    if manifest_path.symlink_metadata().is_ok() {
-        return Err(
-            Error::new(format!("{} already exists", manifest_path.display()))
-                .with_hint("nixpy init never overwrites it; edit it, or remove it to start again"),
-        );
-    }
     let pyproject = dir.join(PYPROJECT_FILE);
     let pyproject_text = std::fs::read_to_string(&pyproject).ok();
-    if pyproject_text
+    let existing = if manifest_path.symlink_metadata().is_ok() {
+        Some((
+            manifest_path.clone(),
+            "nixpy init never overwrites it; edit it, or remove it to start again",
+        ))
+    } else if pyproject_text
         .as_deref()
         .is_some_and(manifest::pyproject_has_nixpy_table)
     {
-        return Err(Error::new(format!(
-            "{} already configures nixpy ([tool.nixpy])",
-            pyproject.display()
+        Some((
+            pyproject.clone(),
+            "edit [tool.nixpy] there; a nixpy.toml beside it would take its place",
         ))
-        .with_hint("edit [tool.nixpy] there; a nixpy.toml beside it would take its place"));
+    } else {
+        None
+    };
+    match existing {
+        // An existing project only gains what it lacks: the .envrc.
+        Some(_) if args.direnv => return write_envrc(dir),
+        Some((path, hint)) => {
+            let what = if path == manifest_path {
+                "already exists".to_owned()
+            } else {
+                "already configures nixpy ([tool.nixpy])".to_owned()
+            };
+            return Err(Error::new(format!("{} {what}", path.display()))
+                .with_hint(format!("{hint}; `nixpy init --direnv` adds just an .envrc")));
+        }
+        None => {}
     }
     let source = pip_setup(dir);
-    let envrc = dir.join(".envrc");
-    let envrc_exists = envrc.symlink_metadata().is_ok();
-
     atomic_write::write_project_file(&manifest_path, template(&source).as_bytes())?;
     ui::status(&format!(
         "wrote {} ({})",
@@ -45,24 +56,34 @@ pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
         source.summary()
     ));
     if args.direnv {
-        if envrc_exists {
-            let text = std::fs::read_to_string(&envrc).unwrap_or_default();
-            if !text.lines().any(|l| l.trim() == "use nixpy") {
-                ui::warn(&format!(
-                    "{} exists, so nixpy left it alone; add these two lines to it:\n{}",
-                    envrc.display(),
-                    ENVRC.trim_end()
-                ));
-            }
+        write_envrc(dir)?;
+    }
+    Ok(0)
+}
+
+/// Writes an .envrc that loads the environment (an existing one is left
+/// alone, with the lines to add), and ignores direnv's folder in git.
+fn write_envrc(dir: &Path) -> Result<i32> {
+    let envrc = dir.join(".envrc");
+    if envrc.symlink_metadata().is_ok() {
+        let text = std::fs::read_to_string(&envrc).unwrap_or_default();
+        if text.lines().any(|l| l.trim() == "use nixpy") {
+            ui::status(&format!("{} already loads nixpy", envrc.display()));
         } else {
-            atomic_write::write_project_file(&envrc, ENVRC.as_bytes())?;
-            ui::status(&format!(
-                "wrote {}; run `direnv allow` to load the environment",
-                envrc.display()
+            ui::warn(&format!(
+                "{} exists, so nixpy left it alone; add these two lines to it:\n{}",
+                envrc.display(),
+                ENVRC.trim_end()
             ));
         }
-        ignore_direnv_folder(&dir.join(".gitignore"))?;
+    } else {
+        atomic_write::write_project_file(&envrc, ENVRC.as_bytes())?;
+        ui::status(&format!(
+            "wrote {}; run `direnv allow` to load the environment",
+            envrc.display()
+        ));
     }
+    ignore_direnv_folder(&dir.join(".gitignore"))?;
     Ok(0)
 }
 
