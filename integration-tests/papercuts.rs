@@ -97,3 +97,14 @@ fn init_direnv_in_an_existing_project_adds_just_the_envrc() {
         .nixpy_error()
         .stderr_has("`nixpy init --direnv` adds just an .envrc");
 }
+
+#[test]
+fn a_package_named_as_the_interpreter_is_not_a_python_interpreter() {
+    needs_nix!();
+    let project = Project::with_manifest("python = \"hello\"\n");
+    let out = nixpy_run(&project, ["true"]).outcome();
+    out.nixpy_error()
+        .stderr_has("error: `hello` is not a Python interpreter (python = \"hello\" in nixpy.toml)")
+        .stderr_has("hint: set python to an interpreter of nixpkgs")
+        .stderr_lacks("withPackages");
+}

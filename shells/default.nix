@@ -9,7 +9,8 @@
 # into one clear error: `nixpy-names:` (names that are missing or removed),
 # `nixpy-refused:` (check-meta refusing a package), `nixpy-listed:` (which
 # listed package was being evaluated, as error context), `nixpy-module:` and
-# `nixpy-nix-file-shape:` (a nix-file nixpy cannot read).
+# `nixpy-nix-file-shape:` (a nix-file nixpy cannot read), `nixpy-not-python:`
+# (`python` names something that is not an interpreter).
 { nixpkgs, system, plan }:
 let
   inherit (builtins) addErrorContext tryEval toJSON isAttrs isList isFunction
@@ -72,7 +73,15 @@ let
     };
 
   pythonEntry = resolve "python" "nixpkgs" pkgs plan.python;
-  python = pythonEntry.found.value;
+  # `python` must name an interpreter: `python = "hello"` would otherwise
+  # fail deep inside withPackages, or at the first fact read from it.
+  foundPython = pythonEntry.found.value;
+  isInterpreter =
+    let test = tryEval (isAttrs foundPython && foundPython ? withPackages && foundPython ? pythonVersion);
+    in test.success && test.value;
+  python =
+    if pythonEntry.found.status != "ok" || isInterpreter then foundPython
+    else throw ("nixpy-not-python: " + toJSON { inherit (pythonEntry) attr source; });
   pythonSetName = "${lib.concatStringsSep "." plan.python}.pkgs";
   pythonPackageEntries =
     if pythonEntry.found.status == "ok"

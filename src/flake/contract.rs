@@ -57,6 +57,8 @@ pub(crate) const MARKER_LISTED: &str = "nixpy-listed: ";
 pub(crate) const MARKER_MODULE: &str = "nixpy-module: ";
 /// `{"file", "reason"}`: a nix-file nixpy cannot read.
 pub(crate) const MARKER_NIX_FILE_SHAPE: &str = "nixpy-nix-file-shape: ";
+/// `{"attr", "source"}`: `python` names a package that is not an interpreter.
+pub(crate) const MARKER_NOT_PYTHON: &str = "nixpy-not-python: ";
 
 #[cfg(test)]
 mod tests {
@@ -80,6 +82,7 @@ mod tests {
             MARKER_LISTED,
             MARKER_MODULE,
             MARKER_NIX_FILE_SHAPE,
+            MARKER_NOT_PYTHON,
         ] {
             assert!(
                 SHELL_TEMPLATE.contains(&format!("\"{marker}")),

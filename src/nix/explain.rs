@@ -112,6 +112,18 @@ impl NixFailure {
                     .and_then(Listed::from_json);
                 return refusal::explain(&refusal, listed.as_ref());
             }
+            if let Some(json) = error.message.strip_prefix(contract::MARKER_NOT_PYTHON) {
+                let value: serde_json::Value =
+                    serde_json::from_str(json.trim()).unwrap_or_default();
+                let field = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
+                let (attr, source) = (field("attr"), field("source"));
+                return Error::new(format!(
+                    "`{attr}` is not a Python interpreter (python = \"{attr}\" in {source})"
+                ))
+                .with_hint(format!(
+                    "set python to an interpreter of nixpkgs, such as \"python3\" or \"python312\", in {source}; list other Nix packages under packages"
+                ));
+            }
             if let Some(json) = error.message.strip_prefix(contract::MARKER_NIX_FILE_SHAPE) {
                 let shape: serde_json::Value =
                     serde_json::from_str(json.trim()).unwrap_or_default();
@@ -361,6 +373,17 @@ mod tests {
             err.message,
             "Nix could not evaluate `foo` (python-packages in nixpy.toml) while building the Nix shell:\n  python3.12-foo-1.0 not supported for interpreter python3.12"
         );
+    }
+
+    #[test]
+    fn a_package_named_as_the_interpreter_is_called_what_it_is() {
+        let stderr = "error: nixpy-not-python: {\"attr\":\"hello\",\"source\":\"nixpy.toml\"}\n";
+        let err = explain_failure("building", stderr);
+        assert_eq!(
+            err.message,
+            "`hello` is not a Python interpreter (python = \"hello\" in nixpy.toml)"
+        );
+        assert!(err.hint.unwrap().contains("python312"));
     }
 
     #[test]
