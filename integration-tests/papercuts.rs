@@ -108,3 +108,33 @@ fn a_package_named_as_the_interpreter_is_not_a_python_interpreter() {
         .stderr_has("hint: set python to an interpreter of nixpkgs")
         .stderr_lacks("withPackages");
 }
+
+/// A nix-file whose evaluation fails with a message nixpy does not
+/// recognise: the error shows Nix's message, and -v the command and Nix's
+/// whole output (the trace included).
+const FAILING_NIX_FILE: &str =
+    "{ pkgs, ... }: [ (builtins.throw \"this module fails on purpose\") ]\n";
+
+#[test]
+fn run_with_v_shows_the_nix_command_and_its_whole_output() {
+    needs_nix!();
+    let project =
+        Project::with_manifest("nix-files = [\"fail.nix\"]\n").file("fail.nix", FAILING_NIX_FILE);
+    let out = nixpy_run(&project, ["true"]).outcome();
+    out.nixpy_error()
+        .stderr_has("this module fails on purpose")
+        .stderr_lacks("while evaluating")
+        .stderr_lacks("nixpy: $ ")
+        .stderr_has("hint: run with -v for the Nix command and its whole output");
+    let out = nixpy(&project).args(["-v", "run", "--", "true"]).outcome();
+    out.nixpy_error()
+        .stderr_has("this module fails on purpose")
+        .stderr_has("Nix's whole output:")
+        .stderr_has("while evaluating");
+    let command = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("nixpy: $ ") && l.contains(" print-dev-env "))
+        .unwrap_or_else(|| panic!("no Nix command line:\n{}", out.stderr));
+    assert!(command.contains("--json"), "{command}");
+}

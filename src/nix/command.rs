@@ -167,6 +167,9 @@ impl Nix {
         full: &[OsString],
     ) -> Result<std::result::Result<Captured, Captured>> {
         tracing::debug!(?program, ?full, "running nix");
+        if ui::verbosity() >= 2 {
+            ui::status(&format!("$ {}", command_line(program, full)));
+        }
         let output = process::capture(duct::cmd(program, full))
             .map_err(|e| Error::new(format!("cannot run {} to {what}: {e}", program.display())))?;
         let captured = Captured {
@@ -444,6 +447,26 @@ impl Nix {
 }
 
 const MAX_ATTEMPTS: u32 = 3;
+
+/// The command as a shell would take it, for `-v`.
+fn command_line(program: &Path, args: &[OsString]) -> String {
+    std::iter::once(program.as_os_str())
+        .chain(args.iter().map(OsString::as_os_str))
+        .map(|word| {
+            let bytes = word.as_encoded_bytes();
+            let plain = !bytes.is_empty()
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=+@,#".contains(b));
+            if plain {
+                word.to_string_lossy().into_owned()
+            } else {
+                String::from_utf8_lossy(&crate::support::shell_quote::sh_single(bytes)).into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 fn was_killed(stderr: &str) -> bool {
     stderr.contains("failed due to signal 9")

@@ -150,7 +150,11 @@ impl NixFailure {
         }
         if let Some(drv) = failed_derivation(&plain) {
             let name = drv_name(drv);
-            let tail = last_lines(before_trace(&self.stderr), 25);
+            let tail = if crate::ui::verbosity() >= 2 {
+                last_lines(&self.stderr, usize::MAX)
+            } else {
+                last_lines(before_trace(&self.stderr), 25)
+            };
             return Error::new(format!("Nix failed to build `{name}` while {phase}:\n{tail}"))
                 .with_hint(format!("the package `{name}` does not build with this nixpkgs; fix or remove it, or pin another nixpkgs"));
         }
@@ -160,17 +164,38 @@ impl NixFailure {
             .iter()
             .any(|m| plain.contains(m));
         if let Some(problem) = trust_problem(&plain).filter(|_| could_not_build) {
-            let tail = last_lines(&self.stderr, 25);
+            let tail = if crate::ui::verbosity() >= 2 {
+                last_lines(&self.stderr, usize::MAX)
+            } else {
+                last_lines(&self.stderr, 25)
+            };
             return Error::new(format!(
                 "Nix failed while {phase}: {}, so it had to build, and could not:\n{tail}",
                 problem.message()
             ))
             .with_hint(problem.fix());
         }
-        let hint = "run with -v for the full Nix command; `nixpy doctor` checks the Nix set-up";
+        let hint = "run with -v for the Nix command and its whole output; `nixpy doctor` checks the Nix set-up";
         let Some(error) = error else {
-            let tail = last_lines(&self.stderr, 25);
+            let tail = if crate::ui::verbosity() >= 2 {
+                last_lines(&self.stderr, usize::MAX)
+            } else {
+                last_lines(&self.stderr, 25)
+            };
             return Error::new(format!("Nix failed while {phase}:\n{tail}")).with_hint(hint);
+        };
+        // -v promises Nix's whole output (the command was printed as it ran).
+        let error = if crate::ui::verbosity() >= 2 {
+            NixError {
+                message: format!(
+                    "{}\n\nNix's whole output:\n{}",
+                    error.message,
+                    last_lines(&self.stderr, usize::MAX)
+                ),
+                ..error
+            }
+        } else {
+            error
         };
         let message = indent(&error.message);
         let listed = error
