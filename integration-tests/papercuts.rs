@@ -138,3 +138,43 @@ fn run_with_v_shows_the_nix_command_and_its_whole_output() {
         .unwrap_or_else(|| panic!("no Nix command line:\n{}", out.stderr));
     assert!(command.contains("--json"), "{command}");
 }
+
+#[test]
+fn scripts_demo_says_what_it_does_before_compiling() {
+    // A stub cargo that fails at once stands in for minutes of compiling.
+    let stubs = temp_dir("nixpy-it-demo-stubs-");
+    for (name, script) in [
+        ("cargo", "#!/bin/sh\necho \"STUB CARGO $*\"\nexit 1\n"),
+        ("rustc", "#!/bin/sh\necho 'host: x86_64-unknown-linux-gnu'\n"),
+    ] {
+        let path = stubs.path().join(name);
+        std::fs::write(&path, script).unwrap();
+        set_mode(&path, 0o755);
+    }
+    let path = format!(
+        "{}:{}",
+        stubs.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo");
+    let out = std::process::Command::new("bash")
+        .args(["-c", "\"$0\" 2>&1"])
+        .arg(&demo)
+        .env("PATH", path)
+        .stdin(std::process::Stdio::null())
+        .outcome();
+    let said = out
+        .stdout
+        .find("demo: building nixpy")
+        .unwrap_or_else(|| panic!("the demo does not say it builds nixpy:\n{}", out.stdout));
+    let cargo = out
+        .stdout
+        .find("STUB CARGO build --release")
+        .unwrap_or_else(|| panic!("cargo did not run:\n{}", out.stdout));
+    assert!(said < cargo, "said after compiling:\n{}", out.stdout);
+    assert!(
+        !out.stdout.contains("STUB CARGO build --release --quiet"),
+        "cargo's progress is hidden:\n{}",
+        out.stdout
+    );
+}
