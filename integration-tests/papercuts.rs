@@ -145,7 +145,10 @@ fn scripts_demo_says_what_it_does_before_compiling() {
     let stubs = temp_dir("nixpy-it-demo-stubs-");
     for (name, script) in [
         ("cargo", "#!/bin/sh\necho \"STUB CARGO $*\"\nexit 1\n"),
-        ("rustc", "#!/bin/sh\necho 'host: x86_64-unknown-linux-gnu'\n"),
+        (
+            "rustc",
+            "#!/bin/sh\necho 'host: x86_64-unknown-linux-gnu'\n",
+        ),
     ] {
         let path = stubs.path().join(name);
         std::fs::write(&path, script).unwrap();

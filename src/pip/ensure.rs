@@ -104,13 +104,35 @@ fn resolution_key(
         .iter()
         .map(|(n, v)| format!("{n}=={v}\n"))
         .collect();
-    key_of(&[
-        portable(&reqs.requirements_text(), root).as_bytes(),
-        portable(&reqs.constraints_text(), root).as_bytes(),
-        portable(&reqs.index.to_args().join("\n"), root).as_bytes(),
+    let requirements = portable(&reqs.requirements_text(), root);
+    let constraints = portable(&reqs.constraints_text(), root);
+    let index = portable(&reqs.index.to_args().join("\n"), root);
+    let python_version = &inputs.shell.python_version;
+    let system = crate::flake::current_system();
+    let mut parts: Vec<&[u8]> = vec![
+        requirements.as_bytes(),
+        constraints.as_bytes(),
+        index.as_bytes(),
         provided.as_bytes(),
-        inputs.shell.python_version.as_bytes(),
-        crate::flake::current_system().as_bytes(),
+        python_version.as_bytes(),
+        system.as_bytes(),
         tool.name().as_bytes(),
-    ])
+    ];
+    // What local projects (`-e ./lib`) need is part of the resolution.
+    // (A part only when there are some: other projects keep their keys.)
+    let local_projects: String = reqs
+        .local_projects
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}\n",
+                portable(&p.dir.display().to_string(), root),
+                p.metadata_digest
+            )
+        })
+        .collect();
+    if !local_projects.is_empty() {
+        parts.push(local_projects.as_bytes());
+    }
+    key_of(&parts)
 }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::flake::ShellEnv;
 use crate::layout::Cache;
 use crate::nix::{GcRoot, Nix};
+use crate::project::local_project::LocalProject;
 use crate::project::lockfile::{localized, PipLock};
 use crate::project::requirements::normalize_name;
 use crate::support::hash::key_of;
@@ -89,7 +90,13 @@ fn direct_references_in(layer: &Path) -> Vec<(String, String, String)> {
 
 /// The layer's key: interpreter, exact pins, installer, platform. Two
 /// projects with the same resolution share one layer.
-fn layer_key(shell: &ShellEnv, tool: Tool<'_>, lock: &PipLock, root: &Path) -> String {
+fn layer_key(
+    shell: &ShellEnv,
+    tool: Tool<'_>,
+    lock: &PipLock,
+    root: &Path,
+    local_projects: &[LocalProject],
+) -> String {
     // Localised: a path requirement's folder ends up inside the layer
     // (editable .pth files), so it is part of what the layer is.
     let pins: String = lock
@@ -103,12 +110,25 @@ fn layer_key(shell: &ShellEnv, tool: Tool<'_>, lock: &PipLock, root: &Path) -> S
             )
         })
         .collect();
-    key_of(&[
+    let identity = tool.identity();
+    let system = crate::flake::current_system();
+    let mut parts: Vec<&[u8]> = vec![
         shell.python.as_bytes(),
         pins.as_bytes(),
-        tool.identity().as_bytes(),
-        crate::flake::current_system().as_bytes(),
-    ])
+        identity.as_bytes(),
+        system.as_bytes(),
+    ];
+    // A local project's metadata (its version, its dependencies) is built
+    // into the layer's dist-info. (A part only when there are some: other
+    // layers keep their keys.)
+    let local: String = local_projects
+        .iter()
+        .map(|p| format!("{} {}\n", p.dir.display(), p.metadata_digest))
+        .collect();
+    if !local.is_empty() {
+        parts.push(local.as_bytes());
+    }
+    key_of(&parts)
 }
 
 /// A published layer: `layers/<key>` is a GC root (symlink) to its store
@@ -140,7 +160,13 @@ pub(super) fn build_layer(
     tool: Tool<'_>,
     lock: &PipLock,
 ) -> Result<LayerRef> {
-    let key = layer_key(inputs.shell, tool, lock, inputs.project_root);
+    let key = layer_key(
+        inputs.shell,
+        tool,
+        lock,
+        inputs.project_root,
+        &inputs.requirements.local_projects,
+    );
     let layers = inputs.cache.layers_dir();
     let link = inputs.cache.layer_link(&key);
     if let Some(layer) = published(inputs.nix, &key, &link)? {

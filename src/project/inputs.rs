@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::project::local_project::{self, LocalProject};
 use crate::project::manifest::{self, Manifest, PyprojectDependencies};
 use crate::project::nix_file;
 use crate::project::requirements::{self, RequirementSet};
@@ -75,6 +76,12 @@ pub(crate) fn read_inputs(
     for file in &requirements.files {
         fingerprint.add_file(file);
     }
+    // The metadata of local projects (`-e ./lib`) decides what they need.
+    for local in &requirements.local_projects {
+        for file in local.metadata_files() {
+            fingerprint.add_file(&file);
+        }
+    }
     Ok(Inputs {
         fingerprint,
         manifest,
@@ -131,8 +138,18 @@ impl PipSource {
     }
 }
 
-/// The manifest's pip requirements, read from their [`PipSource`].
+/// The manifest's pip requirements, read from their [`PipSource`], with
+/// the local projects they install.
 pub(crate) fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
+    let mut set = requirement_set(manifest)?;
+    set.local_projects = local_project::local_project_dirs(&set)
+        .iter()
+        .map(|dir| LocalProject::read(dir))
+        .collect();
+    Ok(set)
+}
+
+fn requirement_set(manifest: &Manifest) -> Result<RequirementSet> {
     match PipSource::of(&manifest.root, manifest.requirements.as_deref())? {
         PipSource::Listed(files) => requirements::read_files(&files),
         PipSource::RequirementsTxt(file) => requirements::read_files(&[file]),

@@ -6,6 +6,7 @@
 mod attr_path;
 pub(crate) mod edit;
 mod inputs;
+pub(crate) mod local_project;
 mod location;
 pub(crate) mod lockfile;
 pub(crate) mod manifest;

@@ -71,6 +71,9 @@ pub(crate) struct RequirementSet {
     pub requirements: Vec<Requirement>,
     pub constraints: Vec<Requirement>,
     pub index: IndexOptions,
+    /// Local projects the requirements install (`-e ./lib`), with what in
+    /// their metadata decides the resolution.
+    pub local_projects: Vec<crate::project::local_project::LocalProject>,
 }
 
 impl RequirementSet {
