@@ -8,6 +8,7 @@ pub(crate) mod edit;
 mod inputs;
 pub(crate) mod local_project;
 mod location;
+pub(crate) mod lock_diff;
 pub(crate) mod lockfile;
 pub(crate) mod manifest;
 mod nix_file;

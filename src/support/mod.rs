@@ -5,6 +5,7 @@
 
 pub(crate) mod atomic_write;
 pub(crate) mod ci;
+pub(crate) mod date;
 pub(crate) mod disk_usage;
 pub(crate) mod file_lock;
 pub(crate) mod fingerprint;
