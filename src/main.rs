@@ -16,6 +16,7 @@ mod layout;
 mod nix;
 mod pip;
 mod project;
+mod query;
 mod run;
 mod support;
 mod ui;
