@@ -220,3 +220,342 @@ fn a_project_installing_itself_follows_its_own_dependencies() {
         .success()
         .stdout_is("1.0\n");
 }
+
+// ---------------------------------------------------------------------------
+// What `nixpy lock` says, and upgrades
+// ---------------------------------------------------------------------------
+
+/// A copy of the stand-in that is a git repository, so its pin has a
+/// revision and a date, and a new commit is a newer nixpkgs.
+struct GitNixpkgs {
+    dir: tempfile::TempDir,
+}
+
+impl GitNixpkgs {
+    fn new() -> GitNixpkgs {
+        let dir = temp_dir("nixpy-it-git-nixpkgs-");
+        for entry in std::fs::read_dir(&standin().dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            }
+        }
+        let repo = GitNixpkgs { dir };
+        repo.git(&["init", "-q"]);
+        repo.commit("2026-01-15T12:00:00Z");
+        repo
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(self.dir.path())
+            .args([
+                "-c",
+                "user.name=nixpy tests",
+                "-c",
+                "user.email=tests@nixpy.invalid",
+            ])
+            .args(args)
+            .outcome();
+        out.success();
+        out.stdout
+    }
+
+    /// Commits the folder as it is, dated `date`; returns the revision.
+    fn commit(&self, date: &str) -> String {
+        self.git(&["add", "-A"]);
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(self.dir.path())
+            .args([
+                "-c",
+                "user.name=nixpy tests",
+                "-c",
+                "user.email=tests@nixpy.invalid",
+            ])
+            .args(["commit", "-q", "--allow-empty", "-m", "nixpkgs"])
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date)
+            .outcome();
+        out.success();
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// A newer nixpkgs: `hello` at another version.
+    fn bump_hello(&self, version: &str, date: &str) -> String {
+        let pkgs = self.dir.path().join("pkgs.nix");
+        let text = std::fs::read_to_string(&pkgs).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("hello = "))
+            .expect("the stand-in has hello")
+            .to_owned();
+        let bumped = format!("  hello = tool \"hello\" \"{version}\";");
+        std::fs::write(&pkgs, text.replace(&line, &bumped)).unwrap();
+        self.commit(date)
+    }
+
+    fn flake_ref(&self) -> String {
+        format!("git+file://{}", self.dir.path().display())
+    }
+}
+
+/// `nixpy ARGS` against this nixpkgs.
+fn nixpy_with(project: &Project, nixpkgs: &GitNixpkgs, args: &[&str]) -> Outcome {
+    nixpy(project)
+        .env("NIXPY_NIXPKGS", nixpkgs.flake_ref())
+        .args(args)
+        .outcome()
+}
+
+fn locked_version(project: &Project, name: &str) -> Option<String> {
+    let lock = read_lock(project);
+    lock["pip"]["package"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"].as_str() == Some(name))
+        .and_then(|p| p["version"].as_str())
+        .map(str::to_owned)
+}
+
+fn locked_rev(project: &Project) -> String {
+    read_lock(project)["nixpkgs"]["locked"]["rev"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// From the line `nixpy: updated ...` on: the summary, with the varying
+/// parts named.
+fn summary(out: &Outcome, replacements: &[(&str, &str)]) -> String {
+    let start = out
+        .stderr
+        .find("nixpy: updated ")
+        .unwrap_or_else(|| panic!("no summary:\n{}", out.stderr));
+    let mut text = out.stderr[start..].to_owned();
+    for (from, to) in replacements {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+#[test]
+fn lock_says_up_to_date_and_writes_nothing_or_says_what_it_changed() {
+    needs_nix!();
+    let project =
+        Project::with_manifest("").file("requirements.txt", &format!("{LOCAL_INDEX}nixpy-lk-a\n"));
+    lk_wheels(&project, &[("a", "1.0"), ("b", "1.0")]);
+    nixpy(&project).arg("lock").outcome().success();
+    let lock = project.path("nixpy.lock");
+    let before = std::fs::metadata(&lock).unwrap();
+    let bytes = project.read("nixpy.lock");
+    let listing = project.listing();
+    nixpy(&project)
+        .arg("lock")
+        .outcome()
+        .success()
+        .stderr_has("nixpy.lock is up to date")
+        .stderr_lacks("updated");
+    let after = std::fs::metadata(&lock).unwrap();
+    assert_eq!(project.read("nixpy.lock"), bytes);
+    assert_eq!(
+        before.modified().unwrap(),
+        after.modified().unwrap(),
+        "nixpy.lock was rewritten"
+    );
+    assert_eq!(project.listing(), listing, "files appeared");
+
+    // A change is described, not called "up to date".
+    project.write(
+        "requirements.txt",
+        &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\n"),
+    );
+    let out = nixpy(&project).arg("lock").outcome();
+    out.success().stderr_lacks("up to date");
+    assert_eq!(
+        summary(
+            &out,
+            &[(&project.root().display().to_string(), "<project>")]
+        ),
+        "nixpy: updated <project>/nixpy.lock:\n  pip packages:\n    nixpy-lk-b  (added) -> 1.0\n"
+    );
+}
+
+#[test]
+fn upgrades_move_nixpkgs_the_pip_pins_or_one_package() {
+    needs_nix!();
+    let nixpkgs = GitNixpkgs::new();
+    let project = Project::with_manifest("packages = [\"hello\"]\n").file(
+        "requirements.txt",
+        &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\n"),
+    );
+    lk_wheels(&project, &[("a", "1.0"), ("b", "1.0")]);
+    nixpy_with(&project, &nixpkgs, &["lock"]).success();
+    let first_rev = locked_rev(&project);
+    assert_eq!(first_rev.len(), 40, "{}", project.read("nixpy.lock"));
+
+    // Newer wheels and a newer nixpkgs appear; nothing moves by itself.
+    lk_wheels(&project, &[("a", "2.0"), ("b", "2.0")]);
+    nixpkgs.bump_hello("2.12.2", "2026-03-01T12:00:00Z");
+    let locked = project.read("nixpy.lock");
+    nixpy_with(&project, &nixpkgs, &["lock"])
+        .success()
+        .stderr_has("is up to date");
+    assert_eq!(project.read("nixpy.lock"), locked);
+
+    // One package.
+    let out = nixpy_with(
+        &project,
+        &nixpkgs,
+        &["lock", "--upgrade-package", "NIXPY_LK.A"],
+    );
+    out.success()
+        .stderr_has("nixpy-lk-a  1.0 -> 2.0")
+        .stderr_lacks("nixpy-lk-b")
+        .stderr_lacks("nixpkgs (");
+    assert_eq!(
+        locked_version(&project, "nixpy-lk-a").as_deref(),
+        Some("2.0")
+    );
+    assert_eq!(
+        locked_version(&project, "nixpy-lk-b").as_deref(),
+        Some("1.0")
+    );
+    assert_eq!(locked_rev(&project), first_rev);
+
+    // nixpkgs only: the pins stay.
+    let out = nixpy_with(&project, &nixpkgs, &["lock", "--upgrade-nixpkgs"]);
+    out.success()
+        .stderr_has("(2026-01-15) -> ")
+        .stderr_has("(2026-03-01)")
+        .stderr_has("hello  2.12.1 -> 2.12.2")
+        .stderr_lacks("pip packages");
+    assert_ne!(locked_rev(&project), first_rev);
+    assert_eq!(
+        locked_version(&project, "nixpy-lk-b").as_deref(),
+        Some("1.0")
+    );
+    nixpy(&project)
+        .env("NIXPY_NIXPKGS", nixpkgs.flake_ref())
+        .args(["run", "--", "hello"])
+        .outcome()
+        .success()
+        .stdout_is("hello version 2.12.2 (nixpy stand-in)\n");
+
+    // pip only.
+    let rev = locked_rev(&project);
+    nixpy_with(&project, &nixpkgs, &["lock", "--upgrade-pip"])
+        .success()
+        .stderr_has("nixpy-lk-b  1.0 -> 2.0");
+    assert_eq!(locked_rev(&project), rev);
+
+    // A name the lock does not pin is refused, naming what it pins.
+    nixpy_with(
+        &project,
+        &nixpkgs,
+        &["lock", "--upgrade-package", "nixpy-lk-z"],
+    )
+    .nixpy_error()
+    .stderr_has("--upgrade-package nixpy-lk-z: nixpy.lock pins no pip package of that name")
+    .stderr_has("nixpy-lk-a, nixpy-lk-b");
+}
+
+#[test]
+fn the_upgrade_summary_snapshot() {
+    needs_nix!();
+    let nixpkgs = GitNixpkgs::new();
+    let project =
+        Project::with_manifest("packages = [\"hello\", \"jq\"]\npython-packages = [\"six\"]\n")
+            .file(
+                "requirements.txt",
+                &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\nnixpy-lk-d\n"),
+            );
+    lk_wheels(
+        &project,
+        &[("a", "1.0"), ("b", "1.0"), ("c", "1.0"), ("d", "1.0")],
+    );
+    nixpy_with(&project, &nixpkgs, &["lock"]).success();
+    let old_rev = locked_rev(&project);
+
+    lk_wheels(&project, &[("a", "2.0")]);
+    project.write(
+        "requirements.txt",
+        &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\nnixpy-lk-c\n"),
+    );
+    let new_rev = nixpkgs.bump_hello("2.13.0", "2026-03-01T12:00:00Z");
+    let out = nixpy_with(&project, &nixpkgs, &["lock", "--upgrade"]);
+    out.success();
+    assert_eq!(
+        summary(
+            &out,
+            &[
+                (&project.root().display().to_string(), "<project>"),
+                (&nixpkgs.flake_ref(), "<nixpkgs>"),
+                (&old_rev[..12], "<old>"),
+                (&new_rev[..12], "<new>"),
+            ]
+        ),
+        "\
+nixpy: updated <project>/nixpy.lock:
+  nixpkgs (<nixpkgs>):
+    <old> (2026-01-15) -> <new> (2026-03-01)
+  Nix packages:
+    hello  2.12.1 -> 2.13.0
+  pip packages:
+    nixpy-lk-a  1.0     -> 2.0
+    nixpy-lk-c  (added) -> 1.0
+    nixpy-lk-d  1.0     -> (removed)
+"
+    );
+}
+
+#[test]
+fn lock_check_and_locked_runs_are_exact() {
+    needs_nix!();
+    let project =
+        Project::with_manifest("").file("requirements.txt", &format!("{LOCAL_INDEX}nixpy-lk-a\n"));
+    lk_wheels(&project, &[("a", "1.0")]);
+    nixpy(&project).arg("lock").outcome().success();
+    let written = project.read("nixpy.lock");
+
+    // A hand edit: `nixpy lock` would write the file otherwise.
+    project.write("nixpy.lock", &format!("{written}# my note\n"));
+    nixpy(&project)
+        .args(["lock", "--check"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("nixpy.lock is out of date")
+        .stderr_has("its text differs from what nixpy writes");
+    assert_eq!(
+        project.read("nixpy.lock"),
+        format!("{written}# my note\n"),
+        "--check wrote"
+    );
+    nixpy(&project)
+        .arg("lock")
+        .outcome()
+        .success()
+        .stderr_has("as nixpy writes it");
+    assert_eq!(project.read("nixpy.lock"), written);
+    nixpy(&project)
+        .args(["lock", "--check"])
+        .outcome()
+        .success();
+
+    // The pip requirements go: the lock's pip resolution is stale, and a
+    // locked run says so instead of running with it.
+    std::fs::remove_file(project.path("requirements.txt")).unwrap();
+    let out = nixpy(&project)
+        .args(["run", "--locked", "--", "true"])
+        .outcome();
+    out.nixpy_error()
+        .stderr_has("nixpy.lock is out of date")
+        .stderr_has("nixpy-lk-a  1.0 -> (removed)")
+        .stderr_has("--locked or CI");
+    nixpy(&project)
+        .args(["lock", "--check"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("nixpy-lk-a  1.0 -> (removed)");
+    assert_eq!(project.read("nixpy.lock"), written);
+}

@@ -371,8 +371,14 @@ fn includes_constraints_comments_continuations_and_markers() {
         ],
         "the constraint holds pkga at 1.0 and the marker drops the Python 2 requirement"
     );
-    // Without the constraint the newer pkga wins: the constraint is what held it.
+    // Without the constraint the lock's pin still fits, so it stays; an
+    // upgrade of pkga then takes the newer one: the constraint is what held it.
     project.write("constraints/pins.txt", "");
+    assert_eq!(imported_version(&project, "pkga"), "1.0");
+    nixpy(&project)
+        .args(["lock", "--upgrade-package", "pkga"])
+        .outcome()
+        .success();
     assert_eq!(imported_version(&project, "pkga"), "2.0");
 }
 
@@ -709,10 +715,11 @@ fn frozen_installs_exactly_the_lock() {
     );
     let locked = std::fs::read(project.path("nixpy.lock")).unwrap();
 
-    // A newer pkga appears and the requirement changes: resolving again
-    // would pick 2.0; --frozen installs the lock's 1.0, without resolving.
+    // A newer pkga appears and the requirement changes to need it:
+    // resolving again picks 2.0; --frozen installs the lock's 1.0, without
+    // resolving.
     wheel(&project, "pkga", "2.0", &[]);
-    project.write("requirements.txt", &local_requirements(&["pkga>=1"]));
+    project.write("requirements.txt", &local_requirements(&["pkga>=2"]));
     // A cache of its own, so this run's environment is not left for the
     // plain run below (see a_frozen_run_does_not_hide_a_stale_lock_from_later_runs).
     let frozen_cache = temp_dir("nixpy-it-cache-");
@@ -765,7 +772,7 @@ fn a_frozen_run_does_not_hide_a_stale_lock_from_later_runs() {
     project.write("requirements.txt", &local_requirements(&["pkga"]));
     nixpy(&project).arg("lock").outcome().success();
     wheel(&project, "pkga", "2.0", &[]);
-    project.write("requirements.txt", &local_requirements(&["pkga>=1"]));
+    project.write("requirements.txt", &local_requirements(&["pkga>=2"]));
     nixpy(&project)
         .args(["run", "--frozen", "--", "true"])
         .outcome()

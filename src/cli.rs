@@ -158,11 +158,22 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct LockArgs {
-    /// Move nixpkgs to the newest revision of its reference and resolve the pip requirements again.
+    /// Move everything: nixpkgs to the newest revision of its reference, and
+    /// every pip pin (as --upgrade-nixpkgs --upgrade-pip).
     #[arg(long)]
     pub upgrade: bool,
-    /// Fail if the lock would change (for CI).
+    /// Move nixpkgs to the newest revision of its reference; pip pins stay
+    /// where they still fit.
     #[arg(long)]
+    pub upgrade_nixpkgs: bool,
+    /// Resolve the pip requirements again, letting every pin move; nixpkgs stays.
+    #[arg(long)]
+    pub upgrade_pip: bool,
+    /// Let only this pip package move (repeatable); every other pin stays.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["upgrade", "upgrade_pip"])]
+    pub upgrade_package: Vec<String>,
+    /// Fail if nixpy.lock would change in any way, writing nothing (for CI).
+    #[arg(long, conflicts_with_all = ["upgrade", "upgrade_nixpkgs", "upgrade_pip", "upgrade_package"])]
     pub check: bool,
     /// Record the store paths of the Nix shell and the pip layer, so machines
     /// with a binary cache fetch them instead of building.

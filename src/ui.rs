@@ -67,6 +67,13 @@ pub(crate) fn status(message: &str) {
     }
 }
 
+/// Lines that belong to the status line before them (a summary), as they are.
+pub(crate) fn block(text: &str) {
+    if verbosity() >= 1 && !text.is_empty() {
+        let _ = write!(std::io::stderr(), "{text}");
+    }
+}
+
 /// This run waits for another nixpy to finish `what` (it holds a lock).
 pub(crate) fn waiting(what: &str) {
     status(&format!("waiting for another nixpy to finish {what}"));

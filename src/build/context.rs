@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::nix;
-use crate::project::lockfile::LockMode;
+use crate::project::lockfile::{LockMode, Upgrade};
 use crate::project::{self, ProjectLocation};
 use crate::support::ci;
 
@@ -39,28 +39,43 @@ impl Context {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct BuildOptions {
     pub refresh: bool,
     pub locked: bool,
     pub frozen: bool,
     pub offline: bool,
-    pub upgrade: bool,
+    /// `nixpy lock --upgrade*`: what may move.
+    pub upgrade: Upgrade,
+    /// `nixpy lock --check`: write nothing; fail if the lock would change.
+    pub check: bool,
     /// Record the store paths of both layers in nixpy.lock.
     pub record_paths: bool,
+    /// The caller is `nixpy lock`: it reports the changes itself, and the
+    /// lock is written as nixpy writes it even when only its text differs
+    /// (a hand edit), so that `lock --check` passes after it.
+    pub lock_command: bool,
 }
 
 impl BuildOptions {
     pub(super) fn lock_mode(&self, ctx: &Context) -> LockMode {
         if self.frozen {
             LockMode::Frozen
-        } else if self.upgrade {
-            LockMode::Upgrade
+        } else if self.check {
+            LockMode::Check
+        } else if self.upgrade.any() {
+            LockMode::Update
         } else if self.locked || ctx.ci {
             LockMode::Locked
         } else {
             LockMode::Update
         }
+    }
+
+    /// Whether a fresh cache entry may answer: not when asked to rebuild,
+    /// to move the lock, to record paths or to check the lock exactly.
+    pub(super) fn may_use_cache(&self) -> bool {
+        !self.refresh && !self.upgrade.any() && !self.record_paths && !self.check
     }
 }
 
@@ -76,29 +91,38 @@ mod tests {
             ci,
             substituters: nix::Substituters::default(),
         };
-        let mode = |opts: BuildOptions, ci| opts.lock_mode(&ctx(ci));
+        let mode = |opts: &BuildOptions, ci| opts.lock_mode(&ctx(ci));
         let plain = BuildOptions::default();
-        assert_eq!(mode(plain, false), LockMode::Update);
+        assert_eq!(mode(&plain, false), LockMode::Update);
         assert_eq!(
-            mode(plain, true),
+            mode(&plain, true),
             LockMode::Locked,
             "CI never rewrites the lock"
         );
         let locked = BuildOptions {
             locked: true,
-            ..plain
+            ..BuildOptions::default()
         };
-        assert_eq!(mode(locked, false), LockMode::Locked);
+        assert_eq!(mode(&locked, false), LockMode::Locked);
         let upgrade = BuildOptions {
-            upgrade: true,
-            ..plain
+            upgrade: Upgrade {
+                nixpkgs: true,
+                ..Upgrade::default()
+            },
+            ..BuildOptions::default()
         };
-        assert_eq!(mode(upgrade, true), LockMode::Upgrade);
+        assert_eq!(mode(&upgrade, true), LockMode::Update, "asked to upgrade");
+        assert!(!upgrade.may_use_cache());
+        let check = BuildOptions {
+            check: true,
+            ..BuildOptions::default()
+        };
+        assert_eq!(mode(&check, true), LockMode::Check);
         let frozen = BuildOptions {
             frozen: true,
-            upgrade: true,
-            ..plain
+            check: true,
+            ..BuildOptions::default()
         };
-        assert_eq!(mode(frozen, false), LockMode::Frozen);
+        assert_eq!(mode(&frozen, false), LockMode::Frozen);
     }
 }

@@ -11,4 +11,4 @@ mod steps;
 
 pub(crate) use context::{BuildOptions, Context};
 pub(crate) use prepare::{prepare, prepare_or_last_good};
-pub(crate) use shell_spec::generated_flake;
+pub(crate) use shell_spec::{generated_flake, generated_flake_pinned};

@@ -23,7 +23,8 @@ pub(super) struct ProjectFiles<'a> {
 }
 
 /// The nixpkgs pin: from nixpy.lock when it pins this reference, else
-/// locked now (when the mode allows writing the lock).
+/// locked now (when the mode allows writing the lock). An upgrade passes
+/// no `current` pin.
 pub(super) fn pin_nixpkgs(
     nix: &Nix,
     pc: &ProjectCache,
@@ -35,7 +36,7 @@ pub(super) fn pin_nixpkgs(
         .map_err(|e| Error::new(format!("cannot record the nixpkgs settings: {e}")))?;
     let frozen = matches!(mode, LockMode::Locked | LockMode::Frozen);
     match current {
-        Some(pin) if pin.url == plan.nixpkgs && mode != LockMode::Upgrade => {
+        Some(pin) if pin.url == plan.nixpkgs => {
             if frozen && pin.config != config {
                 return Err(Error::new(format!(
                     "nixpy.lock records other nixpkgs settings than [nixpkgs-config] of {} ({}), and the lock may not be rewritten here (--locked, --frozen or CI is set)",

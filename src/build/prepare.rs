@@ -13,7 +13,7 @@ pub(crate) fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let scalars = fingerprint::scalars(ctx.nixpkgs_override.as_deref());
-    let may_use_cache = !opts.refresh && !opts.upgrade && !opts.record_paths;
+    let may_use_cache = opts.may_use_cache();
     if may_use_cache {
         if let Some(entry) = warm::warm(&pc, &scalars, opts.frozen, true) {
             return Ok(entry);
@@ -32,7 +32,7 @@ pub(crate) fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
             return Ok(entry);
         }
     }
-    build(ctx, opts, &location, &pc, scalars)
+    build(ctx, &opts, &location, &pc, scalars)
 }
 
 /// For shell entry (direnv, `nixpy env`): when a rebuild fails, keep the

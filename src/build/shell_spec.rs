@@ -132,6 +132,15 @@ fn shell_keys(
 /// folder a build uses): for questions about the pinned nixpkgs, such as
 /// whether an attribute exists.
 pub(crate) fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
+    generated_flake_pinned(ctx, None)
+}
+
+/// [`generated_flake`], pinned to `pin` instead of the lock's pin (the
+/// state before `nixpy lock --upgrade`, for its summary).
+pub(crate) fn generated_flake_pinned(
+    ctx: &Context,
+    pin: Option<&NixpkgsPin>,
+) -> Result<(PathBuf, ShellPlan)> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let inputs = project::read_inputs(
@@ -146,7 +155,7 @@ pub(crate) fn generated_flake(ctx: &Context) -> Result<(PathBuf, ShellPlan)> {
         &pc,
         &nix,
         &inputs,
-        lock.as_ref().and_then(|l| l.nixpkgs.as_ref()),
+        pin.or(lock.as_ref().and_then(|l| l.nixpkgs.as_ref())),
         BuildOptions::default().lock_mode(ctx),
     )?;
     Ok((

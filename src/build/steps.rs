@@ -10,11 +10,11 @@ use super::context::{BuildOptions, Context};
 use super::nix_shell::{build_shell, fetch_recorded_shell, keep_shell_rooted, ProjectFiles};
 use super::shell_spec::{shell_spec, ShellSpec};
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flake::{self, ShellEnv};
 use crate::nix::{self, GcRoot, Nix};
 use crate::pip::{self, LayerRef, PipInputs, PipOutcome};
+use crate::project::lock_diff::LockDiff;
 use crate::project::lockfile::{
     self, LockFile, LockMode, NixpkgsPin, PipLock, StorePaths, LOCK_VERSION,
 };
@@ -27,7 +27,7 @@ use crate::ui;
 
 pub(super) fn build(
     ctx: &Context,
-    opts: BuildOptions,
+    opts: &BuildOptions,
     location: &ProjectLocation,
     pc: &ProjectCache,
     scalars: BTreeMap<String, String>,
@@ -46,7 +46,11 @@ pub(super) fn build(
         pc,
         &nix,
         &inputs,
-        old_lock.as_ref().and_then(|l| l.nixpkgs.as_ref()),
+        // `--upgrade-nixpkgs` locks the reference anew.
+        old_lock
+            .as_ref()
+            .and_then(|l| l.nixpkgs.as_ref())
+            .filter(|_| !opts.upgrade.nixpkgs),
         mode,
     )?;
     let recorded = old_lock
@@ -75,6 +79,7 @@ pub(super) fn build(
             requirements: &inputs.requirements,
             lock: old_lock.as_ref().and_then(|l| l.pip.as_ref()),
             mode,
+            upgrade: &opts.upgrade.pip,
             offline: opts.offline,
             nix: &nix,
             project_root: &location.root,
@@ -94,7 +99,7 @@ pub(super) fn build(
         },
         opts.record_paths,
     );
-    update_lock(location, old_lock.as_ref(), &lock, mode)?;
+    update_lock(location, old_lock.as_ref(), &lock, mode, opts.lock_command)?;
     let mut fingerprint = inputs.fingerprint;
     fingerprint.add_file(&location.lock_path());
     let entry = cache_entry(
@@ -277,34 +282,74 @@ fn next_lock(
     lock
 }
 
-/// Writes the lock when it changed and the mode allows it. Frozen and
-/// locked runs use the lock as it is; what they needed from it was checked
-/// by the steps that read it.
+/// Writes the lock when it changed and the mode allows it. Locked runs
+/// fail when the pin or the pip resolution would change (the steps that
+/// read the lock catch most of that first), `lock --check` when anything
+/// in the file would; frozen runs use the lock as it is.
 fn update_lock(
     location: &ProjectLocation,
     old: Option<&LockFile>,
     lock: &LockFile,
     mode: LockMode,
+    lock_command: bool,
 ) -> Result<()> {
-    let may_write = matches!(mode, LockMode::Update | LockMode::Upgrade);
     let lock_path = location.lock_path();
-    if !may_write || Some(lock) == old {
-        return Ok(());
-    }
-    if !user::may_write(&location.root) {
-        let (what, hint) = match old {
-            Some(_) => ("is out of date", "run with --frozen to use nixpy.lock as it is, or ask the project's owner to run `nixpy lock`"),
-            None => ("is missing", "ask the project's owner to run `nixpy lock` (and commit nixpy.lock)"),
+    let out_of_date = |diff: LockDiff, hint: &str| {
+        let summary = diff.render();
+        let summary = if summary.is_empty() {
+            "  (its text differs from what nixpy writes)\n".to_owned()
+        } else {
+            summary
         };
-        return Err(Error::new(format!(
-            "nixpy.lock {what}, and {} may not write the project folder {}",
-            nix::user_name(),
-            location.root.display()
+        Error::new(format!(
+            "{} is out of date; it would change:\n{}",
+            lock_path.display(),
+            summary.trim_end()
         ))
-        .with_hint(hint));
-    }
-    if lockfile::write(&lock_path, lock)? {
-        ui::status(&format!("wrote {}", lock_path.display()));
+        .with_hint(hint.to_owned())
+    };
+    match mode {
+        LockMode::Update => {
+            let changed = Some(lock) != old || lock_command;
+            if !changed || lockfile::is_written_as(&lock_path, lock) {
+                return Ok(());
+            }
+            if !user::may_write(&location.root) {
+                let (what, hint) = match old {
+                    Some(_) => ("is out of date", "run with --frozen to use nixpy.lock as it is, or ask the project's owner to run `nixpy lock`"),
+                    None => ("is missing", "ask the project's owner to run `nixpy lock` (and commit nixpy.lock)"),
+                };
+                return Err(Error::new(format!(
+                    "nixpy.lock {what}, and {} may not write the project folder {}",
+                    nix::user_name(),
+                    location.root.display()
+                ))
+                .with_hint(hint));
+            }
+            if lockfile::write(&lock_path, lock)? && !lock_command {
+                let verb = if old.is_some() { "updated" } else { "wrote" };
+                ui::status(&format!("{verb} {}:", lock_path.display()));
+                ui::block(&LockDiff::between(old, lock).render());
+            }
+        }
+        LockMode::Locked => {
+            let moved = old.is_none_or(|old| old.nixpkgs != lock.nixpkgs || old.pip != lock.pip);
+            if moved {
+                return Err(out_of_date(
+                    LockDiff::between(old, lock),
+                    "the lock may not be rewritten here (--locked or CI is set): run `nixpy lock` on a development machine and commit nixpy.lock",
+                ));
+            }
+        }
+        LockMode::Check => {
+            if !lockfile::is_written_as(&lock_path, lock) {
+                return Err(out_of_date(
+                    LockDiff::between(old, lock),
+                    "run `nixpy lock` and commit nixpy.lock",
+                ));
+            }
+        }
+        LockMode::Frozen => {}
     }
     Ok(())
 }

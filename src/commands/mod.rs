@@ -31,8 +31,7 @@ impl From<BuildFlags> for BuildOptions {
             locked: f.locked,
             frozen: f.frozen,
             offline: f.offline,
-            upgrade: false,
-            record_paths: false,
+            ..BuildOptions::default()
         }
     }
 }

@@ -7,7 +7,7 @@ use super::layer::{build_layer, name_direct_references, LayerRef};
 use super::nix_provided::nix_provided;
 use super::resolve::resolve;
 use crate::error::{Error, Result};
-use crate::project::lockfile::{portable, LockMode, PipLock};
+use crate::project::lockfile::{portable, LockMode, PipLock, PipUpgrade};
 use crate::project::requirements::{self, RequirementSet};
 use crate::support::hash::key_of;
 use crate::ui;
@@ -25,6 +25,7 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
     let nix_provided = nix_provided(inputs.cache, &inputs.shell.python)?;
     check_conflicts(inputs.requirements, &nix_provided)?;
     let resolution_key = resolution_key(inputs, tool, &nix_provided);
+    let keep_pins = *inputs.upgrade == PipUpgrade::Keep;
     let lock = match (inputs.mode, inputs.lock) {
         (LockMode::Frozen, Some(lock)) => lock.clone(),
         (LockMode::Frozen, None) => {
@@ -33,7 +34,9 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
             )
             .with_hint("run `nixpy lock` and commit nixpy.lock"))
         }
-        (LockMode::Update | LockMode::Locked, Some(lock)) if lock.inputs == resolution_key => {
+        (LockMode::Update | LockMode::Locked | LockMode::Check, Some(lock))
+            if lock.inputs == resolution_key && keep_pins =>
+        {
             lock.clone()
         }
         (LockMode::Locked, lock) => {
@@ -47,13 +50,16 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
             ))
             .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
         }
-        _ => {
+        (LockMode::Update | LockMode::Check, old) => {
             let phase = ui::Phase::start(format!(
                 "resolving {} pip requirement(s) with {}",
                 inputs.requirements.requirements.len(),
                 tool.name()
             ));
-            let packages = resolve(inputs, tool, &nix_provided)?;
+            // The pins of the lock stay where they still fit, unless an
+            // upgrade lets them move.
+            let preferences = inputs.upgrade.preferences(old);
+            let packages = resolve(inputs, tool, &nix_provided, &preferences)?;
             phase.finish();
             PipLock {
                 inputs: resolution_key.clone(),

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::flake::ShellEnv;
 use crate::layout::Cache;
 use crate::nix::Nix;
-use crate::project::lockfile::{LockMode, PipLock};
+use crate::project::lockfile::{LockMode, PipLock, PipUpgrade};
 use crate::project::manifest::Installer;
 use crate::project::requirements::RequirementSet;
 
@@ -18,6 +18,8 @@ pub(crate) struct PipInputs<'a> {
     /// The pip resolution in nixpy.lock.
     pub lock: Option<&'a PipLock>,
     pub mode: LockMode,
+    /// Which pins may move (`nixpy lock --upgrade*`).
+    pub upgrade: &'a PipUpgrade,
     pub offline: bool,
     pub nix: &'a Nix,
     /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.

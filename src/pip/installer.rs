@@ -78,6 +78,12 @@ impl<'a> Tool<'a> {
         }
     }
 
+    /// Whether the resolver keeps the pins already in its answer file
+    /// where they still fit (uv does; pip has no such thing).
+    pub(super) fn reads_preferences_from_answer(self) -> bool {
+        matches!(self, Tool::Uv { .. })
+    }
+
     /// The arguments that resolve `requirements` (with `common`: links and
     /// constraints) in `dir`, and the file the answer is written to.
     pub(super) fn resolve_args(

@@ -10,10 +10,13 @@ use crate::error::{Error, Result};
 use crate::project::lockfile::{portable, LockedPackage};
 use crate::support::text::indent;
 
+/// Resolves the requirements; `preferences` are pins to keep where they
+/// still fit (the lock's, less those an upgrade lets move).
 pub(super) fn resolve(
     inputs: &PipInputs<'_>,
     tool: Tool<'_>,
     nix_provided: &[(String, String)],
+    preferences: &[LockedPackage],
 ) -> Result<Vec<LockedPackage>> {
     let scratch = scratch_dir(inputs.cache)?;
     let dir = scratch.path();
@@ -39,9 +42,34 @@ pub(super) fn resolve(
         dir.join("constraints.txt").display().to_string(),
     ];
     common.extend(reqs.index.to_args());
-    let (args, answer) =
-        tool.resolve_args(dir, &dir.join("requirements.in"), common, inputs.offline);
-    let output = tool.run(args)?;
+    let preferred: String = preferences
+        .iter()
+        .filter(|p| !p.version.is_empty() && !nix_provided.iter().any(|(n, _)| *n == p.name))
+        .map(|p| format!("{}=={}\n", p.name, p.version))
+        .collect();
+    let requirements_in = dir.join("requirements.in");
+    let (args, answer) = tool.resolve_args(dir, &requirements_in, common.clone(), inputs.offline);
+    let mut output = None;
+    if !preferred.is_empty() {
+        if tool.reads_preferences_from_answer() {
+            // uv keeps the pins it finds in its output file where they fit.
+            write(&answer, &preferred)?;
+        } else {
+            // pip has no preferences: the pins as constraints, and if
+            // they no longer fit, a resolution without them.
+            let pins = dir.join("preferences.txt");
+            write(&pins, &preferred)?;
+            let mut with_pins = common.clone();
+            with_pins.extend(["-c".to_owned(), pins.display().to_string()]);
+            let (pinned_args, _) =
+                tool.resolve_args(dir, &requirements_in, with_pins, inputs.offline);
+            output = Some(tool.run(pinned_args)?).filter(|o| o.status.success());
+        }
+    }
+    let output = match output {
+        Some(output) => output,
+        None => tool.run(args)?,
+    };
     if !output.status.success() {
         return Err(resolution_failure(
             &String::from_utf8_lossy(&output.stderr),

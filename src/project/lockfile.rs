@@ -152,14 +152,61 @@ pub(crate) struct LockedPackage {
 /// How far nixpy may go in changing the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LockMode {
-    /// Re-resolve when the inputs changed and rewrite the lock.
+    /// Re-resolve when the inputs changed (or an upgrade asks) and rewrite
+    /// the lock.
     Update,
     /// `--locked` or `CI`: fail when the lock is stale.
     Locked,
     /// `--frozen`: install exactly the lock, without resolving.
     Frozen,
-    /// `nixpy lock --upgrade`: resolve again even when nothing changed.
-    Upgrade,
+    /// `nixpy lock --check`: work out the lock as `Update` would, write
+    /// nothing, and fail if it differs from the file in any way.
+    Check,
+}
+
+/// What `nixpy lock --upgrade*` moves: nixpkgs to the newest revision of
+/// its reference, and the pip pins (all, or the named ones).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Upgrade {
+    pub nixpkgs: bool,
+    pub pip: PipUpgrade,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum PipUpgrade {
+    /// Resolve only when the inputs changed, keeping every pin that still
+    /// fits.
+    #[default]
+    Keep,
+    /// Resolve again from scratch: every pin may move.
+    All,
+    /// Resolve again keeping the other pins: only these (normalised names) move.
+    Only(Vec<String>),
+}
+
+impl Upgrade {
+    pub(crate) fn any(&self) -> bool {
+        self.nixpkgs || self.pip != PipUpgrade::Keep
+    }
+}
+
+impl PipUpgrade {
+    /// The pins of `lock` a new resolution should keep where it can.
+    pub(crate) fn preferences(&self, lock: Option<&PipLock>) -> Vec<LockedPackage> {
+        let Some(lock) = lock else {
+            return Vec::new();
+        };
+        match self {
+            PipUpgrade::Keep => lock.packages.clone(),
+            PipUpgrade::All => Vec::new(),
+            PipUpgrade::Only(names) => lock
+                .packages
+                .iter()
+                .filter(|p| !names.contains(&p.name))
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 /// The placeholder for the project folder in nixpy.lock and the keys it
@@ -202,6 +249,11 @@ pub(crate) fn read(path: &Path) -> Result<Option<LockFile>> {
 pub(super) fn render(lock: &LockFile) -> String {
     let body = toml::to_string_pretty(lock).expect("lock serialises");
     format!("{HEADER}{body}")
+}
+
+/// The file at `path` holds exactly `lock` as nixpy writes it.
+pub(crate) fn is_written_as(path: &Path, lock: &LockFile) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| text == render(lock))
 }
 
 /// Writes the lock atomically, and only when its text changes.
