@@ -62,6 +62,8 @@ pub(crate) struct VersionChange {
 pub(crate) struct LockDiff {
     /// The pin before and after, when it changed.
     pub nixpkgs: Option<(Option<PinLabel>, Option<PinLabel>)>,
+    /// The nixpkgs settings (`[nixpkgs-config]`) the lock records changed.
+    pub nixpkgs_config: bool,
     pub pip: Vec<VersionChange>,
     /// Only the recorded store paths (`[store]`) changed.
     pub store: bool,
@@ -72,7 +74,20 @@ pub(crate) struct LockDiff {
 impl LockDiff {
     pub(crate) fn between(old: Option<&LockFile>, new: &LockFile) -> LockDiff {
         let old_pin = old.and_then(|l| l.nixpkgs.as_ref());
-        let nixpkgs = (old_pin != new.nixpkgs.as_ref()).then(|| {
+        let new_pin = new.nixpkgs.as_ref();
+        // Settings on both sides that differ (a first lock has nothing to
+        // compare with).
+        let nixpkgs_config = old_pin
+            .zip(new_pin)
+            .is_some_and(|(a, b)| a.config != b.config);
+        let same_revision = match (old_pin, new_pin) {
+            (Some(a), Some(b)) => {
+                a.url == b.url && a.locked == b.locked && a.original == b.original
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        let nixpkgs = (!same_revision).then(|| {
             (
                 old_pin.map(PinLabel::of),
                 new.nixpkgs.as_ref().map(PinLabel::of),
@@ -97,6 +112,7 @@ impl LockDiff {
         };
         LockDiff {
             nixpkgs,
+            nixpkgs_config,
             pip: versions_between(&pins(old), &pins(Some(new))),
             store: old.and_then(|l| l.store.as_ref()) != new.store.as_ref(),
             nix: Vec::new(),
@@ -104,7 +120,11 @@ impl LockDiff {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.nixpkgs.is_none() && self.pip.is_empty() && !self.store && self.nix.is_empty()
+        self.nixpkgs.is_none()
+            && !self.nixpkgs_config
+            && self.pip.is_empty()
+            && !self.store
+            && self.nix.is_empty()
     }
 
     /// The summary `nixpy lock` prints, one change a line, under headings.
@@ -125,6 +145,9 @@ impl LockDiff {
                 side(old, "(none)"),
                 side(new, "(none)")
             ));
+        }
+        if self.nixpkgs_config {
+            out.push_str("  nixpkgs settings ([nixpkgs-config])\n");
         }
         if !self.nix.is_empty() {
             out.push_str("  Nix packages:\n");
@@ -215,6 +238,18 @@ mod tests {
     fn an_unchanged_lock_has_an_empty_diff() {
         let a = lock("0123456789abcdef", 1_700_000_000, &[("rich", "13.6.0")]);
         assert!(LockDiff::between(Some(&a), &a).is_empty());
+    }
+
+    #[test]
+    fn new_nixpkgs_settings_are_not_a_new_revision() {
+        let old = lock("0123456789abcdef", 1_700_000_000, &[]);
+        let mut new = old.clone();
+        if let Some(pin) = new.nixpkgs.as_mut() {
+            pin.config.insert("allowUnfree".into(), toml::Value::Boolean(true));
+        }
+        let diff = LockDiff::between(Some(&old), &new);
+        assert!(diff.nixpkgs.is_none());
+        assert_eq!(diff.render(), "  nixpkgs settings ([nixpkgs-config])\n");
     }
 
     #[test]
