@@ -102,6 +102,21 @@ impl CacheEntry {
         self.roots.iter().find(|root| root.is_missing())
     }
 
+    /// The store paths the environment needs, each of which roots a
+    /// closure: what a generation keeps alive so that going back to it
+    /// needs no build (`nixpy history`). One place, so a new kind of layer
+    /// only changes this.
+    pub(crate) fn store_paths_to_root(&self) -> Vec<String> {
+        let mut paths = self.store_paths.clone();
+        if let Some(layer) = &self.layer {
+            let dir = layer.dir.display().to_string();
+            if !paths.contains(&dir) {
+                paths.push(dir);
+            }
+        }
+        paths
+    }
+
     /// A store path or layer folder that has gone (garbage collected, deleted).
     pub(crate) fn missing_path(&self) -> Option<String> {
         self.store_paths
