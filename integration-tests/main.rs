@@ -15,6 +15,7 @@ mod binary_cache;
 mod commands;
 mod faults;
 mod harness;
+mod history;
 mod locking;
 mod nixpkgs_config;
 mod nixpkgs_semantics;

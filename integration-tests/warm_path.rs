@@ -478,12 +478,14 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
     let shell_env = str_at(&entry, "/shell_file").to_owned();
     assert!(is_store_path(&shell_env, ""), "{shell_env}");
 
-    // What nix-collect-garbage would do once the roots were gone.
+    // What nix-collect-garbage would do once the roots were gone (the
+    // generations root the environment too).
     for item in std::fs::read_dir(&dir).unwrap().flatten() {
         if item.file_name().to_string_lossy().starts_with("shell-") {
             std::fs::remove_file(item.path()).unwrap();
         }
     }
+    std::fs::remove_dir_all(dir.join("generations")).unwrap();
     Command::new("nix-store")
         .args(["--delete", &shell_env])
         .outcome()
@@ -501,6 +503,7 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
     let key = str_at(&entry, "/layer/key").to_owned();
     assert!(is_store_path(&layer, "nixpy-layer-"), "{layer}");
     std::fs::remove_file(cache.join("v1/layers").join(&key)).unwrap();
+    std::fs::remove_dir_all(dir.join("generations")).unwrap();
     Command::new("nix-store")
         .args(["--delete", &layer])
         .outcome()

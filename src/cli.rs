@@ -65,6 +65,10 @@ pub(crate) enum Command {
     Doctor,
     /// Remove cache entries of projects that are gone or unused, and what only they used.
     Gc(GcArgs),
+    /// List the project's generations: each change to its environment, when, by what command.
+    History,
+    /// Go back to a generation (default: the one before the current): its files and environment.
+    Rollback(RollbackArgs),
     /// Print the environment as shell code to eval (sh, bash, zsh, fish) or as JSON.
     Env(EnvArgs),
     /// Start an interactive shell (bash, zsh or fish) inside the environment.
@@ -119,6 +123,17 @@ pub(crate) struct GcArgs {
     /// List what would be removed, and remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The generation to restore, as `nixpy history` numbers it.
+    #[arg(value_name = "N")]
+    pub generation: Option<u32>,
+    /// Restore it even though the files nixpy manages changed since the
+    /// current generation (those changes are lost).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,14 @@
 //!                                     (with shell-profile-<n>-link generations),
 //!                                     removed once shell-file roots the shell
 //!   v1/projects/<id>/nixpkgs-source   GC root of the pinned nixpkgs
+//!   v1/projects/<id>/generations/     the project's generations (`nixpy history`)
+//!   v1/projects/<id>/generations/current          the number of the one in use
+//!   v1/projects/<id>/generations/<n>/             one generation, written whole:
+//!   v1/projects/<id>/generations/<n>/generation.json  when, by what, what changed
+//!   v1/projects/<id>/generations/<n>/entry.json   its cache entry (rollback restores it)
+//!   v1/projects/<id>/generations/<n>/files/       the files nixpy manages, as they were
+//!   v1/projects/<id>/generations/<n>/root-<i>     GC roots of its store paths
+//!   v1/projects/<id>/generations/.new-*           a generation being written
 //!   v1/flakes/<key>/                  generated flakes, content-addressed (if this
 //!                                     path has a space, # or ?, which Nix cannot
 //!                                     take: in $XDG_RUNTIME_DIR/nixpy-flakes, else
@@ -44,6 +52,13 @@ const PROJECT_ROOT: &str = "project-root";
 const SHELL_FILE: &str = "shell-file";
 const SHELL_PROFILE: &str = "shell-profile";
 const NIXPKGS_SOURCE: &str = "nixpkgs-source";
+const GENERATIONS: &str = "generations";
+const CURRENT_GENERATION: &str = "current";
+const GENERATION_RECORD: &str = "generation.json";
+const GENERATION_FILES: &str = "files";
+const GENERATION_ROOT: &str = "root-";
+/// Prefix of a generation being written.
+pub(crate) const GENERATION_WRITING: &str = ".new-";
 const FLAKES: &str = "flakes";
 /// Prefix of a scratch flake being locked (`nixpy lock`).
 pub(crate) const FLAKE_LOCKING: &str = ".locking-";
@@ -272,6 +287,58 @@ impl ProjectDir {
     pub(crate) fn nixpkgs_source(&self) -> PathBuf {
         self.path.join(NIXPKGS_SOURCE)
     }
+
+    pub(crate) fn generations_dir(&self) -> PathBuf {
+        self.path.join(GENERATIONS)
+    }
+
+    /// Holds the number of the generation in use.
+    pub(crate) fn current_generation(&self) -> PathBuf {
+        self.generations_dir().join(CURRENT_GENERATION)
+    }
+
+    pub(crate) fn generation(&self, number: u32) -> GenerationDir {
+        GenerationDir {
+            path: self.generations_dir().join(number.to_string()),
+        }
+    }
+
+    /// The number of a folder in [`ProjectDir::generations_dir`], if it is
+    /// a generation (not `current`, not one being written).
+    pub(crate) fn generation_number(name: &str) -> Option<u32> {
+        name.parse().ok()
+    }
+}
+
+/// One generation's folder.
+#[derive(Debug, Clone)]
+pub(crate) struct GenerationDir {
+    pub path: PathBuf,
+}
+
+impl GenerationDir {
+    /// The same files in a folder being written (renamed to `self` when whole).
+    pub(crate) fn at(path: PathBuf) -> GenerationDir {
+        GenerationDir { path }
+    }
+
+    pub(crate) fn record(&self) -> PathBuf {
+        self.path.join(GENERATION_RECORD)
+    }
+
+    pub(crate) fn entry(&self) -> PathBuf {
+        self.path.join(ENTRY)
+    }
+
+    /// Where the managed file `relative` (to the project folder) is kept.
+    pub(crate) fn file(&self, relative: &Path) -> PathBuf {
+        self.path.join(GENERATION_FILES).join(relative)
+    }
+
+    /// The GC root of the generation's `index`th store path.
+    pub(crate) fn root(&self, index: usize) -> PathBuf {
+        self.path.join(format!("{GENERATION_ROOT}{index}"))
+    }
 }
 
 /// Where generated flakes go when the cache's path cannot hold them: the
@@ -366,6 +433,14 @@ mod tests {
             project.shell_file(),
             project.shell_profile(),
             project.nixpkgs_source(),
+            project.generations_dir(),
+            project.current_generation(),
+            project.generations_dir().join("<n>"),
+            project.generation(7).record(),
+            project.generation(7).entry(),
+            project.generation(7).file(Path::new("")),
+            project.generation(7).root(0),
+            project.generations_dir().join(GENERATION_WRITING),
             cache.flake(key),
             cache.flakes_dir().join(FLAKE_LOCKING),
             cache.flakes_dir().join(FLAKE_WRITING),
@@ -391,7 +466,13 @@ mod tests {
     fn the_table_lists_every_path() {
         let table = table();
         for path in paths() {
-            let shown = path.strip_prefix("/c/").unwrap().display().to_string();
+            let shown = path
+                .strip_prefix("/c/")
+                .unwrap()
+                .display()
+                .to_string()
+                .replace("generations/7", "generations/<n>")
+                .replace("root-0", "root-<i>");
             assert!(
                 table.contains(&shown),
                 "{shown} is not in the table of layout.rs"

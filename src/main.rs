@@ -12,6 +12,7 @@ mod commands;
 mod entry;
 mod error;
 mod flake;
+mod history;
 mod layout;
 mod nix;
 mod pip;

@@ -77,8 +77,11 @@ fn a_shell_deleted_by_root_is_rebuilt_and_rooted() {
     let p = UserProject::new(&mu.trusted, own_project(&token));
     p.run(mu, import_probe(&token)).outcome().success();
     let shell_file = p.entry_str("/shell_file");
-    // Its root goes (as if the cache were lost), then the path.
-    std::fs::remove_file(project_cache_dir(&p.cache(), &p.project).join("shell-file")).unwrap();
+    // Its roots go (as if the cache were lost: the generations root it
+    // too), then the path.
+    let dir = project_cache_dir(&p.cache(), &p.project);
+    std::fs::remove_file(dir.join("shell-file")).unwrap();
+    std::fs::remove_dir_all(dir.join("generations")).unwrap();
     root_nix_store(["--gc", "--print-dead"]).success();
     root_nix_store(["--delete", &shell_file]).success();
     assert!(!Path::new(&shell_file).exists());

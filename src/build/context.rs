@@ -17,6 +17,8 @@ pub(crate) struct Context {
     /// Under CI ([`ci::is_ci`]): never rewrite the lock.
     pub ci: bool,
     pub substituters: nix::Substituters,
+    /// The command being run, as `nixpy history` names it (`nixpy add`).
+    pub command: String,
 }
 
 impl Context {
@@ -31,6 +33,7 @@ impl Context {
             nixpkgs_override: nixpkgs_override.filter(|r| !r.is_empty()),
             ci: ci::is_ci(),
             substituters,
+            command: String::new(),
         }
     }
 
@@ -86,6 +89,7 @@ mod tests {
     #[test]
     fn the_lock_mode_follows_the_flags_and_ci() {
         let ctx = |ci| Context {
+            command: String::new(),
             start_dir: PathBuf::from("/p"),
             nixpkgs_override: None,
             ci,

@@ -12,6 +12,7 @@ use super::shell_spec::{shell_spec, ShellSpec};
 use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
 use crate::flake::{self, ShellEnv};
+use crate::history;
 use crate::nix::{self, GcRoot, Nix};
 use crate::pip::{self, LayerRef, PipInputs, PipOutcome};
 use crate::project::lock_diff::LockDiff;
@@ -112,6 +113,25 @@ pub(super) fn build(
         &inputs.manifest,
     );
     publish(pc, location, &entry)?;
+    let recording = history::Recording {
+        location,
+        requirement_files: &inputs.requirements.files,
+        entry: &entry,
+        keep: inputs.manifest.keep_generations,
+        command: if ctx.command.is_empty() {
+            "nixpy"
+        } else {
+            &ctx.command
+        },
+    };
+    // The environment is built and in use; a generation that cannot be
+    // recorded only costs the way back to it.
+    if let Err(err) = history::record(&nix, &pc.dir, &recording) {
+        ui::warn(&format!(
+            "this environment could not be kept as a generation: {}",
+            err.message
+        ));
+    }
     Ok(entry)
 }
 

@@ -1,6 +1,8 @@
 //! `nixpy gc`: removes cache entries (and with them their GC roots) of
 //! projects that are gone or unused, then the generated flakes and pip
 //! layers no remaining entry uses, and leftovers of interrupted builds.
+//! The kept generations of the projects that stay keep their GC roots, and
+//! what their entries use stays too.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use crate::cli::GcArgs;
 use crate::entry::CacheEntry;
 use crate::error::{Error, Result};
+use crate::history;
 use crate::layout::{Cache, ProjectDir};
 use crate::project;
 use crate::support::disk_usage::{human_bytes, tree_size};
@@ -136,7 +139,12 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
                     .push(Removal::of(project.path, format!("{label}: {why}")));
             }
             _ => {
-                if let Some(entry) = CacheEntry::read(&project.entry()) {
+                // The entry in use, and those of the kept generations
+                // (`nixpy rollback` goes back to them without a build).
+                let entries = CacheEntry::read(&project.entry())
+                    .into_iter()
+                    .chain(history::entries(&project));
+                for entry in entries {
                     survey.kept.shells.insert(entry.shell_key.clone());
                     if let Some(layer) = entry.layer {
                         survey.kept.layers.insert(layer.key);

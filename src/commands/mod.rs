@@ -7,10 +7,12 @@ mod direnvrc;
 mod doctor;
 mod env;
 mod gc;
+mod history;
 mod init;
 mod lock;
 mod parse;
 mod push;
+mod rollback;
 mod run;
 mod shell;
 mod show;
@@ -50,7 +52,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
     }
     let start_dir = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         start_dir,
         cli.nixpkgs,
         nix::Substituters {
@@ -58,6 +60,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
             trusted_public_keys: cli.trusted_public_keys,
         },
     );
+    ctx.command = label(&cli.command);
     match cli.command {
         Command::Run(args) => run::run(&ctx, args),
         Command::Lock(args) => lock::run(&ctx, args),
@@ -72,6 +75,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
         Command::Direnvrc => direnvrc::run(),
         Command::Init(args) => init::run(&ctx, args),
         Command::Gc(args) => gc::run(&args),
+        Command::History => history::run(&ctx),
+        Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,
@@ -88,4 +93,42 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// The command as `nixpy history` names what made a generation: the
+/// subcommand, with the flags that say why the environment changed.
+fn label(command: &Command) -> String {
+    let name = match command {
+        Command::Run(_) => "run",
+        Command::Add(_) => "add",
+        Command::Remove(_) => "remove",
+        Command::Lock(args) => {
+            let flags = [
+                (args.upgrade, " --upgrade"),
+                (args.upgrade_nixpkgs, " --upgrade-nixpkgs"),
+                (args.upgrade_pip, " --upgrade-pip"),
+                (!args.upgrade_package.is_empty(), " --upgrade-package"),
+            ];
+            let flags: String = flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, f)| *f)
+                .collect();
+            return format!("nixpy lock{flags}");
+        }
+        Command::Push(_) => "push",
+        Command::CacheKey => "cache-key",
+        Command::Show(_) => "show",
+        Command::Doctor => "doctor",
+        Command::Gc(_) => "gc",
+        Command::History => "history",
+        Command::Rollback(_) => "rollback",
+        Command::Env(_) => "env",
+        Command::Shell(_) => "shell",
+        Command::Direnvrc => "direnvrc",
+        Command::Init(_) => "init",
+        Command::Completions(_) => "completions",
+        Command::Man => "man",
+    };
+    format!("nixpy {name}")
 }

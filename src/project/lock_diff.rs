@@ -162,6 +162,31 @@ impl LockDiff {
         }
         out
     }
+
+    /// One line for `nixpy history`: `nixpkgs 0123456789ab -> fedcba987654;
+    /// pip rich 13.6.0 -> 13.7.1, +attrs 23.2.0, -six`.
+    pub(crate) fn one_line(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some((old, new)) = &self.nixpkgs {
+            let side = |p: &Option<PinLabel>| {
+                p.as_ref()
+                    .and_then(|p| p.revision.clone())
+                    .unwrap_or_else(|| "(none)".into())
+            };
+            parts.push(match old {
+                Some(_) => format!("nixpkgs {} -> {}", side(old), side(new)),
+                None => format!("nixpkgs {}", side(new)),
+            });
+        }
+        if self.nixpkgs_config {
+            parts.push("nixpkgs settings".to_owned());
+        }
+        if !self.pip.is_empty() {
+            let changes: Vec<String> = self.pip.iter().map(compact).collect();
+            parts.push(format!("pip {}", changes.join(", ")));
+        }
+        parts.join("; ")
+    }
 }
 
 /// The versions that differ between two name -> version maps.
@@ -181,6 +206,15 @@ pub(crate) fn versions_between(
             new: new.get(name).cloned(),
         })
         .collect()
+}
+
+fn compact(change: &VersionChange) -> String {
+    match (&change.old, &change.new) {
+        (Some(old), Some(new)) => format!("{} {old} -> {new}", change.name),
+        (None, Some(new)) => format!("+{} {new}", change.name),
+        (Some(_), None) => format!("-{}", change.name),
+        (None, None) => change.name.clone(),
+    }
 }
 
 /// Aligned rows: `    name  old -> new`.
@@ -245,7 +279,8 @@ mod tests {
         let old = lock("0123456789abcdef", 1_700_000_000, &[]);
         let mut new = old.clone();
         if let Some(pin) = new.nixpkgs.as_mut() {
-            pin.config.insert("allowUnfree".into(), toml::Value::Boolean(true));
+            pin.config
+                .insert("allowUnfree".into(), toml::Value::Boolean(true));
         }
         let diff = LockDiff::between(Some(&old), &new);
         assert!(diff.nixpkgs.is_none());
@@ -270,6 +305,10 @@ mod tests {
             old: Some("6.1.1".into()),
             new: Some("7.1".into()),
         }];
+        assert_eq!(
+            diff.one_line(),
+            "nixpkgs 0123456789ab -> fedcba987654; pip +attrs 23.2.0, rich 13.6.0 -> 13.7.1, -six"
+        );
         assert_eq!(
             diff.render(),
             "  nixpkgs (github:NixOS/nixpkgs):\n    0123456789ab (2023-11-14) -> fedcba987654 (2024-11-19)\n  Nix packages:\n    ffmpeg  6.1.1 -> 7.1\n  pip packages:\n    attrs  (added) -> 23.2.0\n    rich   13.6.0  -> 13.7.1\n    six    1.16.0  -> (removed)\n"

@@ -18,6 +18,7 @@ use crate::support::text::printable;
 pub(crate) const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
 pub(crate) const DEFAULT_PYTHON: &str = "python3";
 pub(super) const DEFAULT_LIBRARIES: [&str; 2] = ["stdenv.cc.cc.lib", "zlib"];
+pub(crate) const DEFAULT_KEEP_GENERATIONS: u32 = 5;
 
 /// The keys of a manifest, as written. `deny_unknown_fields` turns a typo
 /// into an error that lists the valid keys.
@@ -39,6 +40,7 @@ struct RawManifest {
     substituters: Option<Vec<Spanned<String>>>,
     trusted_public_keys: Option<Vec<Spanned<String>>>,
     nixpkgs_config: Option<RawNixpkgsConfig>,
+    keep_generations: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +118,8 @@ pub(crate) struct Manifest {
     pub trusted_public_keys: Vec<String>,
     /// `[nixpkgs-config]`.
     pub nixpkgs_config: NixpkgsConfig,
+    /// How many generations (`nixpy history`) stay, rooted.
+    pub keep_generations: u32,
 }
 
 /// `[project]` of pyproject.toml, the default source of pip requirements.
@@ -361,6 +365,19 @@ impl Validator<'_> {
                 Error::new(source_pos::render(self.path, self.text, span, message)).with_hint(hint)
             },
         )?;
+        let keep_generations = match raw.keep_generations {
+            Some(n) => u32::try_from(*n.get_ref())
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    self.error_at(
+                        &n,
+                        "keep-generations must be a number from 1 to 1000",
+                        "the default is 5: the current generation and four to go back to",
+                    )
+                })?,
+            None => DEFAULT_KEEP_GENERATIONS,
+        };
         Ok(Manifest {
             path: self.path.to_path_buf(),
             root: self.root.to_path_buf(),
@@ -382,6 +399,7 @@ impl Validator<'_> {
             substituters,
             trusted_public_keys,
             nixpkgs_config,
+            keep_generations,
         })
     }
 

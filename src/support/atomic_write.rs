@@ -55,6 +55,53 @@ fn write_with_mode(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Sets several project files at once: each new content (`None`: remove
+/// the file) is written beside its target first, so a failure there
+/// changes nothing; then each is renamed into place. Readers see each file
+/// old or new, never half written.
+pub(crate) fn replace_project_files(
+    changes: &[(std::path::PathBuf, Option<Vec<u8>>)],
+) -> Result<()> {
+    let mut staged = Vec::new();
+    for (path, contents) in changes {
+        let Some(contents) = contents else { continue };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".nixpy-tmp-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        tmp.write_all(contents)
+            .map_err(|e| Error::io("write", tmp.path(), e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io("flush", tmp.path(), e))?;
+        let permissions = match std::fs::metadata(path) {
+            Ok(meta) => meta.permissions(),
+            Err(_) => std::os::unix::fs::PermissionsExt::from_mode(0o666 & !current_umask()),
+        };
+        let _ = std::fs::set_permissions(tmp.path(), permissions);
+        staged.push((tmp, path));
+    }
+    for (tmp, path) in staged {
+        tmp.persist(path)
+            .map_err(|e| Error::io("replace", path, e.error))?;
+    }
+    for (path, contents) in changes {
+        if contents.is_none() {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove", path, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A temporary folder in `dir`, private to the user whatever the umask
 /// (it may become a published cache folder by rename).
 pub(crate) fn private_tempdir_in(dir: &Path, prefix: &str) -> Result<tempfile::TempDir> {

@@ -1,6 +1,6 @@
 //! Content hashes and short keys (BLAKE3).
 
-pub(super) fn hash_bytes(bytes: &[u8]) -> String {
+pub(crate) fn hash_bytes(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
