@@ -287,7 +287,7 @@ impl GitNixpkgs {
         let text = std::fs::read_to_string(&pkgs).unwrap();
         let line = text
             .lines()
-            .find(|l| l.trim_start().starts_with("hello = "))
+            .find(|l| l.trim_start().starts_with("hello = tool "))
             .expect("the stand-in has hello")
             .to_owned();
         let bumped = format!("  hello = tool \"hello\" \"{version}\";");

@@ -88,7 +88,31 @@ let
         chmod +x "$out/bin/$program"
       '';
     } // extra);
-  tool = pname: version: tool' pname pname version { };
+  tool = pname: version: tool' pname pname version { meta.description = descriptions.${pname} or ""; };
+
+  # meta.description, as nixpkgs packages carry it (what `nixpy search`
+  # matches besides the name), in the stand-in's own words.
+  descriptions = {
+    ffmpeg = "Tools to record, convert and stream audio and video";
+    tesseract = "Optical character recognition (OCR) engine";
+    sox = "Command-line audio processing: convert formats, mix, add effects";
+    hello = "Prints a friendly greeting";
+    jq = "Command-line JSON processor";
+    pnpm = "Fast, disk-space efficient package manager for JavaScript";
+    gifski = "High-quality GIF encoder";
+    exiftool = "Reads and writes metadata of images, audio and video files";
+    ffmpegthumbnailer = "Makes thumbnails of video files";
+    mediainfo = "Shows technical information about audio and video files";
+    clang = "C language family frontend for LLVM";
+    six = "Python 2 and 3 compatibility library";
+    numpy = "Fundamental package for array computing in Python";
+    attrs = "Python classes without boilerplate";
+    setuptools = "Builds and distributes Python packages";
+    mutagen = "Reads and writes audio metadata tags";
+    yt-dlp = "Downloads audio and video from YouTube and other sites";
+    openai-whisper = "Speech recognition: transcribes audio to text";
+    torch = "Tensors and neural networks in Python";
+  };
 
   # A library folder holding one host library, like stdenv.cc.cc.lib or zlib.
   hostLibrary = name: file:
@@ -251,6 +275,7 @@ let
       pyModule = pname: version: text: buildPythonPackage {
         inherit pname version;
         files."${replaceStrings [ "-" ] [ "_" ] pname}.py" = text;
+        meta.description = descriptions.${pname} or "";
       };
 
       cudaSupport = config.cudaSupport or false;
@@ -295,6 +320,7 @@ let
             ROCM = ${if rocmSupport then "True" else "False"}
           '';
           dependencies = [ pythonPackages.numpy ] ++ lib.optional cudaSupport cudaPackages.cuda_cudart;
+          meta.description = descriptions.torch;
         };
         # The module twins of the applications below.
         yt-dlp = buildPythonPackage (ytDlp pythonPackages);
@@ -309,6 +335,7 @@ let
           '';
           dependencies = [ pythonPackages.torch ];
           scripts.whisper = "whisper:main";
+          meta.description = descriptions.openai-whisper;
         };
         # pkgs/development/python-modules/../python-aliases.nix
         pytorch = throw "'pytorch' has been renamed to/replaced by 'torch'";
@@ -328,6 +355,7 @@ let
     '';
     dependencies = [ ps.mutagen ];
     scripts.yt-dlp = "yt_dlp:main";
+    meta.description = descriptions.yt-dlp;
   };
 
   # The default python3 and a second interpreter (the host's other Python
