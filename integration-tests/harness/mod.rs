@@ -14,10 +14,12 @@
 //! * [`make_wheel`]: writes a small pure-Python wheel, for pip-layer tests.
 //!
 //! One file each: `standin.rs` (the stand-in, host programs, the Nix gate),
-//! `project.rs`, `running.rs` (running nixpy, `Outcome`), `wheels.rs`.
+//! `project.rs`, `running.rs` (running nixpy, `Outcome`), `wheels.rs`,
+//! `git_nixpkgs.rs` (the stand-in as a git repository, for revisions).
 
 #![allow(dead_code)] // Not every helper is used by every test module.
 
+mod git_nixpkgs;
 mod project;
 mod running;
 mod standin;
@@ -25,6 +27,7 @@ mod wheels;
 
 use std::time::Duration;
 
+pub(crate) use git_nixpkgs::*;
 pub(crate) use project::*;
 pub(crate) use running::*;
 pub(crate) use standin::*;
