@@ -22,6 +22,7 @@ mod nixpkgs_semantics;
 mod papercuts;
 mod pip_layer;
 mod run;
+mod search;
 mod shell_entry;
 mod warm_path;
 

@@ -65,6 +65,8 @@ pub(crate) enum Command {
     Doctor,
     /// Remove cache entries of projects that are gone or unused, and what only they used.
     Gc(GcArgs),
+    /// Find packages of the pinned nixpkgs (or, with --python, of the interpreter's set) by name and description.
+    Search(SearchArgs),
     /// List the project's generations: each change to its environment, when, by what command.
     History,
     /// Go back to a generation (default: the one before the current): its files and environment.
@@ -123,6 +125,19 @@ pub(crate) struct GcArgs {
     /// List what would be removed, and remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// Words to find in the attribute names and descriptions; every word must match.
+    #[arg(required = true, value_name = "TERM")]
+    pub terms: Vec<String>,
+    /// Search the project interpreter's package set (for python-packages) instead of nixpkgs.
+    #[arg(long)]
+    pub python: bool,
+    /// List every match, not only the best ones.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,8 @@
 //!   v1/layers/.building-<key>-*       a pip layer being installed
 //!   v1/locks/layer-<key>.lock         held while a layer is installed
 //!   v1/interpreters/<key>.json        what a Nix interpreter provides
+//!   v1/search/<key>.tsv               a package set's index for `nixpy search`
+//!                                     (<key>: the pinned nixpkgs, its settings, the set)
 //!   v1/tmp/resolve-*                  scratch folders of resolutions and installs
 //!   v1/shell/bashrc                   startup file of `nixpy shell` for bash
 //!   v1/shell/zsh/                     ZDOTDIR of `nixpy shell` for zsh
@@ -69,6 +71,8 @@ const LAYER_STAGING: &str = ".building-";
 const LOCKS: &str = "locks";
 const LAYER_LOCK: &str = "layer-";
 const INTERPRETERS: &str = "interpreters";
+const SEARCH: &str = "search";
+const SEARCH_INDEX: &str = ".tsv";
 const TMP: &str = "tmp";
 /// Prefix of a scratch folder in [`Cache::tmp_dir`].
 pub(crate) const SCRATCH: &str = "resolve-";
@@ -179,6 +183,15 @@ impl Cache {
     pub(crate) fn interpreter_facts(&self, python: &str) -> PathBuf {
         self.interpreters_dir()
             .join(format!("{}.json", key_of(&[python.as_bytes()])))
+    }
+
+    pub(crate) fn search_dir(&self) -> PathBuf {
+        self.root.join(SEARCH)
+    }
+
+    /// The index of the package set with this key (`nixpy search`).
+    pub(crate) fn search_index(&self, key: &str) -> PathBuf {
+        self.search_dir().join(format!("{key}{SEARCH_INDEX}"))
     }
 
     /// Scratch folders (`resolve-*`), removed when done (or by gc when old).
@@ -448,6 +461,7 @@ mod tests {
             cache.layers_dir().join(Cache::layer_staging_prefix(key)),
             cache.layer_lock(key),
             cache.interpreters_dir().join("<key>.json"),
+            cache.search_index(key),
             cache.tmp_dir().join(SCRATCH),
             cache.shell_bashrc(),
             cache.shell_zdotdir(),

@@ -19,6 +19,7 @@ mod pip;
 mod project;
 mod query;
 mod run;
+mod search;
 mod support;
 mod ui;
 

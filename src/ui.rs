@@ -99,6 +99,8 @@ pub(crate) struct Phase {
     started: std::time::Instant,
     spinner: Option<indicatif::ProgressBar>,
     grouped: bool,
+    /// When the last plain progress line was written.
+    last_progress: Option<std::time::Instant>,
 }
 
 impl Phase {
@@ -110,6 +112,7 @@ impl Phase {
             started,
             spinner: None,
             grouped: false,
+            last_progress: None,
         };
         if verbosity() == 0 {
             return phase;
@@ -138,6 +141,28 @@ impl Phase {
 
     pub(crate) fn finish(mut self) {
         self.end("done");
+    }
+
+    /// How far a long phase has come (`1200/21000 names`): on the spinner,
+    /// or as a plain line when stderr is not a terminal, at most one line a
+    /// second after the first.
+    pub(crate) fn progress(&mut self, detail: &str) {
+        if verbosity() == 0 {
+            return;
+        }
+        if let Some(spinner) = &self.spinner {
+            spinner.set_message(format!("{}: {detail}", self.label));
+            return;
+        }
+        let now = std::time::Instant::now();
+        if self
+            .last_progress
+            .is_some_and(|at| now.duration_since(at) < std::time::Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_progress = Some(now);
+        let _ = writeln!(std::io::stderr(), "nixpy: {}: {detail}", self.label);
     }
 
     fn end(&mut self, how: &str) {

@@ -14,6 +14,7 @@ mod parse;
 mod push;
 mod rollback;
 mod run;
+mod search;
 mod shell;
 mod show;
 
@@ -75,6 +76,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
         Command::Direnvrc => direnvrc::run(),
         Command::Init(args) => init::run(&ctx, args),
         Command::Gc(args) => gc::run(&args),
+        Command::Search(args) => search::run(&ctx, &args),
         Command::History => history::run(&ctx),
         Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::Completions(args) => {
@@ -121,6 +123,7 @@ fn label(command: &Command) -> String {
         Command::Show(_) => "show",
         Command::Doctor => "doctor",
         Command::Gc(_) => "gc",
+        Command::Search(_) => "search",
         Command::History => "history",
         Command::Rollback(_) => "rollback",
         Command::Env(_) => "env",

@@ -1,7 +1,7 @@
 //! The generated flake: its files, and its folder in the cache
 //! (content-addressed by the shell key, written whole or not at all).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::contract::SHELL_TEMPLATE;
 use super::plan::{flake_lock_json, ShellPlan};
@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Cache};
 use crate::project::lockfile::NixpkgsPin;
 use crate::support::atomic_write;
+use crate::support::hash::key_of;
 
 /// (file name, text) of each file of a generated flake.
 pub(crate) type FlakeFiles = Vec<(&'static str, String)>;
@@ -35,6 +36,32 @@ pub(crate) fn files(plan: &ShellPlan, pin: &NixpkgsPin) -> FlakeFiles {
     let mut files = source_files(plan);
     files.push((FLAKE_LOCK, flake_lock_json(&pin.flake_lock_node())));
     files
+}
+
+/// A key of the package set the generated flake in `dir` evaluates to:
+/// its nixpkgs pin, the template, and the nixpkgs settings of plan.json,
+/// not the project's lists (`nixpy search` keeps one index per key).
+pub(crate) fn package_set_key(dir: &Path) -> Result<String> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| Error::io("read", &path, e))
+    };
+    let plan: serde_json::Value = serde_json::from_slice(&read(PLAN_JSON)?).map_err(|e| {
+        Error::new(format!(
+            "{} is not JSON: {e}",
+            dir.join(PLAN_JSON).display()
+        ))
+    })?;
+    let settings = plan
+        .get("nixpkgsConfig")
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    Ok(key_of(&[
+        &read(FLAKE_NIX)?,
+        &read(FLAKE_LOCK)?,
+        &read(SHELL_NIX)?,
+        settings.as_bytes(),
+    ]))
 }
 
 /// Writes the generated flake, content-addressed by `key`, unless present.

@@ -11,7 +11,7 @@ mod shell_file;
 
 pub(crate) use contract::NAMES_OUTPUT;
 pub(crate) use dev_env::{parse as parse_dev_env, ShellEnv};
-pub(crate) use generated::{files, source_files, write_dir, FlakeFiles};
+pub(crate) use generated::{files, package_set_key, source_files, write_dir, FlakeFiles};
 pub(crate) use plan::{current_system, ShellPlan};
 pub(crate) use shell_file::{
     read as read_shell_file, references as shell_file_references, render as render_shell_file,

@@ -411,6 +411,60 @@ impl Nix {
         }
     }
 
+    /// [`Nix::eval_json`] for a long evaluation: each line Nix writes to
+    /// stderr meanwhile (`builtins.trace` output) goes to `on_line` as it
+    /// comes, for progress.
+    pub(crate) fn eval_json_reporting(
+        &self,
+        what: &str,
+        expr: &str,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<serde_json::Value> {
+        use std::io::{BufRead, Read};
+        let mut full: Vec<OsString> = FEATURES.iter().map(OsString::from).collect();
+        full.extend(self.options.iter().cloned());
+        full.extend(eval_args(expr));
+        if ui::verbosity() >= 2 {
+            ui::status(&format!("$ {}", command_line(&self.program, &full)));
+        }
+        let cannot_run = |e: std::io::Error| {
+            Error::new(format!(
+                "cannot run {} to {what}: {e}",
+                self.program.display()
+            ))
+        };
+        let mut child = std::process::Command::new(&self.program)
+            .args(&full)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(cannot_run)?;
+        let mut stdout = child.stdout.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stdout.read_to_end(&mut bytes);
+            bytes
+        });
+        let mut stderr = String::new();
+        for line in std::io::BufReader::new(child.stderr.take().expect("piped")).lines() {
+            let Ok(line) = line else { break };
+            on_line(&line);
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+        let status = child.wait().map_err(cannot_run)?;
+        let stdout = reader.join().unwrap_or_default();
+        if !status.success() {
+            return Err(explain_failure(what, &stderr));
+        }
+        serde_json::from_slice(&stdout).map_err(|e| {
+            Error::new(format!(
+                "unexpected output of `nix eval` while trying to {what}: {e}"
+            ))
+        })
+    }
+
     /// The message evaluating `expr` fails with (nixpkgs' own text for a
     /// removed name), or None when it evaluates.
     pub(crate) fn evaluation_error(&self, expr: &str) -> Result<Option<String>> {

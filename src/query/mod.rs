@@ -4,7 +4,9 @@
 //! `nixpy lock`), and every package with its version and description (the
 //! index of `nixpy search`). Nothing here builds anything.
 
+mod index;
 mod package_set;
 mod versions;
 
+pub(crate) use index::{evaluate_index, SetChoice};
 pub(crate) use versions::nix_versions;
