@@ -21,6 +21,7 @@ mod nixpkgs_config;
 mod nixpkgs_semantics;
 mod papercuts;
 mod pip_layer;
+mod python_version;
 mod run;
 mod search;
 mod shell_entry;

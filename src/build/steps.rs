@@ -20,6 +20,7 @@ use crate::project::lockfile::{
     self, LockFile, LockMode, NixpkgsPin, PipLock, StorePaths, LOCK_VERSION,
 };
 use crate::project::manifest::Manifest;
+use crate::project::requires_python::RequiresPython;
 use crate::project::{self, ProjectLocation};
 use crate::run::{self, EnvSpec, LayerPaths, SpecInputs};
 use crate::support::fingerprint::Fingerprint;
@@ -63,6 +64,7 @@ pub(super) fn build(
         nix_sources: &inputs.nix_sources,
     };
     let shell = nix_shell(&nix, pc, &spec, opts.refresh, recorded.as_ref(), &project)?;
+    check_requires_python(location, &shell.env, &inputs.manifest)?;
     let nix_version = shell.nix_version.clone().or_else(|| {
         let records_anew = opts.record_paths
             || recorded
@@ -133,6 +135,40 @@ pub(super) fn build(
         ));
     }
     Ok(entry)
+}
+
+/// `requires-python` of the project's pyproject.toml, against the
+/// interpreter just built (its full version: `>=3.11.4` needs the micro).
+fn check_requires_python(
+    location: &ProjectLocation,
+    shell: &ShellEnv,
+    manifest: &Manifest,
+) -> Result<()> {
+    let Some(requires) = RequiresPython::read(&location.root.join(project::PYPROJECT_FILE))? else {
+        return Ok(());
+    };
+    let output = crate::support::process::capture(
+        duct::cmd(
+            &shell.python,
+            [
+                "-I",
+                "-c",
+                "import platform; print(platform.python_version())",
+            ],
+        )
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME"),
+    )
+    .map_err(|e| Error::new(format!("cannot run the Nix Python {}: {e}", shell.python)))?;
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !output.status.success() || version.is_empty() || requires.allows(&version) {
+        return Ok(());
+    }
+    let label = match location.manifest.file_name().and_then(|n| n.to_str()) {
+        Some(name) if name == project::PYPROJECT_FILE => "[tool.nixpy] of pyproject.toml",
+        _ => "nixpy.toml",
+    };
+    Err(requires.mismatch(&manifest.python.to_string(), &version, label))
 }
 
 /// NIXPKGS_ALLOW_* let nixpkgs allow what it refuses, for the runs that

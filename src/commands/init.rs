@@ -9,6 +9,7 @@ use crate::cli::InitArgs;
 use crate::commands::direnvrc::ENVRC;
 use crate::error::{Error, Result};
 use crate::project::manifest;
+use crate::project::requires_python::{RequiresPython, NIXPKGS_DEFAULT_MINOR};
 use crate::project::{PipSource, MANIFEST_FILE, PYPROJECT_FILE};
 use crate::support::atomic_write;
 use crate::ui;
@@ -49,9 +50,14 @@ pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
         None => {}
     }
     let source = pip_setup(dir);
-    atomic_write::write_project_file(&manifest_path, template(&source).as_bytes())?;
+    let interpreter = interpreter_choice(&pyproject)?;
+    atomic_write::write_project_file(&manifest_path, template(&source, &interpreter).as_bytes())?;
+    let python = match &interpreter.requires {
+        Some(spec) => format!("{} for requires-python `{spec}`; ", interpreter.attr),
+        None => String::new(),
+    };
     ui::status(&format!(
-        "wrote {} ({})",
+        "wrote {} ({python}{})",
         manifest_path.display(),
         source.summary()
     ));
@@ -136,7 +142,45 @@ fn pip_setup(dir: &Path) -> PipSetup {
     }
 }
 
-fn template(source: &PipSetup) -> String {
+/// The interpreter the new manifest names: the nixpkgs one nearest to
+/// nixpkgs' default that `requires-python` allows, when pyproject.toml has
+/// it, else `python3`.
+struct InterpreterChoice {
+    attr: String,
+    /// The `requires-python` it was picked for.
+    requires: Option<String>,
+}
+
+fn interpreter_choice(pyproject: &Path) -> Result<InterpreterChoice> {
+    let default = InterpreterChoice {
+        attr: manifest::DEFAULT_PYTHON.to_owned(),
+        requires: None,
+    };
+    let Some(requires) = RequiresPython::read(pyproject)? else {
+        return Ok(default);
+    };
+    match requires.nearest_interpreter(NIXPKGS_DEFAULT_MINOR) {
+        Some(attr) => Ok(InterpreterChoice {
+            attr,
+            requires: Some(requires.spec),
+        }),
+        None => {
+            ui::warn(&format!(
+                "no CPython 3 release satisfies requires-python `{}` of pyproject.toml; nixpy.toml names python3",
+                requires.spec
+            ));
+            Ok(default)
+        }
+    }
+}
+
+fn template(source: &PipSetup, interpreter: &InterpreterChoice) -> String {
+    let python_comment = match &interpreter.requires {
+        Some(spec) => format!(
+            "# The interpreter: a nixpkgs attribute, picked for requires-python = \"{spec}\"\n# of pyproject.toml (nixpy checks that they agree)."
+        ),
+        None => "# The interpreter: a nixpkgs attribute such as python311 or python312.".to_owned(),
+    };
     format!(
         r#"# nixpy.toml: this project's environment, for `nixpy run -- CMD` and `nixpy shell`.
 # Every key is listed in nixpy's README ("Manifest keys"); `nixpy show` shows
@@ -145,7 +189,7 @@ fn template(source: &PipSetup) -> String {
 # Where Nix packages come from; nixpy.lock pins the revision (commit it).
 # nixpkgs = "{nixpkgs}"
 
-# The interpreter: a nixpkgs attribute such as python311 or python312.
+{python_comment}
 python = "{python}"
 
 # System tools and native libraries from Nix, by attribute path,
@@ -172,7 +216,7 @@ python-packages = []
 # cuda-support = true              # torch, opencv... built with CUDA
 "#,
         nixpkgs = manifest::DEFAULT_NIXPKGS,
-        python = manifest::DEFAULT_PYTHON,
+        python = interpreter.attr,
         pip = source.comment(),
     )
 }
@@ -213,7 +257,13 @@ mod tests {
             PipSetup::Pyproject,
             PipSetup::Nothing,
         ] {
-            let text = template(&source);
+            let text = template(
+                &source,
+                &InterpreterChoice {
+                    attr: "python311".into(),
+                    requires: Some(">=3.11".into()),
+                },
+            );
             let manifest = manifest::parse(&path, manifest::ManifestKind::NixpyToml, &text)
                 .unwrap_or_else(|e| panic!("{e}\n{text}"));
             assert!(manifest.packages.is_empty());

@@ -14,6 +14,7 @@ pub(crate) mod manifest;
 mod nix_file;
 mod nixpkgs_config;
 pub(crate) mod requirements;
+pub(crate) mod requires_python;
 
 pub(crate) use attr_path::AttrPath;
 pub(crate) use inputs::{input_files, pip_sources, read_inputs, Inputs, PipSource};
