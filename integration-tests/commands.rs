@@ -1168,7 +1168,7 @@ expected `]`
     body_and_hint(
         &MISTAKES[1],
         "\
-error: <project>/nixpy.toml:2:1: unknown field `pakages`, expected one of `nixpkgs`, `python`, `packages`, `python-packages`, `nix-files`, `env`, `shell-hook`, `requirements`, `pip-extras`, `installer`, `libraries`, `app-modules`, `substituters`, `trusted-public-keys`, `nixpkgs-config`, `keep-generations`
+error: <project>/nixpy.toml:2:1: unknown field `pakages`, expected one of `nixpkgs`, `python`, `packages`, `python-packages`, `nix-files`, `env`, `shell-hook`, `requirements`, `pip-extras`, `installer`, `libraries`, `app-modules`, `substituters`, `trusted-public-keys`, `nixpkgs-config`, `keep-generations`, `groups`
   |
 2 | pakages = [\"ffmpeg\"]
   | ^^^^^^^

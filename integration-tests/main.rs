@@ -14,6 +14,7 @@ mod bad_input;
 mod binary_cache;
 mod commands;
 mod faults;
+mod groups;
 mod harness;
 mod history;
 mod locking;

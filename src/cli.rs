@@ -171,6 +171,10 @@ pub(crate) struct BuildFlags {
     /// Install pip packages from the installer's cache only.
     #[arg(long)]
     pub offline: bool,
+    /// Add this dependency group of pyproject.toml ([dependency-groups],
+    /// PEP 735) to the environment, besides the manifest's `groups`; repeatable.
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Args)]

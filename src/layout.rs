@@ -5,6 +5,7 @@
 //! $NIXPY_CACHE_DIR (or $XDG_CACHE_HOME/nixpy, or ~/.cache/nixpy)
 //!   v1/projects/<id>/                 one folder per project (<id>: key of its path)
 //!   v1/projects/<id>/entry.json       the cached environment and its fingerprint
+//!   v1/projects/<id>/entry-<key>.json the same for a run with `--group` (<key>: the groups)
 //!   v1/projects/<id>/lock             held while the entry is rebuilt
 //!   v1/projects/<id>/project-root     the project folder, for `nixpy gc`
 //!   v1/projects/<id>/shell-file       GC root of the shell file (nixpy-shell.json),
@@ -49,6 +50,7 @@ use crate::support::{atomic_write, user};
 const VERSION: &str = "v1";
 const PROJECTS: &str = "projects";
 const ENTRY: &str = "entry.json";
+const GROUP_ENTRY: &str = "entry-";
 const PROJECT_LOCK: &str = "lock";
 const PROJECT_ROOT: &str = "project-root";
 const SHELL_FILE: &str = "shell-file";
@@ -271,6 +273,17 @@ impl ProjectDir {
         self.path.join(ENTRY)
     }
 
+    /// The entry of the environment with the dependency groups keyed `key`
+    /// added (`nixpy run --group`).
+    pub(crate) fn group_entry(&self, key: &str) -> PathBuf {
+        self.path.join(format!("{GROUP_ENTRY}{key}.json"))
+    }
+
+    /// A file in the project's folder that is a `--group` entry.
+    pub(crate) fn is_group_entry(name: &str) -> bool {
+        name.starts_with(GROUP_ENTRY) && name.ends_with(".json")
+    }
+
     pub(crate) fn lock(&self) -> PathBuf {
         self.path.join(PROJECT_LOCK)
     }
@@ -441,6 +454,7 @@ mod tests {
         vec![
             cache.projects_dir().join("<id>"),
             project.entry(),
+            project.group_entry(key),
             project.lock(),
             project.project_root(),
             project.shell_file(),

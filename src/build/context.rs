@@ -50,6 +50,9 @@ pub(crate) struct BuildOptions {
     pub offline: bool,
     /// `nixpy lock --upgrade*`: what may move.
     pub upgrade: Upgrade,
+    /// Dependency groups this command adds (`--group`), normalised: an
+    /// environment of its own, with its own cache entry.
+    pub groups: Vec<String>,
     /// `nixpy lock --check`: write nothing; fail if the lock would change.
     pub check: bool,
     /// Record the store paths of both layers in nixpy.lock.

@@ -11,7 +11,7 @@ use crate::ui;
 /// The project's environment, from the cache or freshly built.
 pub(crate) fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
     let location = ctx.locate()?;
-    let pc = ProjectCache::of(&location)?;
+    let pc = ProjectCache::of(&location)?.with_groups(&opts.groups);
     let scalars = fingerprint::scalars(ctx.nixpkgs_override.as_deref());
     let may_use_cache = opts.may_use_cache();
     if may_use_cache {

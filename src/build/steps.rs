@@ -72,6 +72,15 @@ pub(super) fn build(
                 .is_some_and(|r| !r.records_shell_of(&spec.portable_key));
         records_anew.then(|| nix.version()).flatten()
     });
+    // The dependency groups in the environment: the manifest's, and those
+    // this command adds (`--group`).
+    project::check_groups(&opts.groups, &inputs.requirements, "--group")?;
+    let mut groups = inputs.manifest.groups.clone();
+    for group in &opts.groups {
+        if !groups.contains(group) {
+            groups.push(group.clone());
+        }
+    }
     let pip = if inputs.requirements.is_empty() {
         None
     } else {
@@ -80,6 +89,7 @@ pub(super) fn build(
             shell: &shell.env,
             installer: inputs.manifest.installer,
             requirements: &inputs.requirements,
+            groups: &groups,
             lock: old_lock.as_ref().and_then(|l| l.pip.as_ref()),
             mode,
             upgrade: &opts.upgrade.pip,
@@ -127,8 +137,10 @@ pub(super) fn build(
         },
     };
     // The environment is built and in use; a generation that cannot be
-    // recorded only costs the way back to it.
-    if let Err(err) = history::record(&nix, &pc.dir, &recording) {
+    // recorded only costs the way back to it. A `--group` environment is a
+    // variant of the project's, not a change to it.
+    if !pc.is_default() {
+    } else if let Err(err) = history::record(&nix, &pc.dir, &recording) {
         ui::warn(&format!(
             "this environment could not be kept as a generation: {}",
             err.message
@@ -483,7 +495,7 @@ fn command_env(
 fn publish(pc: &ProjectCache, location: &ProjectLocation, entry: &CacheEntry) -> Result<()> {
     let root = location.root.display().to_string();
     atomic_write::write_file(&pc.dir.project_root(), root.as_bytes())?;
-    entry.write(&pc.dir.entry())
+    entry.write(&pc.entry_path())
 }
 
 #[cfg(test)]

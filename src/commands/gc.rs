@@ -143,6 +143,7 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
                 // (`nixpy rollback` goes back to them without a build).
                 let entries = CacheEntry::read(&project.entry())
                     .into_iter()
+                    .chain(group_entries(&project))
                     .chain(history::entries(&project));
                 for entry in entries {
                     survey.kept.shells.insert(entry.shell_key.clone());
@@ -154,6 +155,18 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
         }
     }
     survey
+}
+
+/// The entries of the project's `--group` environments.
+fn group_entries(project: &ProjectDir) -> Vec<CacheEntry> {
+    let Ok(files) = std::fs::read_dir(&project.path) else {
+        return Vec::new();
+    };
+    files
+        .flatten()
+        .filter(|f| ProjectDir::is_group_entry(&f.file_name().to_string_lossy()))
+        .filter_map(|f| CacheEntry::read(&f.path()))
+        .collect()
 }
 
 /// Generated flakes no remaining entry uses, and old interrupted ones.

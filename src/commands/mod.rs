@@ -26,6 +26,7 @@ use crate::build::{BuildOptions, Context};
 use crate::cli::{BuildFlags, Cli, Command};
 use crate::error::{Error, Result};
 use crate::nix;
+use crate::project::requirements::normalize_name;
 
 impl From<BuildFlags> for BuildOptions {
     fn from(f: BuildFlags) -> Self {
@@ -34,6 +35,12 @@ impl From<BuildFlags> for BuildOptions {
             locked: f.locked,
             frozen: f.frozen,
             offline: f.offline,
+            groups: {
+                let mut groups: Vec<String> = f.groups.iter().map(|g| normalize_name(g)).collect();
+                groups.sort();
+                groups.dedup();
+                groups
+            },
             ..BuildOptions::default()
         }
     }

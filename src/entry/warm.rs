@@ -91,7 +91,7 @@ pub(crate) fn try_warm_without_parsing(argv: &[OsString]) -> Option<Error> {
     let pc = ProjectCache::new(cache, &location);
     let entry = match entry {
         Some(entry) => entry,
-        None => CacheEntry::read(&pc.dir.entry())?,
+        None => CacheEntry::read(&pc.entry_path())?,
     };
     let entry = serve(
         &pc,
@@ -176,7 +176,7 @@ pub(crate) fn warm(
     frozen: bool,
     announce: bool,
 ) -> Option<CacheEntry> {
-    let entry = CacheEntry::read(&pc.dir.entry())?;
+    let entry = CacheEntry::read(&pc.entry_path())?;
     serve(pc, entry, scalars, frozen, announce)
 }
 
@@ -188,7 +188,7 @@ fn serve(
     frozen: bool,
     announce: bool,
 ) -> Option<CacheEntry> {
-    let path = pc.dir.entry();
+    let path = pc.entry_path();
     match check_entry(&entry, scalars, frozen) {
         Ok(stamps) if stamps.is_empty() => {}
         Ok(stamps) => {

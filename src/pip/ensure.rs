@@ -1,6 +1,7 @@
 //! The pip side of an environment: take the pip resolution from nixpy.lock
 //! or resolve again (as the lock mode allows), then get the layer.
 
+use super::groups::resolve_with_groups;
 use super::inputs::PipInputs;
 use super::installer::Tool;
 use super::layer::{build_layer, name_direct_references, LayerRef};
@@ -23,7 +24,8 @@ pub(crate) struct PipOutcome {
 pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
     let tool = Tool::new(inputs.installer, inputs.shell);
     let nix_provided = nix_provided(inputs.cache, &inputs.shell.python)?;
-    check_conflicts(inputs.requirements, &nix_provided)?;
+    let groups: Vec<String> = inputs.requirements.groups.keys().cloned().collect();
+    check_conflicts(&inputs.requirements.with_groups(&groups), &nix_provided)?;
     let resolution_key = resolution_key(inputs, tool, &nix_provided);
     let keep_pins = *inputs.upgrade == PipUpgrade::Keep;
     let lock = match (inputs.mode, inputs.lock) {
@@ -59,7 +61,17 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
             // The pins of the lock stay where they still fit, unless an
             // upgrade lets them move.
             let preferences = inputs.upgrade.preferences(old);
-            let packages = resolve(inputs, tool, &nix_provided, &preferences)?;
+            let packages = if groups.is_empty() {
+                resolve(
+                    inputs,
+                    inputs.requirements,
+                    tool,
+                    &nix_provided,
+                    &preferences,
+                )?
+            } else {
+                resolve_with_groups(inputs, tool, &nix_provided, &preferences)?
+            };
             phase.finish();
             PipLock {
                 inputs: resolution_key.clone(),
@@ -68,7 +80,8 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
             }
         }
     };
-    let layer = build_layer(inputs, tool, &lock)?;
+    // The layer holds what the selected groups need, of every group's pins.
+    let layer = build_layer(inputs, tool, &lock.selection(inputs.groups))?;
     let mut lock = lock;
     name_direct_references(&mut lock, &layer.dir, inputs.project_root);
     Ok(PipOutcome {
@@ -124,6 +137,12 @@ fn resolution_key(
         system.as_bytes(),
         tool.name().as_bytes(),
     ];
+    // Dependency groups are resolved with the requirements. (A part only
+    // when there are some, as below.)
+    let groups = portable(&reqs.groups_text(), root);
+    if !groups.is_empty() {
+        parts.push(groups.as_bytes());
+    }
     // What local projects (`-e ./lib`) need is part of the resolution.
     // (A part only when there are some: other projects keep their keys.)
     let local_projects: String = reqs

@@ -15,6 +15,8 @@ pub(crate) struct PipInputs<'a> {
     pub shell: &'a ShellEnv,
     pub installer: Installer,
     pub requirements: &'a RequirementSet,
+    /// The dependency groups the environment includes (normalised).
+    pub groups: &'a [String],
     /// The pip resolution in nixpy.lock.
     pub lock: Option<&'a PipLock>,
     pub mode: LockMode,

@@ -249,6 +249,7 @@ fn parse_pinned(text: &str) -> Vec<LockedPackage> {
             version,
             requirement,
             hashes,
+            groups: Vec::new(),
         });
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
@@ -290,6 +291,7 @@ fn parse_pip_report(text: &str) -> Result<Vec<LockedPackage>> {
             version,
             requirement,
             hashes,
+            groups: Vec::new(),
         });
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));

@@ -364,6 +364,7 @@ mod tests {
             version: "1".into(),
             requirement: r.into(),
             hashes: h.iter().map(std::string::ToString::to_string).collect(),
+            groups: Vec::new(),
         };
         let lock = PipLock {
             inputs: String::new(),

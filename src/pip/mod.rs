@@ -6,6 +6,7 @@
 //! minus the Nix-provided ones are installed with `--no-deps`.
 
 mod ensure;
+mod groups;
 mod inputs;
 mod installer;
 mod layer;

@@ -8,16 +8,22 @@ use super::scratch::{scratch_dir, write};
 use super::wheel_stub;
 use crate::error::{Error, Result};
 use crate::project::lockfile::{portable, LockedPackage};
+use crate::project::requirements::RequirementSet;
 use crate::support::text::indent;
 
-/// Resolves the requirements; `preferences` are pins to keep where they
-/// still fit (the lock's, less those an upgrade lets move).
+/// Resolves the requirements `reqs`; `preferences` are pins to keep where
+/// they still fit (the lock's, less those an upgrade lets move).
 pub(super) fn resolve(
     inputs: &PipInputs<'_>,
+    reqs: &RequirementSet,
     tool: Tool<'_>,
     nix_provided: &[(String, String)],
     preferences: &[LockedPackage],
 ) -> Result<Vec<LockedPackage>> {
+    if reqs.requirements.is_empty() {
+        // Only dependency groups have requirements: nothing else to pin.
+        return Ok(Vec::new());
+    }
     let scratch = scratch_dir(inputs.cache)?;
     let dir = scratch.path();
     let stubs = dir.join("nix-provided");
@@ -25,7 +31,6 @@ pub(super) fn resolve(
     for (name, version) in nix_provided {
         wheel_stub::write(&stubs, name, version)?;
     }
-    let reqs = inputs.requirements;
     write(&dir.join("requirements.in"), &reqs.requirements_text())?;
     let nix_pins: String = nix_provided
         .iter()

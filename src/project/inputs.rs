@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::project::dependency_groups;
 use crate::project::local_project::{self, LocalProject};
 use crate::project::manifest::{self, Manifest, PyprojectDependencies};
 use crate::project::nix_file;
@@ -142,11 +143,42 @@ impl PipSource {
 /// the local projects they install.
 pub(crate) fn pip_sources(manifest: &Manifest) -> Result<RequirementSet> {
     let mut set = requirement_set(manifest)?;
-    set.local_projects = local_project::local_project_dirs(&set)
+    let pyproject = manifest.root.join(PYPROJECT_FILE);
+    set.groups = dependency_groups::read(&pyproject)?;
+    check_groups(
+        &manifest.groups,
+        &set,
+        &format!("groups in {}", manifest.path.display()),
+    )?;
+    set.local_projects = local_project::local_project_dirs(&set.with_groups(&all_groups(&set)))
         .iter()
         .map(|dir| LocalProject::read(dir))
         .collect();
     Ok(set)
+}
+
+fn all_groups(set: &RequirementSet) -> Vec<String> {
+    set.groups.keys().cloned().collect()
+}
+
+/// Each name in `names` is a dependency group of the project; `whose`
+/// says where the names come from, for the error.
+pub(crate) fn check_groups(names: &[String], set: &RequirementSet, whose: &str) -> Result<()> {
+    let Some(unknown) = names.iter().find(|n| !set.groups.contains_key(*n)) else {
+        return Ok(());
+    };
+    let hint = if set.groups.is_empty() {
+        "pyproject.toml has no [dependency-groups] (PEP 735): add the group there".to_owned()
+    } else {
+        format!(
+            "groups of [dependency-groups] in pyproject.toml: {}",
+            set.groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    };
+    Err(Error::new(format!(
+        "{whose} names `{unknown}`, which is not a dependency group of the project"
+    ))
+    .with_hint(hint))
 }
 
 fn requirement_set(manifest: &Manifest) -> Result<RequirementSet> {

@@ -261,6 +261,7 @@ mod tests {
                         version: (*v).into(),
                         requirement: format!("{n}=={v}"),
                         hashes: Vec::new(),
+                        groups: Vec::new(),
                     })
                     .collect(),
             }),

@@ -147,6 +147,26 @@ pub(crate) struct LockedPackage {
     pub requirement: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hashes: Vec<String>,
+    /// The dependency groups that need it, when the requirements alone do
+    /// not (empty: the requirements need it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+impl PipLock {
+    /// The pins an environment with the dependency groups `groups` installs:
+    /// those the requirements need, and those of the selected groups.
+    pub(crate) fn selection(&self, groups: &[String]) -> PipLock {
+        PipLock {
+            packages: self
+                .packages
+                .iter()
+                .filter(|p| p.groups.is_empty() || p.groups.iter().any(|g| groups.contains(g)))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
 }
 
 /// How far nixpy may go in changing the lock.
@@ -290,6 +310,7 @@ mod tests {
                     version: "13.7.0".into(),
                     requirement: "rich==13.7.0".into(),
                     hashes: vec!["sha256:00".into()],
+                    groups: Vec::new(),
                 }],
             }),
             store: Some(StorePaths {

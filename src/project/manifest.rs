@@ -41,6 +41,7 @@ struct RawManifest {
     trusted_public_keys: Option<Vec<Spanned<String>>>,
     nixpkgs_config: Option<RawNixpkgsConfig>,
     keep_generations: Option<Spanned<i64>>,
+    groups: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +121,8 @@ pub(crate) struct Manifest {
     pub nixpkgs_config: NixpkgsConfig,
     /// How many generations (`nixpy history`) stay, rooted.
     pub keep_generations: u32,
+    /// PEP 735 dependency groups in the environment (`groups`), normalised.
+    pub groups: Vec<String>,
 }
 
 /// `[project]` of pyproject.toml, the default source of pip requirements.
@@ -365,6 +368,20 @@ impl Validator<'_> {
                 Error::new(source_pos::render(self.path, self.text, span, message)).with_hint(hint)
             },
         )?;
+        let mut groups: Vec<String> = Vec::new();
+        for group in raw.groups.unwrap_or_default() {
+            if !is_extra_name(group.get_ref()) {
+                return Err(self.error_at(
+                    &group,
+                    "not a valid dependency group name",
+                    "use the name of a group of [dependency-groups] in pyproject.toml",
+                ));
+            }
+            let name = crate::project::requirements::normalize_name(group.get_ref());
+            if !groups.contains(&name) {
+                groups.push(name);
+            }
+        }
         let keep_generations = match raw.keep_generations {
             Some(n) => u32::try_from(*n.get_ref())
                 .ok()
@@ -400,6 +417,7 @@ impl Validator<'_> {
             trusted_public_keys,
             nixpkgs_config,
             keep_generations,
+            groups,
         })
     }
 

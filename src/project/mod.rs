@@ -4,6 +4,7 @@
 //! file for the fingerprint before it is read.
 
 mod attr_path;
+pub(crate) mod dependency_groups;
 pub(crate) mod edit;
 mod inputs;
 pub(crate) mod local_project;
@@ -17,7 +18,7 @@ pub(crate) mod requirements;
 pub(crate) mod requires_python;
 
 pub(crate) use attr_path::AttrPath;
-pub(crate) use inputs::{input_files, pip_sources, read_inputs, Inputs, PipSource};
+pub(crate) use inputs::{check_groups, input_files, pip_sources, read_inputs, Inputs, PipSource};
 pub(crate) use location::{
     discover, discover_with, ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE,
 };

@@ -74,11 +74,44 @@ pub(crate) struct RequirementSet {
     /// Local projects the requirements install (`-e ./lib`), with what in
     /// their metadata decides the resolution.
     pub local_projects: Vec<crate::project::local_project::LocalProject>,
+    /// Every PEP 735 dependency group of the project (includes expanded),
+    /// by normalised name: resolved with the requirements, installed when
+    /// selected.
+    pub groups: std::collections::BTreeMap<String, Vec<Requirement>>,
 }
 
 impl RequirementSet {
+    /// No requirement at all, in no group: no pip layer.
     pub(crate) fn is_empty(&self) -> bool {
-        self.requirements.is_empty()
+        self.requirements.is_empty() && self.groups.values().all(Vec::is_empty)
+    }
+
+    /// The requirements with those of `groups` added (each once), and no
+    /// groups left to select: what one resolution of a selection reads.
+    pub(crate) fn with_groups(&self, groups: &[String]) -> RequirementSet {
+        let mut set = RequirementSet {
+            groups: std::collections::BTreeMap::new(),
+            ..self.clone()
+        };
+        for name in groups {
+            for requirement in self.groups.get(name).into_iter().flatten() {
+                if !set.requirements.iter().any(|r| r.line == requirement.line) {
+                    set.requirements.push(requirement.clone());
+                }
+            }
+        }
+        set
+    }
+
+    /// The groups' requirements, one `[group]` heading each, for keys.
+    pub(crate) fn groups_text(&self) -> String {
+        self.groups
+            .iter()
+            .map(|(name, list)| {
+                let lines: String = list.iter().map(|r| format!("{}\n", r.line)).collect();
+                format!("[{name}]\n{lines}")
+            })
+            .collect()
     }
 
     /// The normalised requirements file given to the installer.
