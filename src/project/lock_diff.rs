@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::project::lockfile::{LockFile, NixpkgsPin};
+use crate::project::lockfile::{LockFile, NixpkgsPin, StorePaths};
 use crate::support::date::utc_date;
 
 /// A nixpkgs pin as a person reads it.
@@ -65,8 +65,8 @@ pub(crate) struct LockDiff {
     /// The nixpkgs settings (`[nixpkgs-config]`) the lock records changed.
     pub nixpkgs_config: bool,
     pub pip: Vec<VersionChange>,
-    /// Only the recorded store paths (`[store]`) changed.
-    pub store: bool,
+    /// How the recorded store paths (`[store]`) changed, if they did.
+    pub store: Option<String>,
     /// Filled in by the caller: Nix packages whose version changed.
     pub nix: Vec<VersionChange>,
 }
@@ -114,7 +114,7 @@ impl LockDiff {
             nixpkgs,
             nixpkgs_config,
             pip: versions_between(&pins(old), &pins(Some(new))),
-            store: old.and_then(|l| l.store.as_ref()) != new.store.as_ref(),
+            store: store_change(old.and_then(|l| l.store.as_ref()), new.store.as_ref()),
             nix: Vec::new(),
         }
     }
@@ -123,7 +123,7 @@ impl LockDiff {
         self.nixpkgs.is_none()
             && !self.nixpkgs_config
             && self.pip.is_empty()
-            && !self.store
+            && self.store.is_none()
             && self.nix.is_empty()
     }
 
@@ -157,8 +157,10 @@ impl LockDiff {
             out.push_str("  pip packages:\n");
             out.push_str(&table(&self.pip));
         }
-        if self.store {
-            out.push_str("  recorded store paths ([store])\n");
+        if let Some(why) = &self.store {
+            out.push_str(&format!(
+                "  store paths ([store]): before, nixpy.lock {why}\n"
+            ));
         }
         out
     }
@@ -187,6 +189,27 @@ impl LockDiff {
         }
         parts.join("; ")
     }
+}
+
+/// Why the store paths recorded before (`old`) are not those recorded now.
+fn store_change(old: Option<&StorePaths>, new: Option<&StorePaths>) -> Option<String> {
+    let why = match (old, new) {
+        (None, None) => return None,
+        (Some(a), Some(b)) if a == b => return None,
+        (None, Some(_)) => "records no store paths yet",
+        (Some(_), None) => "records store paths it no longer keeps",
+        (Some(a), Some(_)) if a.shell.is_none() => {
+            "records the shell in lock format 1 (Nix's own environment file, which differs between Nix versions)"
+        }
+        (Some(a), Some(b)) if a.shell_key != b.shell_key => {
+            "records the store paths of the shell for other inputs"
+        }
+        (Some(a), Some(b)) if a.layer_key != b.layer_key => {
+            "records the store path of the pip layer for other requirements"
+        }
+        (Some(_), Some(_)) => "records other store paths",
+    };
+    Some(why.to_owned())
 }
 
 /// The versions that differ between two name -> version maps.
