@@ -314,6 +314,11 @@ impl ProjectDir {
         self.path.join(NIXPKGS_SOURCE)
     }
 
+    /// `link` is a project's root of its pinned nixpkgs' source.
+    pub(crate) fn is_nixpkgs_source(link: &Path) -> bool {
+        link.file_name().is_some_and(|n| n == NIXPKGS_SOURCE)
+    }
+
     pub(crate) fn generations_dir(&self) -> PathBuf {
         self.path.join(GENERATIONS)
     }

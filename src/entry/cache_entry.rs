@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::flake::{self, ShellEnv};
+use crate::layout::ProjectDir;
 use crate::nix::GcRoot;
 use crate::pip::LayerRef;
 use crate::run::EnvSpec;
@@ -104,15 +105,31 @@ impl CacheEntry {
 
     /// The store paths the environment needs, each of which roots a
     /// closure: what a generation keeps alive so that going back to it
-    /// needs no build (`nixpy history`). One place, so a new kind of layer
-    /// only changes this.
+    /// needs no build (`nixpy history`). They are the targets of the
+    /// entry's own GC roots (less the nixpkgs source, which only saves a
+    /// download), so whatever roots an environment gets, its generations
+    /// keep the same paths; a root that cannot be read falls back to the
+    /// paths the entry names.
     pub(crate) fn store_paths_to_root(&self) -> Vec<String> {
-        let mut paths = self.store_paths.clone();
-        if let Some(layer) = &self.layer {
-            let dir = layer.dir.display().to_string();
-            if !paths.contains(&dir) {
-                paths.push(dir);
+        let mut paths: Vec<String> = Vec::new();
+        let mut add = |path: String| {
+            if !paths.contains(&path) {
+                paths.push(path);
             }
+        };
+        for root in &self.roots {
+            if ProjectDir::is_nixpkgs_source(&root.link) {
+                continue;
+            }
+            if let Ok(target) = std::fs::read_link(&root.link) {
+                add(target.display().to_string());
+            }
+        }
+        for path in &self.store_paths {
+            add(path.clone());
+        }
+        if let Some(layer) = &self.layer {
+            add(layer.dir.display().to_string());
         }
         paths
     }
@@ -129,5 +146,58 @@ impl CacheEntry {
                     .filter(|l| !l.dir.is_dir())
                     .map(|l| l.dir.display().to_string())
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Cache;
+
+    #[test]
+    fn generations_root_what_the_entrys_roots_keep() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("store");
+        for name in ["shell", "layer", "source"] {
+            std::fs::create_dir_all(store.join(name)).unwrap();
+        }
+        let cache = Cache {
+            root: tmp.path().join("v1"),
+        };
+        let project = cache.project(Path::new("/p"));
+        std::fs::create_dir_all(&project.path).unwrap();
+        std::fs::create_dir_all(cache.layers_dir()).unwrap();
+        let links = [
+            (project.shell_file(), "shell"),
+            (cache.layer_link("k"), "layer"),
+            (project.nixpkgs_source(), "source"),
+        ];
+        for (link, target) in &links {
+            std::os::unix::fs::symlink(store.join(target), link).unwrap();
+        }
+        let entry = CacheEntry {
+            format: ENTRY_FORMAT,
+            nixpy_version: String::new(),
+            project_root: PathBuf::from("/p"),
+            manifest: PathBuf::from("/p/nixpy.toml"),
+            fingerprint: Fingerprint::default(),
+            shell_key: String::new(),
+            portable_key: String::new(),
+            shell_file: store.join("shell").display().to_string(),
+            resolution_key: None,
+            from_stale_lock: false,
+            layer: Some(LayerRef {
+                key: "k".into(),
+                dir: store.join("layer"),
+            }),
+            store_paths: vec![store.join("shell").display().to_string()],
+            roots: links.iter().map(|(link, _)| GcRoot::new(link)).collect(),
+            env: EnvSpec::default(),
+        };
+        let shown = |name: &str| store.join(name).display().to_string();
+        assert_eq!(
+            entry.store_paths_to_root(),
+            [shown("shell"), shown("layer")]
+        );
     }
 }
