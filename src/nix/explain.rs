@@ -150,11 +150,7 @@ impl NixFailure {
         }
         if let Some(drv) = failed_derivation(&plain) {
             let name = drv_name(drv);
-            let tail = if crate::ui::verbosity() >= 2 {
-                last_lines(&self.stderr, usize::MAX)
-            } else {
-                last_lines(before_trace(&self.stderr), 25)
-            };
+            let tail = tail(&self.stderr, before_trace(&self.stderr));
             return Error::new(format!("Nix failed to build `{name}` while {phase}:\n{tail}"))
                 .with_hint(format!("the package `{name}` does not build with this nixpkgs; fix or remove it, or pin another nixpkgs"));
         }
@@ -164,11 +160,7 @@ impl NixFailure {
             .iter()
             .any(|m| plain.contains(m));
         if let Some(problem) = trust_problem(&plain).filter(|_| could_not_build) {
-            let tail = if crate::ui::verbosity() >= 2 {
-                last_lines(&self.stderr, usize::MAX)
-            } else {
-                last_lines(&self.stderr, 25)
-            };
+            let tail = tail(&self.stderr, &self.stderr);
             return Error::new(format!(
                 "Nix failed while {phase}: {}, so it had to build, and could not:\n{tail}",
                 problem.message()
@@ -177,11 +169,7 @@ impl NixFailure {
         }
         let hint = "run with -v for the Nix command and its whole output; `nixpy doctor` checks the Nix set-up";
         let Some(error) = error else {
-            let tail = if crate::ui::verbosity() >= 2 {
-                last_lines(&self.stderr, usize::MAX)
-            } else {
-                last_lines(&self.stderr, 25)
-            };
+            let tail = tail(&self.stderr, &self.stderr);
             return Error::new(format!("Nix failed while {phase}:\n{tail}")).with_hint(hint);
         };
         // -v promises Nix's whole output (the command was printed as it ran).
@@ -288,6 +276,16 @@ fn drv_name(drv: &str) -> &str {
     let file = drv.rsplit('/').next().unwrap_or(drv);
     let file = file.strip_suffix(".drv").unwrap_or(file);
     file.split_once('-').map_or(file, |(_, name)| name)
+}
+
+/// What of Nix's output an error shows: the last lines of `shown`, or with
+/// -v (which promises it) all of `whole`.
+fn tail(whole: &str, shown: &str) -> String {
+    if crate::ui::verbosity() >= 2 {
+        last_lines(whole, usize::MAX)
+    } else {
+        last_lines(shown, 25)
+    }
 }
 
 pub(super) fn last_lines(text: &str, n: usize) -> String {

@@ -31,6 +31,16 @@ fn current_umask() -> u32 {
 }
 
 fn write_with_mode(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
+    let tmp = staged(path, contents, new_mode)?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    Ok(())
+}
+
+/// `contents` written and flushed to a temporary file beside `path`, with
+/// the permissions of the file it will replace (a user's lock, manifest),
+/// else `new_mode`: renaming it onto `path` is the write.
+fn staged(path: &Path, contents: &[u8], new_mode: u32) -> Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -44,15 +54,12 @@ fn write_with_mode(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io("flush", tmp.path(), e))?;
-    // Keep the permissions of a file being replaced (a user's lock, manifest).
     let permissions = match std::fs::metadata(path) {
         Ok(meta) => meta.permissions(),
         Err(_) => std::os::unix::fs::PermissionsExt::from_mode(new_mode),
     };
     let _ = std::fs::set_permissions(tmp.path(), permissions);
-    tmp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
-    Ok(())
+    Ok(tmp)
 }
 
 /// Sets several project files at once: each new content (`None`: remove
@@ -62,31 +69,15 @@ fn write_with_mode(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
 pub(crate) fn replace_project_files(
     changes: &[(std::path::PathBuf, Option<Vec<u8>>)],
 ) -> Result<()> {
-    let mut staged = Vec::new();
+    let mut ready = Vec::new();
     for (path, contents) in changes {
         let Some(contents) = contents else { continue };
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".nixpy-tmp-")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-        tmp.write_all(contents)
-            .map_err(|e| Error::io("write", tmp.path(), e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io("flush", tmp.path(), e))?;
-        let permissions = match std::fs::metadata(path) {
-            Ok(meta) => meta.permissions(),
-            Err(_) => std::os::unix::fs::PermissionsExt::from_mode(0o666 & !current_umask()),
-        };
-        let _ = std::fs::set_permissions(tmp.path(), permissions);
-        staged.push((tmp, path));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+        }
+        ready.push((staged(path, contents, 0o666 & !current_umask())?, path));
     }
-    for (tmp, path) in staged {
+    for (tmp, path) in ready {
         tmp.persist(path)
             .map_err(|e| Error::io("replace", path, e.error))?;
     }
