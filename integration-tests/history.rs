@@ -23,19 +23,6 @@ fn h_wheel(project: &Project, name: &str, version: &str) {
     );
 }
 
-/// A warm run: success and nothing on stderr (no phase, no build).
-#[track_caller]
-fn assert_warm(project: &Project, args: &[&str]) -> Outcome {
-    let out = nixpy_run(project, args).outcome();
-    out.success();
-    assert!(
-        out.stderr.is_empty(),
-        "expected a warm run (nothing on stderr), got:\n{}",
-        out.stderr
-    );
-    out
-}
-
 /// `nixpy history`'s stdout with its dates as `YYYY-MM-DD HH:MM`.
 fn history_of(project: &Project) -> String {
     let out = nixpy(project).arg("history").outcome();

@@ -43,19 +43,6 @@ fn debug_run(project: &Project, args: &[&str]) -> Outcome {
         .outcome()
 }
 
-/// A warm run: success, no phase line, nothing at all on stderr.
-#[track_caller]
-fn assert_warm(project: &Project, args: &[&str]) -> Outcome {
-    let out = nixpy_run(project, args).outcome();
-    out.success();
-    assert!(
-        out.stderr.is_empty(),
-        "expected a warm run (nothing on stderr), got:\n{}",
-        out.stderr
-    );
-    out
-}
-
 /// Replaces `rel` with the same bytes (a new inode, mtime and ctime).
 fn rewrite_same_bytes(project: &Project, rel: &str) {
     let path = project.path(rel);

@@ -25,7 +25,15 @@ impl GitNixpkgs {
     }
 
     pub(crate) fn git(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
+        let out = self.git_command(args).outcome();
+        out.success();
+        out.stdout
+    }
+
+    /// `git ARGS` in the repository, as a test identity.
+    fn git_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new("git");
+        command
             .arg("-C")
             .arg(self.dir.path())
             .args([
@@ -34,29 +42,18 @@ impl GitNixpkgs {
                 "-c",
                 "user.email=tests@nixpy.invalid",
             ])
-            .args(args)
-            .outcome();
-        out.success();
-        out.stdout
+            .args(args);
+        command
     }
 
     /// Commits the folder as it is, dated `date`; returns the revision.
     pub(crate) fn commit(&self, date: &str) -> String {
         self.git(&["add", "-A"]);
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(self.dir.path())
-            .args([
-                "-c",
-                "user.name=nixpy tests",
-                "-c",
-                "user.email=tests@nixpy.invalid",
-            ])
-            .args(["commit", "-q", "--allow-empty", "-m", "nixpkgs"])
+        self.git_command(&["commit", "-q", "--allow-empty", "-m", "nixpkgs"])
             .env("GIT_AUTHOR_DATE", date)
             .env("GIT_COMMITTER_DATE", date)
-            .outcome();
-        out.success();
+            .outcome()
+            .success();
         self.git(&["rev-parse", "HEAD"]).trim().to_owned()
     }
 

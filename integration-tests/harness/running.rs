@@ -300,6 +300,20 @@ pub(crate) fn is_store_path(path: &str, name_prefix: &str) -> bool {
         && name.starts_with(name_prefix)
         && !name.contains('/')
 }
+
+/// A warm run: success, no phase line, nothing at all on stderr.
+#[track_caller]
+pub(crate) fn assert_warm(project: &Project, args: &[&str]) -> Outcome {
+    let out = nixpy_run(project, args).outcome();
+    out.success();
+    assert!(
+        out.stderr.is_empty(),
+        "expected a warm run (nothing on stderr), got:\n{}",
+        out.stderr
+    );
+    out
+}
+
 pub(crate) fn nixpy_python(project: &Project, code: &str) -> Command {
     nixpy_run(project, ["python", "-c", code])
 }
