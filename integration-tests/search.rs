@@ -122,3 +122,39 @@ fn the_index_is_built_once_per_revision_with_progress() {
         .stdout_is("hello (2.13.0)  [in packages]\n  Prints a friendly greeting\n")
         .stderr_has("indexing nixpkgs");
 }
+
+#[test]
+fn gc_removes_the_search_indexes_not_used_lately() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    nixpy(&project).arg("lock").outcome().success();
+    nixpy(&project).args(["search", "jq"]).outcome().success();
+    let dir = project.cache_dir().join("v1/search");
+    let indexes = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&dir)
+            .map(|e| e.flatten().map(|f| f.path()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(indexes().len(), 1);
+    // A search used it: gc keeps it.
+    nixpy(&project).arg("gc").outcome().success();
+    assert_eq!(indexes().len(), 1);
+    // Unused for 40 days: gc removes it, and the next search indexes again.
+    let index = indexes().remove(0);
+    std::process::Command::new("touch")
+        .args(["-d", "40 days ago"])
+        .arg(&index)
+        .outcome()
+        .success();
+    nixpy(&project)
+        .arg("gc")
+        .outcome()
+        .success()
+        .stdout_has("search index not used lately");
+    assert!(indexes().is_empty());
+    nixpy(&project)
+        .args(["search", "jq"])
+        .outcome()
+        .success()
+        .stderr_has("indexing nixpkgs");
+}

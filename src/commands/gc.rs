@@ -2,7 +2,7 @@
 //! projects that are gone or unused, then the generated flakes and pip
 //! layers no remaining entry uses, and leftovers of interrupted builds.
 //! The kept generations of the projects that stay keep their GC roots, and
-//! what their entries use stays too.
+//! what their entries use stays too. Search indexes not read for as long go.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -78,6 +78,7 @@ pub(super) fn run(args: &GcArgs) -> Result<i32> {
     removals.extend(unused_flakes(&cache, &projects.kept, now));
     removals.extend(unused_layers(&cache, &projects.kept));
     removals.extend(old_scratch_folders(&cache, now));
+    removals.extend(unused_search_indexes(&cache, now, older_than));
     remove(&removals, args.dry_run)?;
     Ok(0)
 }
@@ -213,6 +214,22 @@ fn old_scratch_folders(cache: &Cache, now: SystemTime) -> Vec<Removal> {
         .collect()
 }
 
+/// Search indexes not read for `older_than` (a search marks its index
+/// used): those of revisions the projects moved past.
+fn unused_search_indexes(cache: &Cache, now: SystemTime, older_than: Duration) -> Vec<Removal> {
+    let Ok(files) = std::fs::read_dir(cache.search_dir()) else {
+        return Vec::new();
+    };
+    let mut removals: Vec<Removal> = files
+        .flatten()
+        .map(|f| f.path())
+        .filter(|path| path.is_file() && age_of(path, now) > older_than)
+        .map(|path| Removal::of(path, "search index not used lately"))
+        .collect();
+    removals.sort_by(|a, b| a.path.cmp(&b.path));
+    removals
+}
+
 /// Says what goes (and how much it frees), and removes it unless `dry_run`.
 fn remove(removals: &[Removal], dry_run: bool) -> Result<()> {
     let total: u64 = removals.iter().map(|r| r.bytes).sum();
@@ -225,8 +242,13 @@ fn remove(removals: &[Removal], dry_run: bool) -> Result<()> {
             human_bytes(removal.bytes)
         );
         if !dry_run {
-            std::fs::remove_dir_all(&removal.path)
-                .map_err(|e| Error::io("remove", &removal.path, e))?;
+            let is_folder = std::fs::symlink_metadata(&removal.path).is_ok_and(|m| m.is_dir());
+            let removed = if is_folder {
+                std::fs::remove_dir_all(&removal.path)
+            } else {
+                std::fs::remove_file(&removal.path)
+            };
+            removed.map_err(|e| Error::io("remove", &removal.path, e))?;
         }
     }
     let verb = if dry_run { "would free" } else { "freed" };

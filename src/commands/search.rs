@@ -40,7 +40,13 @@ pub(super) fn run(ctx: &Context, args: &SearchArgs) -> Result<i32> {
     let cache = Cache::locate()?;
     let path = cache.search_index(&key);
     let index = match search::read_index(&path) {
-        Some(index) => index,
+        Some(index) => {
+            // Marked used, for `nixpy gc --older-than`.
+            if let Ok(file) = std::fs::File::options().append(true).open(&path) {
+                let _ = file.set_modified(std::time::SystemTime::now());
+            }
+            index
+        }
         None => {
             let nix = Nix::locate(&ctx.substituters)?;
             let mut phase = ui::Phase::start(format!(
