@@ -67,7 +67,8 @@ pub(super) fn run(ctx: &Context, args: &SearchArgs) -> Result<i32> {
             search::read_index(&path).unwrap_or_default()
         }
     };
-    let matches = search::search(&index, &args.terms);
+    let limit = (!args.all).then_some(SHOWN);
+    let (matches, total) = search::search(&index, &args.terms, limit);
     let terms = args.terms.join(" ");
     if matches.is_empty() {
         ui::status(&format!(
@@ -76,16 +77,11 @@ pub(super) fn run(ctx: &Context, args: &SearchArgs) -> Result<i32> {
         return Ok(1);
     }
     let has = project_has(&location.lock_path(), &plan, choice);
-    let shown = if args.all {
-        matches.len()
-    } else {
-        SHOWN.min(matches.len())
-    };
-    print!("{}", listing(&matches[..shown], &has));
-    if shown < matches.len() {
+    print!("{}", listing(&matches, &has));
+    if matches.len() < total {
         ui::note(&format!(
             "{} more match `{terms}`: `nixpy search --all{} {terms}` lists them",
-            matches.len() - shown,
+            total - matches.len(),
             if args.python { " --python" } else { "" },
         ));
     }
@@ -156,7 +152,7 @@ mod tests {
     fn the_listing_marks_what_the_project_has() {
         let index = "numpy\t1.26.4\tArrays\nrich\t13.7.1\tText\nsix\t\t\n";
         let terms: Vec<String> = Vec::new();
-        let matches = search::search(index, &terms);
+        let (matches, _) = search::search(index, &terms, None);
         let has = BTreeMap::from([
             ("numpy".to_owned(), "in python-packages".to_owned()),
             ("pip:rich".to_owned(), "pip 13.7.1".to_owned()),

@@ -12,8 +12,12 @@ const HEADER: &str = "# nixpy search index 1\n";
 /// The index's lines (after the header), or `None` when there is no
 /// usable index at `path`.
 pub(crate) fn read_index(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.strip_prefix(HEADER).map(str::to_owned)
+    let mut text = std::fs::read_to_string(path).ok()?;
+    if !text.starts_with(HEADER) {
+        return None;
+    }
+    text.replace_range(..HEADER.len(), "");
+    Some(text)
 }
 
 /// Writes `(attr, version, description)` rows; tabs and line breaks in a

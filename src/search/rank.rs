@@ -12,8 +12,13 @@ pub(crate) struct Match<'a> {
     score: i64,
 }
 
-/// The index's packages that match every term, best first.
-pub(crate) fn search<'a>(index: &'a str, terms: &[String]) -> Vec<Match<'a>> {
+/// The index's packages that match every term, best first: the best
+/// `limit` of them (all with `None`), and how many matched in all.
+pub(crate) fn search<'a>(
+    index: &'a str,
+    terms: &[String],
+    limit: Option<usize>,
+) -> (Vec<Match<'a>>, usize) {
     let terms: Vec<String> = terms
         .iter()
         .map(|t| t.trim().to_ascii_lowercase())
@@ -22,39 +27,76 @@ pub(crate) fn search<'a>(index: &'a str, terms: &[String]) -> Vec<Match<'a>> {
     // Lowercased once, whole: ASCII lowercasing keeps every byte offset,
     // so each line of `lower` lines up with the same line of `index`.
     let lower = index.to_ascii_lowercase();
-    let mut found: Vec<Match<'a>> = index
-        .lines()
-        .zip(lower.lines())
-        .filter_map(|(line, lower_line)| {
-            let mut fields = line.splitn(3, '\t');
-            let (attr, version, description) = (fields.next()?, fields.next()?, fields.next()?);
-            let mut lower_fields = lower_line.splitn(3, '\t');
-            let (lower_attr, _, lower_description) = (
-                lower_fields.next()?,
-                lower_fields.next()?,
-                lower_fields.next()?,
-            );
-            let mut score = 0;
-            for term in &terms {
-                score += term_score(lower_attr, lower_description, term)?;
-            }
-            // Packages inside sets (`perlPackages.x`) after top-level ones.
-            let depth = i64::try_from(attr.matches('.').count()).unwrap_or(0);
-            Some(Match {
-                attr,
-                version,
-                description,
-                score: score - 3 * depth,
-            })
-        })
+    let mut found: Vec<Match<'a>> = candidate_lines(lower.as_bytes(), &terms)
+        .into_iter()
+        .filter_map(|range| score_line(&index[range.clone()], &lower[range], &terms))
         .collect();
-    found.sort_by(|a, b| {
+    let total = found.len();
+    let order = |a: &Match<'_>, b: &Match<'_>| {
         b.score
             .cmp(&a.score)
             .then(a.attr.len().cmp(&b.attr.len()))
             .then(a.attr.cmp(b.attr))
-    });
-    found
+    };
+    // Only the best are ordered when only they are shown.
+    if let Some(limit) = limit.filter(|l| *l < found.len()) {
+        found.select_nth_unstable_by(limit, order);
+        found.truncate(limit);
+    }
+    found.sort_unstable_by(order);
+    (found, total)
+}
+
+/// The byte ranges of the lines that hold the longest term somewhere (a
+/// fast whole-buffer search; the other terms are checked per line), or of
+/// every line when there is no term.
+fn candidate_lines(lower: &[u8], terms: &[String]) -> Vec<std::ops::Range<usize>> {
+    let Some(needle) = terms.iter().max_by_key(|t| t.len()) else {
+        let mut start = 0;
+        return memchr::memchr_iter(b'\n', lower)
+            .map(|end| {
+                let line = start..end;
+                start = end + 1;
+                line
+            })
+            .collect();
+    };
+    let mut lines = Vec::new();
+    let mut after = 0;
+    for hit in memchr::memmem::find_iter(lower, needle.as_bytes()) {
+        if hit < after {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &lower[hit..]).map_or(lower.len(), |i| hit + i);
+        lines.push(start..end);
+        after = end;
+    }
+    lines
+}
+
+/// A line's match and score, when every term matches it.
+fn score_line<'a>(line: &'a str, lower_line: &str, terms: &[String]) -> Option<Match<'a>> {
+    let mut fields = line.splitn(3, '\t');
+    let (attr, version, description) = (fields.next()?, fields.next()?, fields.next()?);
+    let mut lower_fields = lower_line.splitn(3, '\t');
+    let (lower_attr, _, lower_description) = (
+        lower_fields.next()?,
+        lower_fields.next()?,
+        lower_fields.next()?,
+    );
+    let mut score = 0;
+    for term in terms {
+        score += term_score(lower_attr, lower_description, term)?;
+    }
+    // Packages inside sets (`perlPackages.x`) after top-level ones.
+    let depth = i64::try_from(attr.matches('.').count()).unwrap_or(0);
+    Some(Match {
+        attr,
+        version,
+        description,
+        score: score - 3 * depth,
+    })
 }
 
 /// How well one term matches a package, or `None` when it does not.
@@ -99,7 +141,11 @@ mediainfo\t24.06\tShows technical information about audio and video files
 
     fn attrs(terms: &[&str]) -> Vec<&'static str> {
         let terms: Vec<String> = terms.iter().map(|t| (*t).to_owned()).collect();
-        search(INDEX, &terms).iter().map(|m| m.attr).collect()
+        search(INDEX, &terms, None)
+            .0
+            .iter()
+            .map(|m| m.attr)
+            .collect()
     }
 
     #[test]
@@ -122,6 +168,14 @@ mediainfo\t24.06\tShows technical information about audio and video files
             ["sox", "ffmpeg", "mediainfo", "ffmpeg-full"]
         );
         assert_eq!(attrs(&["thumb"]), ["ffmpegthumbnailer"]);
+    }
+
+    #[test]
+    fn the_best_few_and_the_count() {
+        let (best, total) = search(INDEX, &["audio".to_owned()], Some(2));
+        let attrs: Vec<&str> = best.iter().map(|m| m.attr).collect();
+        assert_eq!(attrs, ["sox", "ffmpeg"]);
+        assert_eq!(total, 4);
     }
 
     #[test]
