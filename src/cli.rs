@@ -53,7 +53,7 @@ pub(crate) enum Command {
     Add(EditArgs),
     /// Remove Nix packages (or --python packages, or --pip requirements) from the project.
     Remove(EditArgs),
-    /// Resolve nixpkgs and the pip requirements and write nixpy.lock.
+    /// Bring nixpy.lock up to date (or move it: --upgrade*) and say what changed.
     Lock(LockArgs),
     /// Copy both layers of the environment (closures included) to a Nix store or binary cache.
     Push(PushArgs),
