@@ -533,11 +533,7 @@ fn a_root_dropped_while_the_cache_was_away_is_registered_again() {
     // the registrations whose link is missing), the cache comes back.
     let away = cache.with_extension("away");
     std::fs::rename(cache, &away).unwrap();
-    Command::new("nix-store")
-        .args(["--gc", "--print-dead"])
-        .env("NIX_CONFIG", NIX_CONFIG)
-        .outcome()
-        .success();
+    gc_print_dead().success();
     std::fs::rename(&away, cache).unwrap();
 
     let show = nixpy(&project).arg("show").outcome();
@@ -597,9 +593,7 @@ fn gc_roots_keep_everything_the_environment_uses_alive() {
 
     // What a collection would delete now (computed, not done: other tests
     // share this store and may have unrooted paths in flight).
-    let dead = Command::new("nix-store")
-        .args(["--gc", "--print-dead"])
-        .outcome();
+    let dead = gc_print_dead();
     dead.success();
     let dead: std::collections::HashSet<&str> = dead.stdout.lines().collect();
     for path in &needed {

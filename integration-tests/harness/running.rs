@@ -364,3 +364,23 @@ pub(crate) fn with_nixpy_env<'a>(cmd: &'a mut Command, project: &Project) -> &'a
         .stdin(Stdio::null());
     cmd
 }
+
+/// `nix-store --gc --print-dead`: what a collection would delete, computed
+/// without deleting anything (it still drops the registrations of roots
+/// whose link is gone, as a real collection does). Nix 2.8 sometimes aborts
+/// it ("terminate called without an active exception") while other
+/// processes change the store, as the tests running beside it do; only
+/// such an abort is tried again.
+pub(crate) fn gc_print_dead() -> Outcome {
+    let mut attempt = 1;
+    loop {
+        let out = Command::new("nix-store")
+            .args(["--gc", "--print-dead"])
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .outcome();
+        if out.status.signal() != Some(libc::SIGABRT) || attempt == 3 {
+            return out;
+        }
+        attempt += 1;
+    }
+}
