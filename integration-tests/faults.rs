@@ -825,6 +825,94 @@ fn a_project_folder_with_a_hash_works() {
     run_projects_in_folders(&["a#b"]);
 }
 
+/// Issue 13, item 1: paths are bytes on Unix. A project folder whose name
+/// is not UTF-8 builds, runs warm, shows and prints its environment, with
+/// NIXPY_PROJECT byte for byte; a nix-file there (which Nix is handed
+/// through JSON) is refused at its position.
+#[test]
+fn a_project_folder_whose_path_is_not_utf8_works() {
+    needs_nix!();
+    use std::os::unix::ffi::OsStrExt;
+    let parent = temp_dir("nixpy-it-notutf8-");
+    let root = parent.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&root).unwrap();
+    set_mode(&root, 0o755);
+    let module = unique_name("nixpy-it-bytes").replace('-', "_");
+    std::fs::write(root.join("nixpy.toml"), "packages = [\"hello\"]\n").unwrap();
+    // The wheel is made in a UTF-8 folder (the helper passes paths as JSON).
+    let made = temp_dir("nixpy-it-wheels-");
+    let init = format!("{module}/__init__.py");
+    make_wheel(
+        made.path(),
+        &module,
+        "1.0.0",
+        &[],
+        &[(&init, "VERSION = \"1.0.0\"\n")],
+        &[],
+    );
+    let wheels = root.join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for wheel in std::fs::read_dir(made.path()).unwrap().flatten() {
+        std::fs::copy(wheel.path(), wheels.join(wheel.file_name())).unwrap();
+    }
+    std::fs::write(
+        root.join("requirements.txt"),
+        local_requirements(&[&module]),
+    )
+    .unwrap();
+    let cache = temp_dir("nixpy-it-cache-");
+    let nixpy_here = |args: &[&str]| {
+        let out = Command::new(NIXPY)
+            .args(args)
+            .current_dir(&root)
+            .env("NIXPY_NIXPKGS", &standin().flake_ref)
+            .env("NIXPY_CACHE_DIR", cache.path())
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .env_remove("CI")
+            .stdin(Stdio::null())
+            .outcome();
+        assert_no_panic(&out);
+        out
+    };
+    let check = format!(
+        "hello; [ \"$NIXPY_PROJECT\" = \"$(pwd -P)\" ] && echo same; python -c 'import {module}; print({module}.VERSION)'"
+    );
+    let expected = "hello version 2.12.1 (nixpy stand-in)\nsame\n1.0.0\n";
+    nixpy_here(&["run", "--", "sh", "-c", &check])
+        .success()
+        .stdout_is(expected);
+    let warm = nixpy_here(&["run", "--", "sh", "-c", &check]);
+    warm.success().stdout_is(expected);
+    assert_eq!(warm.stderr, "", "the second run is warm");
+    nixpy_here(&["show"])
+        .success()
+        .stdout_has("cache:            fresh");
+    let json = nixpy_here(&["show", "--json"]).success().json();
+    let bytes: Vec<u8> = json["project"]["bytes"]
+        .as_array()
+        .expect("the project path as bytes")
+        .iter()
+        .map(|b| u8::try_from(b.as_u64().unwrap()).unwrap())
+        .collect();
+    assert!(bytes.ends_with(b"/caf\xe9"), "{json}");
+    nixpy_here(&["env"])
+        .success()
+        .stdout_has("export NIXPY_PROJECT=");
+    nixpy_here(&["cache-key"]).success();
+
+    std::fs::write(root.join("tools.nix"), "pkgs: [ pkgs.jq ]\n").unwrap();
+    std::fs::write(
+        root.join("nixpy.toml"),
+        "packages = [\"hello\"]\nnix-files = [\"tools.nix\"]\n",
+    )
+    .unwrap();
+    nixpy_here(&["run", "--", "true"])
+        .nixpy_error()
+        .stderr_has_position("nixpy.toml", 2)
+        .stderr_has("not UTF-8")
+        .stderr_has("hint: move the project");
+}
+
 #[test]
 fn a_cache_folder_with_awkward_characters_works() {
     needs_nix!();

@@ -239,7 +239,11 @@ fn env_spec() -> impl Strategy<Value = EnvSpec> {
                 append,
                 // The user may set PATH in [env] (verbatim, by design); leave
                 // it out so the dedup property is about nixpy's merging.
-                project: project.into_iter().filter(|(k, _)| k != "PATH").collect(),
+                project: project
+                    .into_iter()
+                    .filter(|(k, _)| k != "PATH")
+                    .map(|(k, v)| (k, v.into()))
+                    .collect(),
                 shell_hook: String::new(),
                 bash: String::new(),
                 programs: crate::run::ProgramIndex::default(),
@@ -445,7 +449,7 @@ proptest! {
             }
         }
         // The project's [env] wins over everything (its last value for a name).
-        let mut project: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut project: BTreeMap<&str, &OsString> = BTreeMap::new();
         for (k, v) in &spec.project {
             project.insert(k, v);
         }

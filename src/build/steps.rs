@@ -483,7 +483,7 @@ fn command_env(
     let mut env = run::spec(SpecInputs {
         shell,
         layer: layer_paths.as_ref(),
-        project_root: &location.root.display().to_string(),
+        project_root: &location.root,
         manifest_env: &manifest.env,
         manifest_hook: &manifest.shell_hook,
     });
@@ -493,8 +493,8 @@ fn command_env(
 
 /// Publishes the entry (and the project folder, for `nixpy gc`).
 fn publish(pc: &ProjectCache, location: &ProjectLocation, entry: &CacheEntry) -> Result<()> {
-    let root = location.root.display().to_string();
-    atomic_write::write_file(&pc.dir.project_root(), root.as_bytes())?;
+    let root = location.root.as_os_str().as_encoded_bytes();
+    atomic_write::write_file(&pc.dir.project_root(), root)?;
     entry.write(&pc.entry_path())
 }
 

@@ -5,6 +5,7 @@
 //! what their entries use stays too. Search indexes not read for as long go.
 
 use std::collections::HashSet;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -112,8 +113,8 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
         },
     };
     for project in projects {
-        let root = std::fs::read_to_string(project.project_root())
-            .map(PathBuf::from)
+        let root = std::fs::read(project.project_root())
+            .map(|bytes| PathBuf::from(std::ffi::OsString::from_vec(bytes)))
             .ok();
         let last_used = std::fs::metadata(project.entry())
             .and_then(|m| m.modified())

@@ -10,6 +10,7 @@ use crate::nix::{is_store_path, store_path_of};
 use crate::pip;
 use crate::project::lockfile;
 use crate::project::manifest;
+use crate::support::os_bytes;
 
 pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let location = ctx.locate()?;
@@ -55,8 +56,8 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         .map(|s| app_module_lines(&s.app_modules, &manifest.python.to_string()))
         .unwrap_or_default();
     let json = json!({
-        "project": location.root,
-        "manifest": location.manifest,
+        "project": os_bytes::json_value(&location.root),
+        "manifest": os_bytes::json_value(&location.manifest),
         "manifest_kind": match location.kind { manifest::ManifestKind::NixpyToml => "nixpy.toml", manifest::ManifestKind::Pyproject => "pyproject.toml [tool.nixpy]" },
         "nixpkgs": {
             "reference": ctx.nixpkgs_override.clone().unwrap_or(manifest.nixpkgs.clone()),

@@ -11,8 +11,8 @@ use crate::layout::ProjectDir;
 use crate::nix::GcRoot;
 use crate::pip::LayerRef;
 use crate::run::EnvSpec;
-use crate::support::atomic_write;
 use crate::support::fingerprint::Fingerprint;
+use crate::support::{atomic_write, os_bytes};
 
 /// 2: the entry names the project's manifest. 3: the shell is nixpy's
 /// shell file, and the entry lists its GC roots.
@@ -23,10 +23,12 @@ pub(crate) const ENTRY_FORMAT: u32 = 3;
 pub(crate) struct CacheEntry {
     pub format: u32,
     pub nixpy_version: String,
+    #[serde(with = "os_bytes::path")]
     pub project_root: PathBuf,
     /// The manifest the project uses (nixpy.toml, or a pyproject.toml with
     /// `[tool.nixpy]`): the warm path finds a pyproject.toml project without
     /// parsing its pyproject.toml (the fingerprint notices when it changes).
+    #[serde(with = "os_bytes::path")]
     pub manifest: PathBuf,
     pub fingerprint: Fingerprint,
     /// Key of the generated flake and its pin: same key, same shell.

@@ -469,6 +469,18 @@ impl Validator<'_> {
                 "name a file, not a folder",
             ));
         }
+        // Nix reads nix-files by path from JSON, which holds only UTF-8.
+        if key == "nix-files" && resolved.to_str().is_none() {
+            return Err(self.error_at(
+                value,
+                &format!(
+                    "nix-files entry `{}` has a path that is not UTF-8 ({}), which nixpy cannot hand to Nix",
+                    printable(name),
+                    resolved.display()
+                ),
+                "move the project to a folder whose path is UTF-8 text",
+            ));
+        }
         Ok(resolved)
     }
 }

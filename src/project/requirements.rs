@@ -489,26 +489,25 @@ fn absolutize_location(location: &str, base: &Path) -> String {
     if location.contains("://") || location.starts_with("file:") {
         return location.to_owned();
     }
-    let path = if location.starts_with('/') {
-        location.to_owned()
+    let joined = if location.starts_with('/') {
+        PathBuf::from(location)
     } else {
         normalize_lexically(&base.join(location))
-            .display()
-            .to_string()
     };
-    // Installers read `#` and `?` in a location as URL syntax: such a path
-    // goes as a percent-encoded file URL instead.
-    if path.contains(['#', '?']) {
-        file_url(&path)
-    } else {
-        path
+    let path = joined.as_os_str().as_encoded_bytes();
+    // Installers read `#` and `?` in a location as URL syntax, and a
+    // requirements file is UTF-8 text: such a path goes as a
+    // percent-encoded file URL instead.
+    match std::str::from_utf8(path) {
+        Ok(text) if !text.contains(['#', '?']) => text.to_owned(),
+        _ => file_url(path),
     }
 }
 
 /// `/a#b/c` -> `file:///a%23b/c`.
-fn file_url(path: &str) -> String {
+fn file_url(path: &[u8]) -> String {
     let mut url = String::from("file://");
-    for byte in path.bytes() {
+    for &byte in path {
         if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
             url.push(byte as char);
         } else {
@@ -612,6 +611,7 @@ pub(crate) fn conflicts_with_nix(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
@@ -705,6 +705,11 @@ mod tests {
             "/tmp/a b/wheels"
         );
         assert_eq!(absolutize_location("/x?y", base), "file:///x%3Fy");
+        let not_utf8 = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9"));
+        assert_eq!(
+            absolutize_location("./wheels", not_utf8),
+            "file:///tmp/caf%E9/wheels"
+        );
     }
 
     #[test]

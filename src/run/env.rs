@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::programs::ProgramIndex;
 use crate::flake::ShellEnv;
+use crate::support::os_bytes;
 
 /// Everything needed to build the command's environment, cached on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,8 +22,10 @@ pub(crate) struct EnvSpec {
     pub prepend: BTreeMap<String, Vec<String>>,
     /// Put after the existing entries (nix or caller), without duplicates.
     pub append: BTreeMap<String, Vec<String>>,
-    /// The project's `[env]` and NIXPY_ variables, applied last.
-    pub project: Vec<(String, String)>,
+    /// The project's `[env]` and NIXPY_ variables, applied last (the
+    /// project's path may be any bytes).
+    #[serde(with = "os_bytes::pairs")]
+    pub project: Vec<(String, OsString)>,
     /// Bash run before the command (the shell's shellHook, then the manifest's).
     pub shell_hook: String,
     /// The bash that runs the hook.
@@ -42,7 +45,7 @@ pub(crate) struct LayerPaths {
 pub(crate) struct SpecInputs<'a> {
     pub shell: &'a ShellEnv,
     pub layer: Option<&'a LayerPaths>,
-    pub project_root: &'a str,
+    pub project_root: &'a std::path::Path,
     pub manifest_env: &'a [(String, String)],
     pub manifest_hook: &'a str,
 }
@@ -76,9 +79,16 @@ pub(crate) fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
                 .insert("LD_LIBRARY_PATH".into(), shell.library_path.clone());
         }
     }
-    spec.project.extend(inputs.manifest_env.iter().cloned());
-    spec.project
-        .push(("NIXPY_PROJECT".into(), inputs.project_root.to_owned()));
+    spec.project.extend(
+        inputs
+            .manifest_env
+            .iter()
+            .map(|(name, value)| (name.clone(), value.into())),
+    );
+    spec.project.push((
+        "NIXPY_PROJECT".into(),
+        inputs.project_root.as_os_str().to_owned(),
+    ));
     spec.shell_hook = [shell.shell_hook.trim(), inputs.manifest_hook.trim()]
         .iter()
         .filter(|h| !h.is_empty())
@@ -176,7 +186,7 @@ mod tests {
         let s = spec(SpecInputs {
             shell: &shell(),
             layer: Some(&layer),
-            project_root: "/p",
+            project_root: std::path::Path::new("/p"),
             manifest_env: &[],
             manifest_hook: "",
         });
@@ -213,7 +223,7 @@ mod tests {
         let s = spec(SpecInputs {
             shell: &shell(),
             layer: Some(&layer),
-            project_root: "/p",
+            project_root: std::path::Path::new("/p"),
             manifest_env: &[],
             manifest_hook: "",
         });
@@ -235,7 +245,7 @@ mod tests {
         let s = spec(SpecInputs {
             shell: &shell(),
             layer: None,
-            project_root: "/p",
+            project_root: std::path::Path::new("/p"),
             manifest_env: &[],
             manifest_hook: "",
         });
@@ -256,7 +266,7 @@ mod tests {
         let s = spec(SpecInputs {
             shell: &shell(),
             layer: None,
-            project_root: "/p",
+            project_root: std::path::Path::new("/p"),
             manifest_env: &menv,
             manifest_hook: "echo mine\n",
         });
@@ -270,7 +280,7 @@ mod tests {
         let s = spec(SpecInputs {
             shell: &shell(),
             layer: None,
-            project_root: "/p",
+            project_root: std::path::Path::new("/p"),
             manifest_env: &[],
             manifest_hook: "",
         });

@@ -38,6 +38,7 @@ impl Stat {
 /// One input file: its stat and content hash when read, or absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileStamp {
+    #[serde(with = "super::os_bytes::path")]
     pub path: PathBuf,
     pub stat: Option<Stat>,
     pub hash: Option<String>,

@@ -1,5 +1,5 @@
 //! Helpers with no knowledge of nixpy: atomic writes, file locks, shell
-//! quoting, hashing, file fingerprints, disk sizes, running a program,
+//! quoting, hashing, file fingerprints, paths as bytes in JSON, disk sizes, running a program,
 //! `CI`, source positions. Everything may use them; they use nothing of
 //! nixpy's but the error type.
 
@@ -10,6 +10,7 @@ pub(crate) mod disk_usage;
 pub(crate) mod file_lock;
 pub(crate) mod fingerprint;
 pub(crate) mod hash;
+pub(crate) mod os_bytes;
 pub(crate) mod process;
 pub(crate) mod shell_quote;
 pub(crate) mod source_pos;
