@@ -687,6 +687,105 @@ fn requirement_files_must_exist_be_text_and_not_loop() {
     run_table(cases, None);
 }
 
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+}
+
+/// Issue 13, item 2: a FIFO, a device or a link to /dev/zero in place of
+/// an input file is refused at once (it used to block forever or fill
+/// memory), by `run` and by what direnv calls (`env --watch-files`,
+/// `cache-key`); an input larger than nixpy ever reads is refused too.
+#[test]
+fn inputs_that_are_not_regular_files_are_refused_without_blocking() {
+    type Place = fn(&Project, &str);
+    let fifo: Place = |p, rel| mkfifo(&p.path(rel));
+    let zero: Place = |p, rel| symlink("/dev/zero", p.path(rel)).unwrap();
+    let huge: Place = |p, rel| {
+        let file = std::fs::File::create(p.path(rel)).unwrap();
+        file.set_len(9 << 20).unwrap();
+    };
+    let cases: Vec<(&str, &str, Place, &str, &str)> = vec![
+        (
+            "requirements.txt FIFO",
+            "",
+            fifo,
+            "requirements.txt",
+            "is a FIFO",
+        ),
+        (
+            "requirements.txt /dev/zero",
+            "",
+            zero,
+            "requirements.txt",
+            "is a device",
+        ),
+        (
+            "requirements.txt huge",
+            "",
+            huge,
+            "requirements.txt",
+            "larger than 8 MiB",
+        ),
+        (
+            "included FIFO",
+            "-r more.txt\n",
+            fifo,
+            "more.txt",
+            "is a FIFO",
+        ),
+        (
+            "included /dev/zero",
+            "-r more.txt\n",
+            zero,
+            "more.txt",
+            "is a device",
+        ),
+        ("manifest FIFO", "", fifo, "nixpy.toml", "is a FIFO"),
+        ("manifest /dev/zero", "", zero, "nixpy.toml", "is a device"),
+        ("manifest huge", "", huge, "nixpy.toml", "larger than 8 MiB"),
+        ("lock FIFO", "", fifo, "nixpy.lock", "is a FIFO"),
+    ];
+    let limit = Duration::from_secs(60);
+    let mut failures = Vec::new();
+    for (name, requirements, place, rel, message) in cases {
+        let project = Project::new();
+        if rel != "nixpy.toml" {
+            project.write("nixpy.toml", "");
+        }
+        if !requirements.is_empty() {
+            project.write("requirements.txt", requirements);
+        }
+        place(&project, rel);
+        for args in [&["run", "--", "true"][..], &["cache-key"]] {
+            let out = nixpy(&project).args(args).outcome_within(limit);
+            if out.status.code() != Some(2)
+                || !out.stderr.contains(message)
+                || !out.stderr.contains("hint:")
+                || out.stderr.contains("panicked")
+            {
+                failures.push(format!(
+                    "{name}, {args:?}: {:?}\n{}",
+                    out.status, out.stderr
+                ));
+            }
+        }
+        // direnv's watch list: whatever it lists, it answers at once.
+        let out = nixpy(&project)
+            .args(["env", "--watch-files"])
+            .outcome_within(limit);
+        if out.stderr.contains("panicked") {
+            failures.push(format!(
+                "{name}, env --watch-files panicked:\n{}",
+                out.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 #[test]
 // Regression: pep508_rs 0.9 panicked on these (exit 101, SIGABRT in release).
 fn requirement_names_ending_in_a_separator_are_errors_not_crashes() {

@@ -56,11 +56,17 @@ pub(crate) struct Outcome {
 
 pub(crate) trait RunExt {
     /// Runs to completion (at most [`RUN_TIMEOUT`]) capturing both streams.
-    fn outcome(&mut self) -> Outcome;
+    fn outcome(&mut self) -> Outcome {
+        self.outcome_within(RUN_TIMEOUT)
+    }
+
+    /// [`RunExt::outcome`], failing the test when it takes longer than
+    /// `limit` (for a run that must not block).
+    fn outcome_within(&mut self, limit: Duration) -> Outcome;
 }
 
 impl RunExt for Command {
-    fn outcome(&mut self) -> Outcome {
+    fn outcome_within(&mut self, limit: Duration) -> Outcome {
         let command = describe(self);
         self.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = self
@@ -93,7 +99,7 @@ impl RunExt for Command {
             });
         }
         drop(tx);
-        let deadline = Instant::now() + RUN_TIMEOUT;
+        let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait for the child") {
                 break status;
@@ -102,7 +108,7 @@ impl RunExt for Command {
                 let _ = child.kill();
                 let _ = child.wait();
                 let (out, err) = collect(&rx, Duration::from_secs(2));
-                panic!("TIMED OUT after {RUN_TIMEOUT:?}: {command}\n--- stdout ---\n{out}\n--- stderr ---\n{err}");
+                panic!("TIMED OUT after {limit:?}: {command}\n--- stdout ---\n{out}\n--- stderr ---\n{err}");
             }
             std::thread::sleep(Duration::from_millis(5));
         };

@@ -213,10 +213,10 @@ fn edit_requirements_file(
     add: &[(String, String)],
     remove: &[String],
 ) -> Result<(PathBuf, String, String)> {
-    let before = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+    // A missing file is a new, empty one; anything else is read as an input.
+    let before = match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("read", path, e)),
+        _ => read(path)?,
     };
     let (removed_text, _) = edit::remove_requirements(&before, remove);
     let after = if add.is_empty() {

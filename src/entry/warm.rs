@@ -25,7 +25,8 @@
 //!    `nix` in each PATH folder outside the store until found, `readlink`
 //!    of each component of its path, `stat` of it.
 //! 5. `stat` of each input file of the fingerprint (only a file whose stat
-//!    moved is opened, read and hashed), `lstat` of the one store path the
+//!    moved is opened without blocking, checked to be a regular file with
+//!    `statx`, read and hashed), `lstat` of the one store path the
 //!    entry needs, `stat` of the pip layer's folder, then `readlink` of
 //!    each GC root's registration (`/nix/var/nix/gcroots/auto/<name>`: a
 //!    garbage collection drops it while the cache folder is away, and

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::project::dependency_groups;
 use crate::project::local_project::{self, LocalProject};
+use crate::project::lockfile;
 use crate::project::manifest::{self, Manifest, PyprojectDependencies};
 use crate::project::nix_file;
 use crate::project::requirements::{self, RequirementSet};
@@ -95,6 +96,8 @@ pub(crate) fn read_inputs(
 /// cache-key` and direnv's watch list).
 pub(crate) fn input_files(location: &ProjectLocation) -> Result<Vec<FileStamp>> {
     let mut fingerprint = read_inputs(location, BTreeMap::new())?.fingerprint;
+    // Read as a build reads it, so a lock that is no file is refused here too.
+    lockfile::read(&location.lock_path())?;
     fingerprint.add_file(&location.lock_path());
     Ok(fingerprint.files)
 }
@@ -122,12 +125,14 @@ impl PipSource {
         if let Some(files) = listed {
             return Ok(PipSource::Listed(files.to_vec()));
         }
+        // Present but not a regular file (a FIFO, a device): taken, so
+        // that reading it says what is wrong instead of skipping it.
         let default = root.join(REQUIREMENTS_FILE);
-        if default.is_file() {
+        if default.exists() {
             return Ok(PipSource::RequirementsTxt(default));
         }
         let pyproject = root.join(PYPROJECT_FILE);
-        if pyproject.is_file() {
+        if pyproject.exists() {
             if let Some(dependencies) = manifest::load_pyproject_dependencies(&pyproject)? {
                 return Ok(PipSource::Pyproject {
                     path: pyproject,

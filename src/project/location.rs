@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::project::manifest::{self, ManifestKind};
+use crate::support::input_file;
 
 pub(crate) const MANIFEST_FILE: &str = "nixpy.toml";
 pub(crate) const PYPROJECT_FILE: &str = "pyproject.toml";
@@ -84,7 +85,10 @@ fn project_in(dir: &Path, known: &mut impl FnMut(&Path) -> bool) -> Option<Proje
 
 /// The pyproject.toml at `path` has a `[tool.nixpy]` table.
 fn configures_nixpy(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| manifest::pyproject_has_nixpy_table(&text))
+    input_file::read(path)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .is_some_and(|text| manifest::pyproject_has_nixpy_table(&text))
 }
 
 #[cfg(test)]

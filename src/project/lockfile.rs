@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::support::atomic_write;
+use crate::support::{atomic_write, input_file};
 
 /// The newest lock format this nixpy reads and writes. A lock is written in
 /// the oldest format that holds what it records, so a lock without a
@@ -244,11 +244,20 @@ pub(crate) fn localized(text: &str, root: &Path) -> String {
 }
 
 pub(crate) fn read(path: &Path) -> Result<Option<LockFile>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("read", path, e)),
+    let Some(bytes) = input_file::read_if_present(path)? else {
+        return Ok(None);
     };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let (line, col) = crate::support::source_pos::line_col(
+            &String::from_utf8_lossy(e.as_bytes()),
+            e.utf8_error().valid_up_to(),
+        );
+        Error::new(format!(
+            "{}:{line}:{col}: the lock is not valid UTF-8",
+            path.display()
+        ))
+        .with_hint("the lock is written by nixpy; restore it from version control, or delete it and run `nixpy lock`")
+    })?;
     let lock: LockFile = toml::from_str(&text).map_err(|e| {
         Error::new(crate::support::source_pos::render(path, &text, e.span().unwrap_or(0..0), e.message().trim_end()))
             .with_hint("the lock is written by nixpy; restore it from version control or delete it and run `nixpy lock`")
@@ -337,6 +346,23 @@ mod tests {
             localized(&p, Path::new("/srv/ci/proj")),
             "localpkg @ file:///srv/ci/proj/vendor/localpkg"
         );
+    }
+
+    /// Issue 13, item 22: a lock that is not UTF-8 is one error with its
+    /// position and the fix (it used to be a bare I/O error).
+    #[test]
+    fn a_lock_that_is_not_utf8_says_where_and_what_to_do() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("nixpy.lock");
+        std::fs::write(&p, b"version = 1\n# caf\xe9\n").unwrap();
+        let err = read(&p).unwrap_err();
+        assert!(
+            err.message
+                .ends_with("nixpy.lock:2:6: the lock is not valid UTF-8"),
+            "{}",
+            err.message
+        );
+        assert!(err.hint.unwrap().contains("version control"));
     }
 
     #[test]

@@ -12,8 +12,8 @@ use toml::Spanned;
 use super::nixpkgs_config::{self, NixpkgsConfig, RawNixpkgsConfig};
 use crate::error::{Error, Result};
 use crate::project::attr_path::AttrPath;
-use crate::support::source_pos;
 use crate::support::text::printable;
+use crate::support::{input_file, source_pos};
 
 pub(crate) const DEFAULT_NIXPKGS: &str = "github:NixOS/nixpkgs/nixpkgs-unstable";
 pub(crate) const DEFAULT_PYTHON: &str = "python3";
@@ -146,7 +146,7 @@ pub(crate) fn read_manifest_text(path: &Path) -> Result<String> {
         ))
         .with_hint("remove or rename that folder; nixpy.toml must be a TOML file"));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = input_file::read(path)?;
     String::from_utf8(bytes).map_err(|e| {
         let (line, col) = source_pos::line_col(
             &String::from_utf8_lossy(e.as_bytes()),

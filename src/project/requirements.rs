@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::support::input_file;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Requirement {
@@ -154,7 +155,9 @@ impl RequirementSet {
         base: &Path,
         lines: &[String],
     ) -> Result<()> {
-        let source = std::fs::read_to_string(origin_file).unwrap_or_default();
+        let source = input_file::read(origin_file)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
         let mut from = 0;
         for text in lines {
             let found = [format!("\"{text}\""), format!("'{text}'")]
@@ -222,8 +225,7 @@ fn read_file(
     if !set.files.contains(&canonical) {
         set.files.push(canonical.clone());
     }
-    let bytes = std::fs::read(&canonical)
-        .map_err(|e| Error::io("read requirements file", &canonical, e))?;
+    let bytes = input_file::read(&canonical)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()

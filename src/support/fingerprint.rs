@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::hash::hash_bytes;
+use super::hash::hash_reader;
+use super::input_file;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Stat {
@@ -46,12 +47,14 @@ pub(crate) struct FileStamp {
 
 impl FileStamp {
     /// Stamps `path` as it is now. The stat is taken before the read, so a
-    /// write racing with us shows up as a changed stat next time.
+    /// write racing with us shows up as a changed stat next time. Only a
+    /// regular file is read (a FIFO would block, `/dev/zero` never ends):
+    /// anything else has no hash, which differs from any file's.
     pub(super) fn take(path: &Path) -> FileStamp {
         let stat = Stat::of(path);
         let hash = stat
-            .and_then(|_| std::fs::read(path).ok())
-            .map(|bytes| hash_bytes(&bytes));
+            .and_then(|_| input_file::open_regular(path).ok())
+            .and_then(|file| hash_reader(file).ok());
         FileStamp {
             path: path.to_path_buf(),
             stat,

@@ -10,6 +10,7 @@ pub(crate) mod disk_usage;
 pub(crate) mod file_lock;
 pub(crate) mod fingerprint;
 pub(crate) mod hash;
+pub(crate) mod input_file;
 pub(crate) mod os_bytes;
 pub(crate) mod process;
 pub(crate) mod shell_quote;

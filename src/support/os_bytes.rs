@@ -96,7 +96,10 @@ pub(crate) fn json_value(path: &std::path::Path) -> serde_json::Value {
 pub(crate) mod path {
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        path: &std::path::Path,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         Repr::of(path.as_os_str().as_bytes()).serialize(s)
     }
 
