@@ -652,6 +652,18 @@ fn requirement_files_must_exist_be_text_and_not_loop() {
         case("include missing")
             .file("requirements.txt", "six\n-r missing.txt\n")
             .error(&["requirements.txt:2: cannot open requirements file"]),
+        // Issue 13, item 3: this deep it overflowed the stack (SIGSEGV).
+        case("include chain 20000 deep")
+            .file("requirements.txt", "-r r0.txt\n")
+            .setup(|p| {
+                for i in 0..20_000 {
+                    p.write(&format!("deep/r{i}.txt"), &format!("-r r{}.txt\n", i + 1));
+                }
+                p.write("deep/r20000.txt", "six\n");
+                p.write("requirements.txt", "-r deep/r0.txt\n");
+                vec![]
+            })
+            .error(&["r98.txt:1:", "more than 100 deep", "hint:"]),
         case("include without a value").file("requirements.txt", "-r\n").error(&["requirements.txt:1:", "needs a value"]),
         case("requirements not UTF-8")
             .bytes("requirements.txt", b"six\nbad\xfe\xff\n")

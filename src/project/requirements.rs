@@ -189,6 +189,10 @@ pub(crate) fn read_files(files: &[PathBuf]) -> Result<RequirementSet> {
     Ok(set)
 }
 
+/// How deep `-r`/`-c` includes may nest: far beyond any real project, and
+/// far below what the stack holds (reading recurses).
+const MAX_INCLUDE_DEPTH: usize = 100;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Requirements,
@@ -210,6 +214,14 @@ fn read_file(
         ))
         .with_hint("create the file or fix the include path (relative to the including file)")
     })?;
+    if stack.len() >= MAX_INCLUDE_DEPTH {
+        let place = from.map(|o| format!("{o}: ")).unwrap_or_default();
+        return Err(Error::new(format!(
+            "{place}requirement files include each other more than {MAX_INCLUDE_DEPTH} deep (from {})",
+            stack[0].display()
+        ))
+        .with_hint("include the files from one top-level file instead of each from the last"));
+    }
     if stack.contains(&canonical) {
         let cycle: Vec<String> = stack
             .iter()
@@ -681,6 +693,35 @@ mod tests {
                 .contains("c.txt:1: cannot open requirements file"),
             "{}",
             err.message
+        );
+    }
+
+    /// Issue 13, item 3: a very deep include chain is an error, not a
+    /// stack overflow (it ended in SIGSEGV).
+    #[test]
+    fn a_very_deep_include_chain_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let depth = 150;
+        for i in 0..depth {
+            write(
+                tmp.path(),
+                &format!("r{i}.txt"),
+                &format!("-r r{}.txt\n", i + 1),
+            );
+        }
+        write(tmp.path(), &format!("r{depth}.txt"), "six\n");
+        let err = read_files(&[tmp.path().join("r0.txt")]).unwrap_err();
+        assert!(
+            err.message
+                .contains("r99.txt:1: requirement files include each other more than 100 deep"),
+            "{}",
+            err.message
+        );
+        assert!(err.hint.is_some());
+        write(tmp.path(), "r99.txt", "six\n");
+        assert!(
+            read_files(&[tmp.path().join("r0.txt")]).is_ok(),
+            "100 files deep is fine"
         );
     }
 
