@@ -363,6 +363,124 @@ fn a_damaged_generated_flake_is_regenerated() {
 }
 
 // ---------------------------------------------------------------------------
+// nixpy killed
+// ---------------------------------------------------------------------------
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                // `pid (comm) state ppid ...`: comm may hold spaces.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+/// Whether a live (not zombie) process has `needle` in its command line.
+fn process_with(needle: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let dir = e.path();
+        let running = std::fs::read_to_string(dir.join("stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        });
+        running
+            && std::fs::read(dir.join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+    })
+}
+
+/// Waits up to `limit` for `done`.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+/// Issue 13, item 4: nixpy killed by PID during a cold build (no process
+/// group kill, no terminal) takes `nix print-dev-env` and its builder with
+/// it; they used to run on as orphans.
+#[test]
+fn children_die_with_nixpy_killed_by_pid() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\nnix-files = [\"slow.nix\"]\n");
+    let tool = unique_name("nixpy-it-orphan");
+    project.write("slow.nix", &scratch_package_nix(&tool, 60));
+    // `true`, not the tool: only the builder's command line names the tool.
+    let mut child = nixpy_run(&project, ["true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut nix = Vec::new();
+    let started = eventually(Duration::from_secs(60), || {
+        nix = children_of(pid);
+        !nix.is_empty() && process_with(&tool)
+    });
+    assert!(
+        started,
+        "the build never started (children of nixpy: {nix:?})"
+    );
+    // SAFETY: kill(2) of our own child's pid; it touches no memory.
+    unsafe {
+        libc::kill(libc::pid_t::try_from(pid).unwrap(), libc::SIGKILL);
+    }
+    child.wait().unwrap();
+    let gone = eventually(Duration::from_secs(20), || {
+        nix.iter().all(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+        }) && !process_with(&tool)
+    });
+    assert!(
+        gone,
+        "nixpy's children (nix {nix:?}) or the builder of {tool} outlived it"
+    );
+}
+
+/// ... while the command `nixpy run` execs is nixpy itself, not a child: it
+/// lives on when whatever started nixpy goes away.
+#[test]
+fn the_command_outlives_the_process_that_started_nixpy() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    nixpy_run(&project, ["true"]).outcome().success();
+    let marker = project.path("alive");
+    // The intermediate shell exits at once; the command sleeps, then writes.
+    let script = format!(
+        "{} run -- sh -c 'sleep 1; echo yes > {}' & exit 0",
+        NIXPY,
+        marker.display()
+    );
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(script);
+    sh.env("NIXPY_NIXPKGS", &standin().flake_ref)
+        .env("NIXPY_CACHE_DIR", project.cache_dir())
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .current_dir(project.root());
+    sh.outcome().success();
+    assert!(
+        eventually(Duration::from_secs(20), || marker.exists()),
+        "the command died with its starter"
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Many runs
 // ---------------------------------------------------------------------------
 

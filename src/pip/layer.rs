@@ -17,6 +17,7 @@ use crate::project::local_project::LocalProject;
 use crate::project::lockfile::{localized, PipLock};
 use crate::project::requirements::normalize_name;
 use crate::support::hash::key_of;
+use crate::support::process;
 use crate::support::text::indent;
 use crate::support::FileLock;
 use crate::ui;
@@ -264,7 +265,7 @@ fn compile_bytecode(python: &str, dir: &Path) {
     .map(Into::into)
     .chain([dir.as_os_str().to_owned()])
     .collect();
-    let result = duct::cmd(python, args)
+    let result = process::dies_with_nixpy(duct::cmd(python, args))
         .stdin_null()
         .stdout_null()
         .stderr_null()
