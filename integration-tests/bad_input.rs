@@ -350,6 +350,30 @@ fn malformed_and_mistyped_manifests() {
 // Attribute paths
 // ---------------------------------------------------------------------------
 
+/// Issue 13, item 5: a pyproject.toml whose [tool.nixpy] does not parse is
+/// an error at its position; it used to be skipped, so a parent folder's
+/// project was used instead, or `nixpy init` wrote a shadowing nixpy.toml.
+#[test]
+fn a_pyproject_with_a_broken_nixpy_table_is_an_error_not_skipped() {
+    let project = Project::with_manifest("packages = [\"hello\"]\n").file(
+        "sub/pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.nixpy]\npackages = [\"jq\"\n",
+    );
+    for args in [&["run", "--", "true"][..], &["show"], &["init"]] {
+        nixpy(&project)
+            .current_dir(project.path("sub"))
+            .args(args)
+            .outcome()
+            .nixpy_error()
+            .stderr_has_position("sub/pyproject.toml", 6)
+            .stderr_has("hint:");
+    }
+    assert!(
+        !project.path("sub/nixpy.toml").exists(),
+        "nixpy init wrote a nixpy.toml over the broken [tool.nixpy]"
+    );
+}
+
 #[test]
 fn attribute_paths_with_metacharacters_are_refused_at_their_position() {
     let bad = [

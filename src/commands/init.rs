@@ -24,10 +24,12 @@ pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
             manifest_path.clone(),
             "nixpy init never overwrites it; edit it, or remove it to start again",
         ))
-    } else if pyproject_text
+    } else if let Some(text) = pyproject_text
         .as_deref()
-        .is_some_and(manifest::pyproject_has_nixpy_table)
+        .filter(|text| manifest::pyproject_has_nixpy_table(text))
     {
+        // A [tool.nixpy] that does not parse: its error, at its position.
+        manifest::parse(&pyproject, manifest::ManifestKind::Pyproject, text)?;
         Some((
             pyproject.clone(),
             "edit [tool.nixpy] there; a nixpy.toml beside it would take its place",

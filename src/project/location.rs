@@ -132,8 +132,9 @@ mod tests {
     fn a_known_pyproject_is_not_read() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
-        // Not even TOML: only `known` can make it the project.
-        std::fs::write(root.join("pyproject.toml"), "[tool.nixpy\n").unwrap();
+        // Not even TOML, and not naming [tool.nixpy]: only `known` can
+        // make it the project.
+        std::fs::write(root.join("pyproject.toml"), "[tool.black\n").unwrap();
         assert!(discover(&root).is_err());
         let mut asked = Vec::new();
         let found = discover_with(&root, |dir| {

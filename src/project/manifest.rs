@@ -202,14 +202,33 @@ pub(super) fn load_pyproject_dependencies(path: &Path) -> Result<Option<Pyprojec
     }))
 }
 
-/// True when `text` (a pyproject.toml) has a `[tool.nixpy]` table.
+/// True when `text` (a pyproject.toml) configures nixpy: it has a
+/// `[tool.nixpy]` table, or it does not parse and seems to have one (a
+/// manifest that does not parse is an error with its position, never
+/// skipped for a parent folder's project).
 pub(crate) fn pyproject_has_nixpy_table(text: &str) -> bool {
     // Cheap pre-check first: most pyproject files never mention nixpy.
-    text.contains("nixpy")
-        && toml::from_str::<toml::Table>(text)
-            .ok()
-            .and_then(|t| t.get("tool")?.get("nixpy").cloned())
-            .is_some()
+    if !text.contains("nixpy") {
+        return false;
+    }
+    match toml::from_str::<toml::Table>(text) {
+        Ok(table) => table
+            .get("tool")
+            .and_then(|tool| tool.get("nixpy"))
+            .is_some(),
+        Err(_) => text.lines().any(names_the_nixpy_table),
+    }
+}
+
+/// A line that opens `[tool.nixpy]` (or a table inside it) or sets a key
+/// of it, in any of TOML's spellings (`[ tool . "nixpy" ]`, dotted keys).
+fn names_the_nixpy_table(line: &str) -> bool {
+    let bare: String = line
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '"' | '\''))
+        .collect();
+    let bare = bare.trim_start_matches('[');
+    bare.starts_with("tool.nixpy") || bare.starts_with("nixpy=") || bare.starts_with("nixpy.")
 }
 
 struct Validator<'a> {
@@ -673,5 +692,20 @@ mod tests {
             "[tool.black]\n# nixpy someday\n"
         ));
         assert!(!pyproject_has_nixpy_table("[project]\nname = 'x'\n"));
+        // Issue 13, item 5: a [tool.nixpy] that does not parse still
+        // configures nixpy (its error is reported), ...
+        for broken in [
+            "[project]\nname = \"x\"\n[tool.nixpy]\npackages = [\"jq\"\n",
+            "[ tool . \"nixpy\" ]\npackages = [\n",
+            "tool.nixpy.packages = [\"jq\"\nx = \n",
+            "[tool]\nnixpy = { packages = [\"jq\" }\n",
+            "[tool.nixpy.env]\nA = \n",
+        ] {
+            assert!(pyproject_has_nixpy_table(broken), "{broken}");
+        }
+        // ... while a broken pyproject.toml that only mentions nixpy does not.
+        assert!(!pyproject_has_nixpy_table(
+            "[project]\nname = \"x\" # not nixpy\ndependencies = [\n"
+        ));
     }
 }
