@@ -484,6 +484,70 @@ fn the_command_outlives_the_process_that_started_nixpy() {
 // Many runs
 // ---------------------------------------------------------------------------
 
+/// Issue 13, item 6: two checkouts of one project with nix-files share a
+/// cache. Their flakes differ (plan.json names each checkout's files), so
+/// each gets its own flake folder: the second build used to find the
+/// first one's folder under the same key, call it damaged and remove it,
+/// and concurrent first builds failed.
+#[test]
+fn two_checkouts_of_a_project_with_nix_files_build_side_by_side() {
+    needs_nix!();
+    let manifest = "packages = [\"hello\"]\nnix-files = [\"tools.nix\"]\n";
+    let checkouts: Vec<Project> = (0..2)
+        .map(|_| Project::with_manifest(manifest).file("tools.nix", "pkgs: [ pkgs.jq ]\n"))
+        .collect();
+    let cache = temp_dir("nixpy-it-shared-cache-");
+    let run = |p: &Project| {
+        let out = nixpy_run(p, ["jq", "--version"])
+            .env("NIXPY_CACHE_DIR", cache.path())
+            .outcome();
+        assert_no_panic(&out);
+        out
+    };
+    // One after the other: each flake folder holds its own checkout's plan.
+    for p in &checkouts {
+        run(p).success();
+    }
+    for p in &checkouts {
+        let entry = read_entry(cache.path(), p).expect("entry.json");
+        let key = entry["shell_key"].as_str().unwrap();
+        let flakes = std::fs::read_dir(cache.path().join("v1/flakes")).unwrap();
+        let plan = flakes
+            .flatten()
+            .find(|f| f.file_name() == key)
+            .map(|f| std::fs::read_to_string(f.path().join("plan.json")).unwrap())
+            .unwrap_or_else(|| panic!("no flake folder {key}"));
+        assert!(
+            plan.contains(&p.path("tools.nix").display().to_string()),
+            "the flake folder of {} holds another checkout's plan:\n{plan}",
+            p.root().display()
+        );
+    }
+    // Side by side, first builds each time.
+    for round in 0..4 {
+        let fresh = temp_dir("nixpy-it-shared-cache-");
+        let outs: Vec<Outcome> = std::thread::scope(|s| {
+            let handles: Vec<_> = checkouts
+                .iter()
+                .chain(&checkouts)
+                .map(|p| {
+                    let dir = fresh.path().to_path_buf();
+                    s.spawn(move || {
+                        nixpy_run(p, ["jq", "--version"])
+                            .env("NIXPY_CACHE_DIR", dir)
+                            .outcome()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for out in &outs {
+            assert_no_panic(out);
+            assert!(out.status.success(), "round {round}:\n{}", out.stderr);
+        }
+    }
+}
+
 #[test]
 fn thirty_two_concurrent_runs_of_four_projects_each_see_their_own_environment() {
     needs_nix!();

@@ -35,7 +35,9 @@ pub(super) struct ShellSpec {
     pub(super) files: FlakeFiles,
     /// The same on every machine: what nixpy.lock records store paths under.
     pub(super) portable_key: String,
-    /// Also keyed on the Nix in use: the key of the built shell and its flake folder.
+    /// Also keyed on the Nix in use and on the flake's files as they are
+    /// (plan.json names nix-files by absolute path): the key of the built
+    /// shell and of its flake folder, which holds exactly those files.
     pub(super) shell_key: String,
 }
 
@@ -85,7 +87,8 @@ pub(super) fn shell_spec(
 
 /// The shell's keys: the portable key (the same in every checkout of the
 /// project, on every machine) and the shell key (also keyed on the Nix in
-/// use, `nix_identity`).
+/// use, `nix_identity`, and on the files as written, so two checkouts
+/// never share a flake folder whose plan.json names only one of them).
 fn shell_keys(
     files: &FlakeFiles,
     nix_sources: &[PathBuf],
@@ -124,7 +127,12 @@ fn shell_keys(
             .map(std::string::String::as_bytes)
             .collect::<Vec<_>>(),
     );
-    let shell_key = key_of(&[portable_key.as_bytes(), nix_identity.as_bytes()]);
+    let texts: Vec<&[u8]> = files.iter().map(|(_, text)| text.as_bytes()).collect();
+    let shell_key = key_of(&[
+        portable_key.as_bytes(),
+        nix_identity.as_bytes(),
+        key_of(&texts).as_bytes(),
+    ]);
     (portable_key, shell_key)
 }
 
@@ -184,12 +192,15 @@ mod tests {
         shell_keys(&files, &[file], &stamps, Path::new(root), &[], nix)
     }
 
+    /// Issue 13, item 6: two checkouts share the portable key (what the
+    /// lock records) but not the shell key, which names the flake folder:
+    /// its plan.json holds the checkout's own paths.
     #[test]
-    fn another_checkout_has_the_same_keys() {
-        assert_eq!(
-            keys("/home/a/proj", "h1", "nix-2.18"),
-            keys("/srv/ci/proj", "h1", "nix-2.18")
-        );
+    fn another_checkout_has_the_same_portable_key_and_its_own_flake() {
+        let (portable_a, shell_a) = keys("/home/a/proj", "h1", "nix-2.18");
+        let (portable_b, shell_b) = keys("/srv/ci/proj", "h1", "nix-2.18");
+        assert_eq!(portable_a, portable_b);
+        assert_ne!(shell_a, shell_b);
     }
 
     #[test]
