@@ -759,6 +759,84 @@ fn lock_is_written_at_the_root_and_reused() {
     }
 }
 
+/// A copy of the files of `source` (the stand-in, or a copy), world-readable:
+/// a mirror of it. (The stand-in's own folder also holds a shared cache,
+/// which other tests write to.)
+fn mirror_of(source: &Path) -> tempfile::TempDir {
+    let mirror = temp_dir("nixpy-it-mirror-");
+    for entry in std::fs::read_dir(source).unwrap().flatten() {
+        if entry.file_type().unwrap().is_file() {
+            let to = mirror.path().join(entry.file_name());
+            std::fs::copy(entry.path(), &to).unwrap();
+            set_mode(&to, 0o644);
+        }
+    }
+    mirror
+}
+
+/// Issue 13, item 8: a mirror (`--nixpkgs`, NIXPY_NIXPKGS) serves the
+/// pinned nixpkgs and never moves the pin, also under CI; one serving
+/// something else is refused with the way out; only `lock --upgrade` pins
+/// what a mirror serves. (One run with a mirror used to rewrite the lock,
+/// and under CI a mirror could not be used with the committed lock.)
+#[test]
+fn a_mirror_serves_the_pinned_nixpkgs_and_only_lock_upgrade_moves_the_pin() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    let origin = mirror_of(&standin().dir);
+    nixpy_run(&project, ["hello"])
+        .env("NIXPY_NIXPKGS", format!("path:{}", origin.path().display()))
+        .outcome()
+        .success();
+    let lock = project.read("nixpy.lock");
+    let mirror = mirror_of(origin.path());
+    let mirror_ref = format!("path:{}", mirror.path().display());
+    for ci in [false, true] {
+        let mut cmd = nixpy(&project);
+        cmd.args(["--nixpkgs", &mirror_ref, "run", "--refresh", "--", "hello"]);
+        if ci {
+            cmd.env("CI", "true");
+        }
+        cmd.outcome()
+            .success()
+            .stdout_is(&standin_version("hello", "2.12.1"));
+        assert_eq!(
+            project.read("nixpy.lock"),
+            lock,
+            "the mirror moved the pin (CI: {ci})"
+        );
+    }
+    // The same through the variable.
+    nixpy_run(&project, ["hello"])
+        .env("NIXPY_NIXPKGS", &mirror_ref)
+        .outcome()
+        .success();
+    assert_eq!(project.read("nixpy.lock"), lock);
+
+    // The mirror moves on: refused, the lock untouched.
+    let lib = mirror.path().join("lib.nix");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}# moved on\n")).unwrap();
+    nixpy(&project)
+        .args(["--nixpkgs", &mirror_ref, "run", "--refresh", "--", "hello"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("serves another nixpkgs than nixpy.lock pins")
+        .stderr_has("nixpy lock --upgrade");
+    assert_eq!(project.read("nixpy.lock"), lock);
+
+    // Only lock --upgrade pins what the mirror serves.
+    nixpy(&project)
+        .args(["--nixpkgs", &mirror_ref, "lock", "--upgrade"])
+        .outcome()
+        .success();
+    assert_ne!(project.read("nixpy.lock"), lock);
+    nixpy(&project)
+        .args(["--nixpkgs", &mirror_ref, "run", "--refresh", "--", "hello"])
+        .outcome()
+        .success();
+}
+
 #[test]
 fn generated_flake_lives_in_the_cache_not_the_project() {
     needs_nix!();

@@ -22,21 +22,42 @@ pub(super) struct ProjectFiles<'a> {
     pub nix_sources: &'a [PathBuf],
 }
 
+/// The nixpkgs pin nixpy.lock keeps, and the one the generated flake uses:
+/// the same, unless a mirror serves the pinned nixpkgs.
+#[derive(Debug)]
+pub(super) struct Pins {
+    pub(super) lock: NixpkgsPin,
+    pub(super) flake: NixpkgsPin,
+}
+
+impl Pins {
+    fn same(pin: NixpkgsPin) -> Pins {
+        Pins {
+            lock: pin.clone(),
+            flake: pin,
+        }
+    }
+}
+
 /// The nixpkgs pin: from nixpy.lock when it pins this reference, else
 /// locked now (when the mode allows writing the lock). An upgrade passes
-/// no `current` pin.
+/// no `current` pin. A mirror (`mirror`: `--nixpkgs` or NIXPY_NIXPKGS)
+/// never moves a pin that nixpy.lock holds: it must serve the same nixpkgs
+/// (the same `narHash`), and the generated flake then fetches it from the
+/// mirror. Only `nixpy lock --upgrade` pins what a mirror serves.
 pub(super) fn pin_nixpkgs(
     nix: &Nix,
     pc: &ProjectCache,
     plan: &ShellPlan,
     current: Option<&NixpkgsPin>,
     mode: LockMode,
-) -> Result<NixpkgsPin> {
+    mirror: bool,
+) -> Result<Pins> {
     let config = toml::Table::try_from(&plan.nixpkgs_config)
         .map_err(|e| Error::new(format!("cannot record the nixpkgs settings: {e}")))?;
     let frozen = matches!(mode, LockMode::Locked | LockMode::Frozen);
     match current {
-        Some(pin) if pin.url == plan.nixpkgs => {
+        Some(pin) if pin.url == plan.nixpkgs || mirror => {
             if frozen && pin.config != config {
                 return Err(Error::new(format!(
                     "nixpy.lock records other nixpkgs settings than [nixpkgs-config] of {} ({}), and the lock may not be rewritten here (--locked, --frozen or CI is set)",
@@ -45,10 +66,31 @@ pub(super) fn pin_nixpkgs(
                 ))
                 .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
             }
-            return Ok(NixpkgsPin {
-                config,
+            let pinned = NixpkgsPin {
+                config: config.clone(),
                 ..pin.clone()
-            });
+            };
+            if pin.url == plan.nixpkgs {
+                return Ok(Pins::same(pinned));
+            }
+            let served = lock_nixpkgs(nix, pc, plan, config)?;
+            return match (pin.nar_hash(), served.nar_hash()) {
+                (Some(pinned_hash), Some(found)) if pinned_hash == found => Ok(Pins {
+                    lock: pinned,
+                    flake: served,
+                }),
+                (pinned_hash, found) => Err(Error::new(format!(
+                    "the nixpkgs mirror `{}` serves another nixpkgs than nixpy.lock pins (narHash {}, pinned: {} from `{}`)",
+                    plan.nixpkgs,
+                    found.unwrap_or("unknown"),
+                    pinned_hash.unwrap_or("unknown"),
+                    pin.url,
+                ))
+                .with_hint(format!(
+                    "point the mirror at the pinned revision{}, or run `nixpy lock --upgrade` to pin what the mirror serves",
+                    pin.revision().map(|rev| format!(" ({rev})")).unwrap_or_default()
+                ))),
+            };
         }
         _ => {}
     }
@@ -65,6 +107,16 @@ pub(super) fn pin_nixpkgs(
         ))
         .with_hint("run `nixpy lock` on a development machine and commit nixpy.lock"));
     }
+    lock_nixpkgs(nix, pc, plan, config).map(Pins::same)
+}
+
+/// Locks the plan's nixpkgs reference now, in a scratch flake.
+fn lock_nixpkgs(
+    nix: &Nix,
+    pc: &ProjectCache,
+    plan: &ShellPlan,
+    config: toml::Table,
+) -> Result<NixpkgsPin> {
     let phase = ui::Phase::start(format!("locking nixpkgs ({})", plan.nixpkgs));
     let flakes = pc.cache.flakes_dir();
     pc.cache.ensure(&flakes)?;

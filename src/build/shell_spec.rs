@@ -31,6 +31,8 @@ fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
 /// The generated flake of a project, its pin and its keys.
 pub(super) struct ShellSpec {
     pub(super) plan: ShellPlan,
+    /// The pin nixpy.lock keeps (the generated flake may fetch the same
+    /// nixpkgs from a mirror).
     pub(super) pin: NixpkgsPin,
     pub(super) files: FlakeFiles,
     /// The same on every machine: what nixpy.lock records store paths under.
@@ -58,8 +60,15 @@ pub(super) fn shell_spec(
     } = inputs;
     let nixpkgs = effective_nixpkgs(ctx, manifest)?;
     let plan = ShellPlan::new(manifest, &nixpkgs, !requirements.is_empty());
-    let pin = pin_nixpkgs(nix, pc, &plan, current_pin, mode)?;
-    let files = flake::files(&plan, &pin);
+    let pins = pin_nixpkgs(
+        nix,
+        pc,
+        &plan,
+        current_pin,
+        mode,
+        ctx.nixpkgs_override.is_some(),
+    )?;
+    let files = flake::files(&plan, &pins.flake);
     // nixpkgs reads NIXPKGS_ALLOW_* itself: what it refuses depends on them.
     let allow: Vec<String> = fingerprint::NIXPKGS_ALLOW_VARIABLES
         .iter()
@@ -78,7 +87,7 @@ pub(super) fn shell_spec(
     );
     Ok(ShellSpec {
         plan,
-        pin,
+        pin: pins.lock,
         files,
         portable_key,
         shell_key,

@@ -111,6 +111,16 @@ impl NixpkgsPin {
         })
     }
 
+    /// The hash of the pinned source, which any mirror of it shares.
+    pub(crate) fn nar_hash(&self) -> Option<&str> {
+        self.locked.get("narHash").and_then(|v| v.as_str())
+    }
+
+    /// The pinned revision, when the source has one (git, GitHub).
+    pub(crate) fn revision(&self) -> Option<&str> {
+        self.locked.get("rev").and_then(|v| v.as_str())
+    }
+
     /// A short human description: the revision or the narHash.
     pub(crate) fn describe(&self) -> String {
         let field = |k: &str| {
