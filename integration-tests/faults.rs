@@ -1113,6 +1113,35 @@ fn a_cache_folder_with_awkward_characters_works() {
     }
 }
 
+/// Issue 13, item 21: a relative XDG_CACHE_HOME is ignored, as the XDG
+/// spec says; it used to make a cache folder in every folder nixpy ran in.
+#[test]
+fn a_relative_xdg_cache_home_is_ignored() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    project.mkdir("sub");
+    let home = temp_dir("nixpy-it-home-");
+    for dir in [project.root().to_path_buf(), project.path("sub")] {
+        nixpy_run(&project, ["hello"])
+            .current_dir(&dir)
+            .env_remove("NIXPY_CACHE_DIR")
+            .env("XDG_CACHE_HOME", "relative-cache")
+            .env("HOME", home.path())
+            .outcome()
+            .success();
+    }
+    assert!(
+        home.path().join(".cache/nixpy/v1").is_dir(),
+        "the cache is not in $HOME/.cache/nixpy"
+    );
+    let strays: Vec<String> = project
+        .listing()
+        .into_iter()
+        .filter(|p| p.contains("relative-cache"))
+        .collect();
+    assert!(strays.is_empty(), "caches made in the project: {strays:?}");
+}
+
 #[test]
 fn an_unusable_cache_location_is_a_clean_error() {
     let project = Project::with_manifest("packages = [\"hello\"]\n");

@@ -2,7 +2,7 @@
 //! and every user goes through them.
 //!
 //! ```text
-//! $NIXPY_CACHE_DIR (or $XDG_CACHE_HOME/nixpy, or ~/.cache/nixpy)
+//! $NIXPY_CACHE_DIR (or $XDG_CACHE_HOME/nixpy if absolute, or ~/.cache/nixpy)
 //!   v1/projects/<id>/                 one folder per project (<id>: key of its path)
 //!   v1/projects/<id>/entry.json       the cached environment and its fingerprint
 //!   v1/projects/<id>/entry-<key>.json the same for a run with `--group` (<key>: the groups)
@@ -92,7 +92,11 @@ impl Cache {
         let base = if let Some(dir) = std::env::var_os("NIXPY_CACHE_DIR").filter(|d| !d.is_empty())
         {
             PathBuf::from(dir)
-        } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME")
+            // The XDG spec: a relative value is invalid and ignored (taken
+            // as it is, it would make a cache in every folder nixpy runs in).
+            .filter(|d| Path::new(d).is_absolute())
+        {
             PathBuf::from(dir).join("nixpy")
         } else if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
             PathBuf::from(home).join(".cache").join("nixpy")

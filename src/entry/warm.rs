@@ -10,7 +10,7 @@
 //!
 //! 1. `getcwd`: the start folder (argv comes from `main`'s own parameters,
 //!    the environment from libc's `environ`); `getcwd` again only if
-//!    `NIXPY_CACHE_DIR` or `XDG_CACHE_HOME` is relative.
+//!    `NIXPY_CACHE_DIR` is relative.
 //! 2. The start folder made canonical (`readlink` of each component), then
 //!    per folder up to the project: `lstat` of `nixpy.toml`, `stat` of
 //!    `pyproject.toml`. In a folder with a pyproject.toml, the folder's
