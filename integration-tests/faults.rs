@@ -363,6 +363,51 @@ fn a_damaged_generated_flake_is_regenerated() {
 }
 
 // ---------------------------------------------------------------------------
+// Closed standard descriptors
+// ---------------------------------------------------------------------------
+
+/// Issue 13, item 9: started with stderr (or stdin, stdout) closed, nixpy
+/// reopens them on /dev/null as any Rust program does: the shell hook runs
+/// (its `>&2` used to fail, skipping it) and status lines do not land in
+/// the first file nixpy opens (they went into the cache's lock file).
+#[test]
+fn closed_standard_descriptors_are_reopened_on_dev_null() {
+    needs_nix!();
+    for closing in ["2>&-", "0<&- 2>&-", "1>&- 2>&-"] {
+        let project = Project::with_manifest(
+            "packages = [\"hello\"]\nshell-hook = \"echo hook-output; touch hook-ran\"\n",
+        );
+        // Cold, then warm: each must run the hook.
+        for round in ["cold", "warm"] {
+            let _ = std::fs::remove_file(project.path("hook-ran"));
+            let script = format!("exec {NIXPY} run -- sh -c 'echo ran > ran' {closing}");
+            let mut sh = Command::new("sh");
+            sh.arg("-c").arg(&script);
+            sh.env("NIXPY_NIXPKGS", &standin().flake_ref)
+                .env("NIXPY_CACHE_DIR", project.cache_dir())
+                .env("NIX_CONFIG", NIX_CONFIG)
+                .env_remove("CI")
+                .current_dir(project.root());
+            let out = sh.outcome();
+            assert!(out.status.success(), "{closing} ({round}): {}", out.stderr);
+            assert!(
+                project.path("hook-ran").exists(),
+                "{closing} ({round}): the shell hook did not run"
+            );
+            assert_eq!(project.read("ran"), "ran\n", "{closing} ({round})");
+            let lock = project_cache_dir(project.cache_dir(), &project).join("lock");
+            let written = std::fs::read_to_string(&lock).unwrap_or_default();
+            assert_eq!(
+                written,
+                "",
+                "{closing} ({round}): nixpy wrote into {}",
+                lock.display()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // nixpy killed
 // ---------------------------------------------------------------------------
 

@@ -34,14 +34,48 @@ use std::os::unix::ffi::OsStringExt;
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // Rust's own start-up, skipped here, also reopens file descriptors 0-2
-    // on /dev/null when they are closed (issue 13, item 9): that belongs
-    // here, before anything opens a file.
+    // on /dev/null when they are closed: without it the first file nixpy
+    // opens becomes stderr (status lines went into the cache's lock file)
+    // and a shell hook's `>&2` fails (issue 13, item 9).
+    reopen_closed_standard_fds();
 
     // SAFETY: C's `main` receives `argc` pointers in `argv`, each to a
     // NUL-terminated string that lives as long as the process.
     let args = unsafe { args_from_c(argc, argv) };
     run_nixpy(args);
     0
+}
+
+/// Opens /dev/null on each of file descriptors 0, 1 and 2 that is closed,
+/// as Rust's runtime start-up does: one `poll` when all are open.
+#[cfg_attr(test, allow(dead_code))]
+#[allow(unsafe_code)]
+fn reopen_closed_standard_fds() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: poll(2) reads and writes exactly the three entries of `fds`;
+    // a zero timeout never blocks.
+    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+    for entry in fds {
+        let closed = if polled >= 0 {
+            entry.revents & libc::POLLNVAL != 0
+        } else {
+            // poll can fail for lack of memory: ask each descriptor.
+            // SAFETY: fcntl(F_GETFD) only reads the descriptor's flags.
+            unsafe { libc::fcntl(entry.fd, libc::F_GETFD) == -1 }
+        };
+        if closed {
+            // SAFETY: a NUL-terminated path; open(2) takes the lowest free
+            // descriptor, which is this one since the lower ones are open.
+            // If it fails there is nowhere to say so; nixpy goes on.
+            unsafe {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
 }
 
 /// `main`'s arguments, as the bytes they are. Read from `main`'s own

@@ -8,6 +8,9 @@
 //! returns to the normal path, which parses the arguments, explains and
 //! rebuilds):
 //!
+//! 0. In `main`, before the warm path: `poll` of file descriptors 0-2, and
+//!    `openat` of /dev/null for each that is closed (what Rust's own
+//!    start-up would do; `fcntl` of each only if `poll` fails).
 //! 1. `getcwd`: the start folder (argv comes from `main`'s own parameters,
 //!    the environment from libc's `environ`); `getcwd` again only if
 //!    `NIXPY_CACHE_DIR` is relative.
