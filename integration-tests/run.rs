@@ -212,6 +212,33 @@ fn shell_hook_runs_once_before_the_command() {
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "ran\nran\n");
 }
 
+/// Issue 13, item 10: a command the shell hook puts on PATH is found (it
+/// was looked up before the hook ran: "not found", exit 127), cold and
+/// warm; a command that is nowhere still gets nixpy's message and 127.
+#[test]
+fn a_command_the_shell_hook_puts_on_path_is_found() {
+    needs_nix!();
+    let project = Project::with_manifest(
+        "packages = [\"hello\"]\nshell-hook = \"export PATH=\\\"$NIXPY_PROJECT/tools:$PATH\\\"\"\n",
+    )
+    .file(
+        "tools/project-tool",
+        "#!/bin/sh\necho \"project tool $1\"\n",
+    );
+    set_mode(&project.path("tools/project-tool"), 0o755);
+    for round in ["cold", "warm"] {
+        let out = nixpy_run(&project, ["project-tool", "ok"]).outcome();
+        assert!(out.status.success(), "{round}: {}", out.stderr);
+        out.stdout_is("project tool ok\n");
+    }
+    nixpy_run(&project, ["no-such-tool-anywhere"])
+        .outcome()
+        .code(127)
+        .stdout_is("")
+        .stderr_has("error: command not found: `no-such-tool-anywhere`")
+        .stderr_has("hint:");
+}
+
 // ---------------------------------------------------------------------------
 // nix-files
 // ---------------------------------------------------------------------------

@@ -36,6 +36,25 @@ pub(crate) fn exec(
     let Some(program) = argv.first() else {
         return Error::new("no command given").with_hint("nixpy run -- COMMAND [ARGS...]");
     };
+    if !hook.is_empty() && !bash.is_empty() {
+        // The hook may change PATH (or define the command): bash looks the
+        // command up after it ran, and says so when it is not found.
+        env.push((hook::HOOK_VAR.into(), hook.into()));
+        let mut command = Command::new(bash);
+        command
+            .args([
+                "--noprofile",
+                "--norc",
+                "-c",
+                &hook::before_exec(NOT_FOUND_HINT),
+                "nixpy",
+            ])
+            .args(argv)
+            .env_clear()
+            .envs(env);
+        let err = command.exec();
+        return Error::new(format!("cannot run the shell hook with {bash}: {err}"));
+    }
     let path = env
         .iter()
         .find(|(k, _)| k == "PATH")
@@ -62,18 +81,9 @@ pub(crate) fn exec(
             Err(_) => return not_found(program),
         }
     };
-    let mut command = if hook.is_empty() || bash.is_empty() {
-        let mut c = Command::new(&resolved);
-        // argv[0] stays as the user wrote it.
-        c.arg0(program).args(&argv[1..]);
-        c
-    } else {
-        env.push((hook::HOOK_VAR.into(), hook.into()));
-        let mut c = Command::new(bash);
-        c.args(["--noprofile", "--norc", "-c", &hook::before_exec(), "nixpy"])
-            .args(argv);
-        c
-    };
+    let mut command = Command::new(&resolved);
+    // argv[0] stays as the user wrote it.
+    command.arg0(program).args(&argv[1..]);
     command.env_clear().envs(env);
     let err = command.exec();
     match err.kind() {
@@ -96,8 +106,9 @@ fn not_found(program: &OsStr) -> Error {
         "command not found: `{}` is not on the shell's PATH",
         program.to_string_lossy()
     ))
-    .with_hint(
-        "add the package that provides it to `packages` in the manifest, or check the spelling",
-    )
+    .with_hint(NOT_FOUND_HINT)
     .with_exit_code(EXIT_NOT_FOUND)
 }
+
+const NOT_FOUND_HINT: &str =
+    "add the package that provides it to `packages` in the manifest, or check the spelling";

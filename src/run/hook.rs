@@ -16,11 +16,18 @@ fn runner(source: &str, redirect: &str) -> String {
 
 /// `bash -c` text for `nixpy run`: the hook from [`HOOK_VAR`], with its
 /// output on stderr (stdout belongs to the command: `nixpy run tool >
-/// out.json` must not catch a hook's banner), then `exec "$@"`.
-pub(super) fn before_exec() -> String {
+/// out.json` must not catch a hook's banner), then `exec "$@"`, looked up
+/// after the hook (which may put it on PATH), with nixpy's own message
+/// and status 127 when it is not found.
+pub(super) fn before_exec(not_found_hint: &str) -> String {
+    let hint = shell_quote::sh_single(not_found_hint.as_bytes());
     format!(
-        "{}; unset {HOOK_VAR}; exec \"$@\"",
-        runner(&format!("\"${HOOK_VAR}\""), " >&2")
+        "{}; unset {HOOK_VAR}; \
+         case \"$1\" in */*) ;; *) if ! command -v -- \"$1\" >/dev/null; then \
+         printf 'error: command not found: `%s` is not on the shell'\\''s PATH\\n  hint: %s\\n' \"$1\" {} >&2; exit 127; fi;; esac; \
+         exec \"$@\"",
+        runner(&format!("\"${HOOK_VAR}\""), " >&2"),
+        String::from_utf8(hint).expect("quoting keeps UTF-8"),
     )
 }
 
@@ -77,7 +84,7 @@ mod tests {
             assert_eq!(out, "it's 1\n[]\n", "the variable is unset after");
         }
         let show_var = format!("echo \"[${{{HOOK_VAR}-unset}}]\"");
-        if let Some((out, err)) = bash(&before_exec(), &["sh", "-c", &show_var]) {
+        if let Some((out, err)) = bash(&before_exec("hint"), &["sh", "-c", &show_var]) {
             assert_eq!(err, "it's 1\n", "the hook's output goes to stderr");
             assert_eq!(out, "[unset]\n", "the command does not see the variable");
         }
