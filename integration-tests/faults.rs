@@ -107,6 +107,55 @@ fn without_nix_every_command_fails_cleanly_or_works() {
     );
 }
 
+/// Issue 13, item 18: a built environment starts without `nix` on PATH
+/// (cron, systemd units), saying nothing about Nix; it used to count as
+/// stale ("nix changed") and fail with "Nix is not installed".
+#[test]
+fn a_built_environment_starts_without_nix_on_path() {
+    needs_nix!();
+    let (project, module) = marked_project("no-nix", "\"hello\"");
+    project.write(
+        "nixpy.toml",
+        &format!(
+            "shell-hook = \"export FROM_HOOK=1\"\n{}",
+            project.read("nixpy.toml")
+        ),
+    );
+    nixpy_run(&project, probe(&module)).outcome().success();
+    let bin = path_without_nix();
+    for _ in 0..2 {
+        let out = nixpy_run(&project, probe(&module))
+            .env("PATH", bin.path())
+            .outcome();
+        assert_no_panic(&out);
+        out.success().stdout_is("no-nix 1.0.0\n");
+        assert_eq!(out.stderr, "", "a warm start says nothing");
+        nixpy_run(&project, ["hello"])
+            .env("PATH", bin.path())
+            .outcome()
+            .success()
+            .stdout_is("hello version 2.12.1 (nixpy stand-in)\n");
+        nixpy_run(
+            &project,
+            ["python", "-c", "import os; print(os.environ['FROM_HOOK'])"],
+        )
+        .env("PATH", bin.path())
+        .outcome()
+        .success()
+        .stdout_is("1\n");
+    }
+    // A change does need Nix: the usual clean error.
+    project.write(
+        "nixpy.toml",
+        &project.read("nixpy.toml").replace("\"hello\"", "\"jq\""),
+    );
+    nixpy_run(&project, ["true"])
+        .env("PATH", bin.path())
+        .outcome()
+        .nixpy_error()
+        .stderr_has("Nix is not installed");
+}
+
 // ---------------------------------------------------------------------------
 // A full disk under the cache folder
 // ---------------------------------------------------------------------------

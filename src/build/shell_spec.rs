@@ -83,7 +83,7 @@ pub(super) fn shell_spec(
         &fingerprint.files,
         &location.root,
         &allow,
-        &fingerprint.scalars["nix"],
+        &fingerprint.scalars[crate::entry::fingerprint::NIX],
     );
     Ok(ShellSpec {
         plan,

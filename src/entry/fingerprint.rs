@@ -16,6 +16,11 @@ pub(crate) const NIXPKGS_ALLOW_VARIABLES: [&str; 4] = [
     "NIXPKGS_ALLOW_UNSUPPORTED_SYSTEM",
 ];
 
+/// The scalar naming the Nix in use.
+pub(crate) const NIX: &str = "nix";
+/// Its value when no `nix` is on PATH.
+pub(crate) const NIX_MISSING: &str = "missing";
+
 /// The non-file inputs of the fingerprint, cheap to compute.
 pub(crate) fn scalars(nixpkgs_override: Option<&str>) -> BTreeMap<String, String> {
     let mut scalars = BTreeMap::from([
@@ -29,8 +34,8 @@ pub(crate) fn scalars(nixpkgs_override: Option<&str>) -> BTreeMap<String, String
             nixpkgs_override.unwrap_or_default().to_owned(),
         ),
         (
-            "nix".to_owned(),
-            nix::identity().unwrap_or_else(|| "missing".to_owned()),
+            NIX.to_owned(),
+            nix::identity().unwrap_or_else(|| NIX_MISSING.to_owned()),
         ),
     ]);
     for name in NIXPKGS_ALLOW_VARIABLES {

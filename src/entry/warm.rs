@@ -52,7 +52,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
 
-use super::fingerprint::scalars;
+use super::fingerprint::{self, scalars};
 use super::{CacheEntry, ProjectCache};
 use crate::error::Error;
 use crate::layout::Cache;
@@ -139,6 +139,23 @@ fn check_entry(
     scalars: &BTreeMap<String, String>,
     frozen: bool,
 ) -> std::result::Result<Vec<FileStamp>, Unusable> {
+    // A built environment needs no Nix to start: without `nix` on PATH
+    // (cron, systemd units) the Nix that built it is taken as unchanged.
+    let with_builder;
+    let scalars = match entry.fingerprint.scalars.get(fingerprint::NIX) {
+        Some(builder)
+            if scalars.get(fingerprint::NIX).map(String::as_str)
+                == Some(fingerprint::NIX_MISSING) =>
+        {
+            with_builder = {
+                let mut s = scalars.clone();
+                s.insert(fingerprint::NIX.to_owned(), builder.clone());
+                s
+            };
+            &with_builder
+        }
+        _ => scalars,
+    };
     let stamps = match entry.fingerprint.check(scalars) {
         Freshness::Fresh => Vec::new(),
         Freshness::FreshWithNewStats(stamps) => stamps,
@@ -307,6 +324,15 @@ mod tests {
             why(check_entry(&entry, &scalars("2.24"), false)),
             "nix changed"
         );
+    }
+
+    /// Issue 13, item 18: without `nix` on PATH a built environment still
+    /// serves (a changed Nix does not).
+    #[test]
+    fn a_missing_nix_does_not_make_it_stale() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = entry(tmp.path());
+        assert!(check_entry(&entry, &scalars(fingerprint::NIX_MISSING), false).is_ok());
     }
 
     #[test]
