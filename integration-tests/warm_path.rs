@@ -362,6 +362,77 @@ fn editing_pyproject_dependencies_rebuilds_the_layer() {
     assert_warm(&project, &["true"]);
 }
 
+/// Issue 13, item 12: re-pointing a symlinked folder on the way to an
+/// input (`-r env/reqs.txt` with `env -> env-a`, then `ln -sfn env-b env`;
+/// a nix-file in a linked folder) rebuilds, even though no file that was
+/// read changed; it used to go unnoticed.
+#[test]
+fn re_pointing_a_symlinked_folder_on_the_way_to_an_input_rebuilds() {
+    needs_nix!();
+    let project = Project::with_manifest("nix-files = [\"nix/tools.nix\"]\n");
+    let names: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|_| {
+            let name = unique_name("nixpy-it-link").replace('-', "_");
+            add_wheel(&project, &name, "0.1.0");
+            name
+        })
+        .collect();
+    project.write("env-a/reqs.txt", &format!("{}\n", names[0]));
+    project.write("env-b/reqs.txt", &format!("{}\n", names[1]));
+    project.write("nix-a/tools.nix", "pkgs: [ pkgs.jq ]\n");
+    project.write("nix-b/tools.nix", "pkgs: [ pkgs.sox ]\n");
+    project.write(
+        "requirements.txt",
+        "--no-index\n--find-links ./wheels\n-r env/reqs.txt\n",
+    );
+    let point = |link: &str, to: &str| {
+        let path = project.path(link);
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(to, &path).unwrap();
+    };
+    point("env", "env-a");
+    point("nix", "nix-a");
+    let import = |name: &str| {
+        vec![
+            "python".to_owned(),
+            "-c".to_owned(),
+            format!("import {name}; print('{name}')"),
+        ]
+    };
+    nixpy_run(&project, import(&names[0]))
+        .outcome()
+        .success()
+        .stdout_is(&format!("{}\n", names[0]));
+    assert_warm(&project, &["jq", "--version"]);
+
+    point("env", "env-b");
+    let out = debug_run(
+        &project,
+        &import(&names[1])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    out.success().stdout_is(&format!("{}\n", names[1]));
+    assert!(
+        out.stderr.contains("no longer points to env-a"),
+        "{}",
+        out.stderr
+    );
+
+    point("nix", "nix-b");
+    let out = debug_run(&project, &["sox", "--version"]);
+    out.success()
+        .stdout_is("sox version 14.4.2 (nixpy stand-in)\n");
+    assert!(
+        out.stderr.contains("no longer points to nix-a"),
+        "{}",
+        out.stderr
+    );
+    assert_warm(&project, &["sox", "--version"]);
+}
+
 #[test]
 fn editing_nixpy_lock_is_noticed_and_applied() {
     needs_nix!();

@@ -27,7 +27,9 @@
 //! 4. The Nix identity, a value of the fingerprint: `stat` and `access` of
 //!    `nix` in each PATH folder outside the store until found, `readlink`
 //!    of each component of its path, `stat` of it.
-//! 5. `stat` of each input file of the fingerprint (only a file whose stat
+//! 5. `readlink` of each symbolic link met on the way to an input file
+//!    (none unless the project links folders or files), `stat` of each
+//!    input file of the fingerprint (only a file whose stat
 //!    moved is opened without blocking, checked to be a regular file with
 //!    `statx`, read and hashed), `lstat` of the one store path the
 //!    entry needs, `stat` of the pip layer's folder, then `readlink` of
@@ -269,6 +271,7 @@ mod tests {
         let mut fingerprint = Fingerprint {
             scalars: scalars("2.18"),
             files: Vec::new(),
+            links: Vec::new(),
         };
         fingerprint.add_file(&dir.join("input"));
         CacheEntry {

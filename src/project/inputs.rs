@@ -31,7 +31,7 @@ pub(crate) fn read_inputs(
 ) -> Result<Inputs> {
     let mut fingerprint = Fingerprint {
         scalars,
-        files: Vec::new(),
+        ..Fingerprint::default()
     };
     let root = &location.root;
     // Files whose appearance alone changes the project: stamped even absent.
@@ -63,6 +63,7 @@ pub(crate) fn read_inputs(
         let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
         for relative in nix_file::relative_paths(&text) {
             let target = dir.join(&relative);
+            fingerprint.add_links(&target);
             let target = if target.is_dir() {
                 target.join("default.nix")
             } else {
@@ -83,6 +84,9 @@ pub(crate) fn read_inputs(
         for file in local.metadata_files() {
             fingerprint.add_file(&file);
         }
+    }
+    for written in manifest.written_paths.iter().chain(&requirements.written) {
+        fingerprint.add_links(written);
     }
     Ok(Inputs {
         fingerprint,

@@ -123,6 +123,9 @@ pub(crate) struct Manifest {
     pub keep_generations: u32,
     /// PEP 735 dependency groups in the environment (`groups`), normalised.
     pub groups: Vec<String>,
+    /// The files the manifest names (nix-files, requirements) as written,
+    /// before symlinks are resolved: the links on the way are inputs too.
+    pub written_paths: Vec<PathBuf>,
 }
 
 /// `[project]` of pyproject.toml, the default source of pip requirements.
@@ -289,6 +292,13 @@ impl Validator<'_> {
                 .map(|l| AttrPath::parse(l).expect("default is valid"))
                 .collect(),
         };
+        let written_paths: Vec<PathBuf> = raw
+            .nix_files
+            .iter()
+            .chain(raw.requirements.iter())
+            .flatten()
+            .map(|name| self.root.join(name.get_ref()))
+            .collect();
         let nix_files = raw
             .nix_files
             .unwrap_or_default()
@@ -437,6 +447,7 @@ impl Validator<'_> {
             nixpkgs_config,
             keep_generations,
             groups,
+            written_paths,
         })
     }
 

@@ -69,6 +69,9 @@ impl IndexOptions {
 pub(crate) struct RequirementSet {
     /// Every file read, includes first-seen order, for the fingerprint.
     pub files: Vec<PathBuf>,
+    /// The same files as their includes name them (absolute, symlinks not
+    /// resolved): the links on the way are fingerprinted too.
+    pub written: Vec<PathBuf>,
     pub requirements: Vec<Requirement>,
     pub constraints: Vec<Requirement>,
     pub index: IndexOptions,
@@ -236,6 +239,9 @@ fn read_file(
     }
     if !set.files.contains(&canonical) {
         set.files.push(canonical.clone());
+    }
+    if canonical != path && !set.written.iter().any(|w| w == path) {
+        set.written.push(path.to_path_buf());
     }
     let bytes = input_file::read(&canonical)?;
     let text = String::from_utf8(bytes).map_err(|e| {

@@ -63,12 +63,26 @@ impl FileStamp {
     }
 }
 
+/// A symbolic link met on the way to an input file, and where it pointed:
+/// re-pointing it (`ln -sfn env-b env`) changes which files are read, even
+/// when every file read before is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LinkStamp {
+    #[serde(with = "super::os_bytes::path")]
+    pub path: PathBuf,
+    #[serde(with = "super::os_bytes::path")]
+    pub target: PathBuf,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Fingerprint {
     /// Non-file inputs by name (for nixpy: its version, the system, the
     /// nixpkgs override, the Nix binary).
     pub scalars: BTreeMap<String, String>,
     pub files: Vec<FileStamp>,
+    /// The links on the way to the files, as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkStamp>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -86,6 +100,16 @@ impl Fingerprint {
         }
     }
 
+    /// Stamps the symbolic links met on the way from `written` (a path as
+    /// the user wrote it, made absolute) to the file it names.
+    pub(crate) fn add_links(&mut self, written: &Path) {
+        for (path, target) in links_along(written) {
+            if !self.links.iter().any(|l| l.path == path) {
+                self.links.push(LinkStamp { path, target });
+            }
+        }
+    }
+
     pub(crate) fn check(&self, scalars: &BTreeMap<String, String>) -> Freshness {
         if &self.scalars != scalars {
             let changed = scalars
@@ -100,6 +124,15 @@ impl Fingerprint {
                 })
                 .unwrap_or_default();
             return Freshness::Stale(format!("{changed} changed"));
+        }
+        for link in &self.links {
+            if std::fs::read_link(&link.path).ok().as_ref() != Some(&link.target) {
+                return Freshness::Stale(format!(
+                    "{} no longer points to {}",
+                    link.path.display(),
+                    link.target.display()
+                ));
+            }
         }
         let mut restamped = Vec::new();
         for stamp in &self.files {
@@ -139,6 +172,38 @@ impl Fingerprint {
     }
 }
 
+/// The symbolic links met while resolving the absolute path `path`, each
+/// with its target as read, in the order the kernel follows them (at most
+/// 40, as Linux allows).
+pub(crate) fn links_along(path: &Path) -> Vec<(PathBuf, PathBuf)> {
+    use std::ffi::OsString;
+    let mut links = Vec::new();
+    // What is left to resolve, last component first.
+    let mut pending: Vec<OsString> = path
+        .components()
+        .rev()
+        .map(|c| c.as_os_str().to_owned())
+        .collect();
+    let mut resolved = PathBuf::from("/");
+    while let Some(part) = pending.pop() {
+        if part == "/" {
+            resolved = PathBuf::from("/");
+        } else if part == ".." {
+            resolved.pop();
+        } else if part != "." {
+            let next = resolved.join(&part);
+            match std::fs::read_link(&next) {
+                Ok(target) if links.len() < 40 => {
+                    pending.extend(target.components().rev().map(|c| c.as_os_str().to_owned()));
+                    links.push((next, target));
+                }
+                _ => resolved = next,
+            }
+        }
+    }
+    links
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +220,7 @@ mod tests {
         let mut fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
+            links: Vec::new(),
         };
         fp.add_file(&f);
         assert_eq!(fp.check(&scalars()), Freshness::Fresh);
@@ -179,6 +245,7 @@ mod tests {
         let mut fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
+            links: Vec::new(),
         };
         fp.add_file(&f);
         std::fs::write(&f, "rich").unwrap();
@@ -186,10 +253,48 @@ mod tests {
         let mut fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
+            links: Vec::new(),
         };
         fp.add_file(&f);
         std::fs::remove_file(&f).unwrap();
         assert!(matches!(fp.check(&scalars()), Freshness::Stale(why) if why.contains("removed")));
+    }
+
+    /// Issue 13, item 12: re-pointing a link on the way to an input is a
+    /// change, even when the file it now reaches has the same bytes.
+    #[test]
+    fn links_on_the_way_are_stamped_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        for dir in ["env-a", "env-b"] {
+            std::fs::create_dir(root.join(dir)).unwrap();
+            std::fs::write(root.join(dir).join("reqs.txt"), "six\n").unwrap();
+        }
+        std::os::unix::fs::symlink("env-a", root.join("env")).unwrap();
+        std::os::unix::fs::symlink("../env/reqs.txt", root.join("env-b/link.txt")).unwrap();
+        let written = root.join("env-b/link.txt");
+        assert_eq!(
+            links_along(&written),
+            [
+                (
+                    root.join("env-b/link.txt"),
+                    PathBuf::from("../env/reqs.txt")
+                ),
+                (root.join("env"), PathBuf::from("env-a")),
+            ]
+        );
+        let mut fp = Fingerprint {
+            scalars: scalars(),
+            ..Fingerprint::default()
+        };
+        fp.add_file(&written.canonicalize().unwrap());
+        fp.add_links(&written);
+        assert_eq!(fp.check(&scalars()), Freshness::Fresh);
+        std::fs::remove_file(root.join("env")).unwrap();
+        std::os::unix::fs::symlink("env-b", root.join("env")).unwrap();
+        assert!(
+            matches!(fp.check(&scalars()), Freshness::Stale(why) if why.ends_with("env no longer points to env-a")),
+        );
     }
 
     #[test]
@@ -197,6 +302,7 @@ mod tests {
         let fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
+            links: Vec::new(),
         };
         let mut other = scalars();
         other.insert("nixpy".into(), "2".into());
