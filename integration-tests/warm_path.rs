@@ -433,6 +433,56 @@ fn re_pointing_a_symlinked_folder_on_the_way_to_an_input_rebuilds() {
     assert_warm(&project, &["sox", "--version"]);
 }
 
+/// Issue 13, item 13: what a nix-file reads besides static imports. A
+/// path built from literals (`import (./. + "/x.nix")`) and a file read
+/// with `readFile` are fingerprinted (a data file is not parsed as Nix);
+/// reads nixpy cannot see (`getEnv`, a computed path) are warned about
+/// with their position on the cold run, and the warm run says nothing.
+#[test]
+fn files_a_nix_file_reads_are_fingerprinted_or_warned_about() {
+    needs_nix!();
+    let project = Project::with_manifest("nix-files = [\"nix/tools.nix\"]\n")
+        .file(
+            "nix/tools.nix",
+            "{ pkgs, ... }:\nlet\n  names = builtins.fromJSON (builtins.readFile ./list.json);\n  extra = import (./. + \"/x.nix\") pkgs;\n  banner = builtins.readFile ./banner.sh;\nin map (n: pkgs.${n}) names ++ extra\n",
+        )
+        .file("nix/list.json", "[ \"jq\" ]\n")
+        .file("nix/x.nix", "pkgs: [ pkgs.hello ]\n")
+        .file("nix/banner.sh", "echo \"not ( Nix\"\n");
+    let cold = nixpy_run(&project, ["hello"]).outcome();
+    cold.success()
+        .stdout_is("hello version 2.12.1 (nixpy stand-in)\n");
+    assert!(!cold.stderr.contains("warning:"), "{}", cold.stderr);
+    assert_warm(&project, &["jq", "--version"]);
+
+    project.write("nix/x.nix", "pkgs: [ pkgs.sox ]\n");
+    let out = nixpy_run(&project, ["sox", "--version"]).outcome();
+    out.success()
+        .stdout_is("sox version 14.4.2 (nixpy stand-in)\n");
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
+
+    project.write("nix/list.json", "[ \"tesseract\" ]\n");
+    let out = nixpy_run(&project, ["tesseract", "--version"]).outcome();
+    out.success();
+    assert_phases(&out.stderr, SHELL_BUILD, 1);
+
+    // Reads nixpy cannot see: warned about where they stand.
+    project.write(
+        "nix/tools.nix",
+        "{ pkgs, ... }:\nlet\n  flavour = builtins.getEnv \"NIXPY_IT_FLAVOUR\";\n  extra = import ./${flavour}.nix pkgs;\nin [ pkgs.jq ]\n",
+    );
+    let out = nixpy_run(&project, ["jq", "--version"]).outcome();
+    out.success();
+    for needle in [
+        "warning: nix/tools.nix:3:13: `getEnv \"NIXPY_IT_FLAVOUR\"` reads the environment",
+        "warning: nix/tools.nix:4:18: the path `./${flavour}.nix` is computed at evaluation",
+        "hint: ",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
+    }
+    assert_warm(&project, &["jq", "--version"]);
+}
+
 #[test]
 fn editing_nixpy_lock_is_noticed_and_applied() {
     needs_nix!();

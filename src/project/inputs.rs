@@ -10,10 +10,11 @@ use crate::project::dependency_groups;
 use crate::project::local_project::{self, LocalProject};
 use crate::project::lockfile;
 use crate::project::manifest::{self, Manifest, PyprojectDependencies};
-use crate::project::nix_file;
 use crate::project::requirements::{self, RequirementSet};
+use crate::project::{nix_file, nix_reads};
 use crate::project::{ProjectLocation, MANIFEST_FILE, PYPROJECT_FILE, REQUIREMENTS_FILE};
 use crate::support::fingerprint::{FileStamp, Fingerprint};
+use crate::support::source_pos;
 use crate::ui;
 
 /// Reads every input, stamping each file before it is read.
@@ -49,20 +50,39 @@ pub(crate) fn read_inputs(
             "both nixpy.toml and [tool.nixpy] in pyproject.toml configure nixpy; nixpy.toml wins",
         );
     }
-    // Nix files and what they import by relative path: their contents
-    // are part of the shell (the generated flake names only their paths).
+    // Nix files and what they read by relative path: their contents are
+    // part of the shell (the generated flake names only their paths).
+    // Nix files are followed for what they read in turn; any other file
+    // (read with readFile, importJSON) is an input as it is.
     let mut nix_sources: Vec<PathBuf> = Vec::new();
-    let mut pending: Vec<PathBuf> = manifest.nix_files.clone();
-    while let Some(file) = pending.pop() {
+    let mut pending: Vec<(PathBuf, bool)> = manifest
+        .nix_files
+        .iter()
+        .map(|f| (f.clone(), true))
+        .collect();
+    while let Some((file, is_nix)) = pending.pop() {
         if nix_sources.contains(&file) {
             continue;
         }
         fingerprint.add_file(&file);
+        nix_sources.push(file.clone());
+        if !is_nix {
+            continue;
+        }
         let text = manifest::read_manifest_text(&file)?;
         nix_file::check(&file, &text)?;
         let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-        for relative in nix_file::relative_paths(&text) {
-            let target = dir.join(&relative);
+        let reads = nix_reads::reads(&dir, &text);
+        for untracked in &reads.untracked {
+            let (line, col) = source_pos::line_col(&text, untracked.span.start);
+            ui::warn(&format!(
+                "{}:{line}:{col}: {}; a change there will not rebuild the environment\n  hint: {}",
+                file.strip_prefix(root).unwrap_or(&file).display(),
+                untracked.what,
+                untracked.hint,
+            ));
+        }
+        for target in reads.paths {
             fingerprint.add_links(&target);
             let target = if target.is_dir() {
                 target.join("default.nix")
@@ -70,10 +90,13 @@ pub(crate) fn read_inputs(
                 target
             };
             if target.is_file() {
-                pending.push(target.canonicalize().unwrap_or(target));
+                let is_nix = target.extension().is_some_and(|e| e == "nix");
+                pending.push((target.canonicalize().unwrap_or(target), is_nix));
+            } else {
+                // Absent (or not a file): its appearance is a change.
+                fingerprint.add_file(&target);
             }
         }
-        nix_sources.push(file);
     }
     let requirements = pip_sources(&manifest)?;
     for file in &requirements.files {

@@ -13,6 +13,7 @@ pub(crate) mod lock_diff;
 pub(crate) mod lockfile;
 pub(crate) mod manifest;
 mod nix_file;
+mod nix_reads;
 mod nixpkgs_config;
 pub(crate) mod requirements;
 pub(crate) mod requires_python;

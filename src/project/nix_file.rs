@@ -35,19 +35,6 @@ pub(super) fn check(path: &Path, text: &str) -> Result<NixFileShape> {
     Ok(shape(&parsed.tree()))
 }
 
-/// Relative path literals (`./other.nix`, `../common`) in a file that
-/// parses: the files a nix-file imports, which the environment depends on too.
-pub(super) fn relative_paths(text: &str) -> Vec<String> {
-    let parsed = rnix::Root::parse(text);
-    parsed
-        .syntax()
-        .descendants()
-        .filter(|node| node.kind() == rnix::SyntaxKind::NODE_PATH)
-        .map(|node| node.text().to_string())
-        .filter(|p| (p.starts_with("./") || p.starts_with("../")) && !p.contains("${"))
-        .collect()
-}
-
 fn describe(err: &rnix::parser::ParseError, len: usize) -> (String, std::ops::Range<usize>) {
     use rnix::parser::ParseError as E;
     let range = |r: rnix::TextRange| usize::from(r.start())..usize::from(r.end());
@@ -401,12 +388,6 @@ mod tests {
             check(p, "{ pkgs, lib, ... }: let x = 1; in with pkgs; [ hello ]").unwrap(),
             NixFileShape::Function
         );
-    }
-
-    #[test]
-    fn relative_imports_are_found() {
-        let text = "{ pkgs, ... }: let common = import ./common.nix; in { home.packages = common ++ [ (pkgs.callPackage ../tools { }) ]; src = /abs/x; }";
-        assert_eq!(relative_paths(text), ["./common.nix", "../tools"]);
     }
 
     #[test]
