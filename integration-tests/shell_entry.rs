@@ -181,6 +181,41 @@ fn env_evaluated_by_each_shell_gives_what_run_gives() {
     }
 }
 
+/// Issue 13, item 14: `eval "$(nixpy env)"` never assigns a variable the
+/// shell owns. In zsh as root, `export USERNAME=nobody` (or GID, EGID)
+/// switches the shell's user or group: a caller whose environment carried
+/// such values (sudo sets USERNAME) had its shell turned into nobody.
+#[test]
+fn env_never_assigns_variables_the_shell_owns() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    let posix = r#"before="$(id -u):$(id -g)"; eval "$("$IT_NIXPY" env)" && [ "$(id -u):$(id -g)" = "$before" ] && hello"#;
+    let fish = "set before (id -u):(id -g); $IT_NIXPY env --format fish | source; and test (id -u):(id -g) = $before; and hello";
+    let cases: &[(&str, &[&str])] = &[
+        ("zsh", &["-f", "-c", posix]),
+        ("bash", &["--norc", "--noprofile", "-c", posix]),
+        ("sh", &["-c", posix]),
+        ("fish", &["--no-config", "-c", fish]),
+    ];
+    for (name, args) in cases {
+        let Some(program) = shell(name) else { continue };
+        let out = command(&program, &project)
+            .args(*args)
+            .env("IT_NIXPY", NIXPY)
+            .env("USERNAME", "nobody")
+            .env("GID", "65534")
+            .env("EGID", "65534")
+            .env("EUID", "65534")
+            .outcome();
+        assert!(
+            out.status.success() && out.stdout == "hello version 2.12.1 (nixpy stand-in)\n",
+            "{name}: the evaluated environment changed the shell's user or group, or failed:\n{}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn env_falls_back_to_the_last_good_environment() {
     needs_nix!();

@@ -15,7 +15,7 @@ use crate::cli::{EnvArgs, Format};
 use crate::entry::ProjectCache;
 use crate::error::{Error, Result};
 use crate::run;
-use crate::support::shell_quote;
+use crate::support::shell_quote::{self, ShellFamily};
 use crate::ui;
 
 pub(super) fn run(ctx: &Context, args: EnvArgs) -> Result<i32> {
@@ -75,7 +75,8 @@ pub(super) fn render(
     for (name, value) in changes {
         let bytes = name.as_bytes();
         let writable = match format {
-            Format::Sh | Format::Fish => shell_quote::assignable(bytes),
+            Format::Sh => shell_quote::assignable(bytes, ShellFamily::Posix),
+            Format::Fish => shell_quote::assignable(bytes, ShellFamily::Fish),
             Format::Json => {
                 name.to_str().is_some() && value.as_ref().is_none_or(|v| v.to_str().is_some())
             }

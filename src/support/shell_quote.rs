@@ -15,37 +15,87 @@ pub(super) fn is_identifier(name: &[u8]) -> bool {
     }
 }
 
-/// Variables the shell owns: assigning them is an error (read-only in bash,
-/// zsh or fish) or wrong (the evaluating shell's own PWD or SHLVL), so they
-/// are never written as assignments.
-const SHELL_OWNED: &[&str] = &[
+/// The shells a format is evaluated by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShellFamily {
+    /// `export NAME='value'`: bash, zsh, dash, ksh (whichever evals it).
+    Posix,
+    Fish,
+}
+
+/// Variables a POSIX-family shell owns: assigning them is an error
+/// (read-only in bash or zsh), wrong (the evaluating shell's own PWD,
+/// SHLVL) or an action: in zsh, assigning `USERNAME`, `UID`, `EUID`, `GID`
+/// or `EGID` as root changes the shell's user or group. Never written as
+/// assignments, whatever the caller's environment holds.
+const POSIX_OWNED: &[&str] = &[
     "_",
     "PWD",
     "OLDPWD",
     "SHLVL",
     "PPID",
+    // bash
     "UID",
     "EUID",
+    "GROUPS",
     "SHELLOPTS",
     "BASHOPTS",
+    "BASHPID",
     "BASH_VERSINFO",
     "BASH_ARGV0",
+    "BASH_SUBSHELL",
+    "BASH_COMMAND",
+    "FUNCNAME",
     "HISTCMD",
+    "LINENO",
+    "RANDOM",
+    "SRANDOM",
+    "SECONDS",
+    "EPOCHREALTIME",
+    "EPOCHSECONDS",
+    "OPTIND",
+    // zsh
+    "USERNAME",
+    "GID",
+    "EGID",
     "ARGC",
+    "ERRNO",
     "TTYIDLE",
     "ZSH_SUBSHELL",
     "ZSH_EVAL_CONTEXT",
+    "ZSH_ARGZERO",
+    "status",
+    "pipestatus",
+    "signals",
+];
+
+/// Variables fish owns (read-only, or the shell's own state).
+const FISH_OWNED: &[&str] = &[
+    "_",
+    "PWD",
+    "SHLVL",
     "FISH_VERSION",
     "fish_pid",
     "hostname",
     "status",
     "pipestatus",
+    "status_generation",
     "version",
+    "history",
+    "CMD_DURATION",
+    "fish_kill_signal",
+    "last_pid",
+    "argv",
+    "umask",
 ];
 
-/// True when `name` may be written as an assignment for a shell.
-pub(crate) fn assignable(name: &[u8]) -> bool {
-    is_identifier(name) && !SHELL_OWNED.iter().any(|owned| owned.as_bytes() == name)
+/// True when `name` may be written as an assignment for `shell`.
+pub(crate) fn assignable(name: &[u8], shell: ShellFamily) -> bool {
+    let owned = match shell {
+        ShellFamily::Posix => POSIX_OWNED,
+        ShellFamily::Fish => FISH_OWNED,
+    };
+    is_identifier(name) && !owned.iter().any(|o| o.as_bytes() == name)
 }
 
 /// `value` as one POSIX single-quoted word: `it's` → `'it'\''s'`. Inside
@@ -114,9 +164,11 @@ mod tests {
         for bad in ["", "1A", "foo-bar", "a b", "A=B", "é", "a.b", "%%"] {
             assert!(!is_identifier(bad.as_bytes()), "{bad}");
         }
-        assert!(!assignable(b"PWD"));
-        assert!(!assignable(b"SHELLOPTS"));
-        assert!(assignable(b"PATH"));
+        assert!(!assignable(b"PWD", ShellFamily::Posix));
+        assert!(!assignable(b"SHELLOPTS", ShellFamily::Posix));
+        assert!(assignable(b"PATH", ShellFamily::Posix));
+        assert!(!assignable(b"version", ShellFamily::Fish));
+        assert!(assignable(b"PATH", ShellFamily::Fish));
     }
 
     #[test]
