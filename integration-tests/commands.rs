@@ -229,6 +229,55 @@ fn add_pip_appends_to_requirements_txt_and_remove_pip_takes_it_out() {
     assert_eq!(project.read("requirements.txt"), LOCAL_WHEELS_ONLY);
 }
 
+/// Issue 13, item 15: the manifest, the lock and a requirements file that
+/// are symlinks (a shared config folder) are edited through the link: the
+/// target changes, atomically, and the link stays a link (it used to be
+/// replaced by a plain file).
+#[test]
+fn edits_go_through_symlinks_to_their_targets() {
+    needs_nix!();
+    let project = Project::new()
+        .file("shared/nixpy.toml", "packages = [\"hello\"]\n")
+        .file("shared/requirements.txt", LOCAL_WHEELS_ONLY);
+    demo_wheel(&project);
+    std::fs::rename(project.path("wheels"), project.path("shared/wheels")).unwrap();
+    for name in ["nixpy.toml", "requirements.txt", "nixpy.lock"] {
+        std::os::unix::fs::symlink(format!("shared/{name}"), project.path(name)).unwrap();
+    }
+    let links_kept = |after: &str| {
+        for name in ["nixpy.toml", "requirements.txt", "nixpy.lock"] {
+            let meta = std::fs::symlink_metadata(project.path(name)).unwrap();
+            assert!(
+                meta.is_symlink(),
+                "{name} is no longer a link after {after}"
+            );
+        }
+    };
+    nixpy(&project).args(["lock"]).outcome().success();
+    links_kept("lock");
+    assert!(project.read("shared/nixpy.lock").contains("[nixpkgs"));
+    nixpy(&project).args(["add", "jq"]).outcome().success();
+    links_kept("add");
+    assert!(project.read("shared/nixpy.toml").contains("\"jq\""));
+    nixpy(&project)
+        .args(["add", "--pip", "nixpy-cmds-demo>=0.1"])
+        .outcome()
+        .success();
+    links_kept("add --pip");
+    assert!(project
+        .read("shared/requirements.txt")
+        .contains("nixpy-cmds-demo>=0.1"));
+    assert!(project
+        .read("shared/nixpy.lock")
+        .contains("nixpy-cmds-demo"));
+    nixpy(&project)
+        .args(["remove", "--pip", "nixpy-cmds-demo"])
+        .outcome()
+        .success();
+    links_kept("remove --pip");
+    assert_eq!(project.read("shared/requirements.txt"), LOCAL_WHEELS_ONLY);
+}
+
 const DEMO_PYPROJECT: &str = "\
 [project]
 name = \"demo\"

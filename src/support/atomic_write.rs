@@ -2,7 +2,7 @@
 //! one, never half of either: write beside the target, then rename.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -14,9 +14,28 @@ pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// The same for a file of the user's project (nixpy.lock, the manifest,
 /// .envrc): a new one gets the usual 0666 less the umask, as an editor
-/// would give it, since it is committed and shared.
+/// would give it, since it is committed and shared. A symbolic link is
+/// followed: its target is replaced (atomically, beside it) and the link
+/// stays a link.
 pub(crate) fn write_project_file(path: &Path, contents: &[u8]) -> Result<()> {
-    write_with_mode(path, contents, 0o666 & !current_umask())
+    write_with_mode(&link_target(path), contents, 0o666 & !current_umask())
+}
+
+/// The file `path` ends at after following symbolic links (itself when it
+/// is none; the last target when the chain ends at nothing, so writing
+/// creates it; at most 40 links, as Linux follows).
+fn link_target(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&current) else {
+            break;
+        };
+        current = match current.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    current
 }
 
 #[allow(unsafe_code)]
@@ -129,4 +148,48 @@ pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
         .mode(0o700)
         .create(path)
         .map_err(|e| Error::io("create folder", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13, item 15: writing a project file through a symlink
+    /// replaces the target and keeps the link.
+    #[test]
+    fn project_files_are_written_through_their_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join("config")).unwrap();
+        std::fs::write(dir.join("config/nixpy.toml"), "old").unwrap();
+        std::os::unix::fs::symlink("config/nixpy.toml", dir.join("nixpy.toml")).unwrap();
+        std::os::unix::fs::symlink("nixpy.toml", dir.join("again.toml")).unwrap();
+        write_project_file(&dir.join("again.toml"), b"new").unwrap();
+        assert!(dir
+            .join("nixpy.toml")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink());
+        assert!(dir
+            .join("again.toml")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("config/nixpy.toml")).unwrap(),
+            "new"
+        );
+        // A link to nothing yet: the file is created where it points.
+        std::os::unix::fs::symlink("config/nixpy.lock", dir.join("nixpy.lock")).unwrap();
+        write_project_file(&dir.join("nixpy.lock"), b"lock").unwrap();
+        assert!(dir
+            .join("nixpy.lock")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("config/nixpy.lock")).unwrap(),
+            "lock"
+        );
+    }
 }
