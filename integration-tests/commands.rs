@@ -344,6 +344,35 @@ fn add_in_a_pyproject_project_edits_tool_nixpy_and_project_dependencies() {
     );
 }
 
+/// Issue 13, item 16: a failed `add --pip` in a project without a
+/// requirements file leaves none behind (it left an empty one), nor a
+/// lock the edit wrote, and `add` of a Nix package with a pip
+/// requirement rolls both files back together.
+#[test]
+fn a_failed_add_leaves_no_new_file_and_rolls_back_every_file() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\npython-packages = [\"six\"]\n");
+    let manifest = bytes(&project, "nixpy.toml");
+    // Nix provides six 1.16: the pip requirement conflicts and the edit fails.
+    nixpy(&project)
+        .args(["add", "--pip", "six<1.10"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("left as it was");
+    assert_eq!(
+        project.listing().into_iter().collect::<Vec<_>>(),
+        ["nixpy.toml"],
+        "a failed edit left files behind"
+    );
+    nixpy(&project)
+        .args(["add", "jq", "--pip", "six<1.10"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has("nixpy.toml and requirements.txt was left as it was");
+    assert_eq!(bytes(&project, "nixpy.toml"), manifest);
+    assert!(!project.path("requirements.txt").exists());
+}
+
 #[test]
 fn add_refuses_names_not_in_the_pinned_nixpkgs_with_close_matches() {
     needs_nix!();

@@ -913,6 +913,59 @@ fn the_manifest_keeps_its_permissions_when_nixpy_add_edits_it() {
     );
 }
 
+/// Issue 13, item 16: `nixpy add` is all or nothing across files. With the
+/// requirements file in a read-only folder, `add jq --pip ...` changes
+/// nothing (it used to leave nixpy.toml edited).
+#[test]
+fn an_edit_that_cannot_write_one_file_changes_none() {
+    needs_nix!();
+    let project = Project::with_manifest(
+        "packages = [\"hello\"]\nrequirements = [\"ro/requirements.txt\"]\n",
+    );
+    // A tmpfs on the project's own `ro` folder (a read-only folder even
+    // for root, whom permissions do not stop).
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let ro = project.mkdir("ro");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&ro)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs (needs root)");
+        return;
+    }
+    let fs = Unmount(ro);
+    std::fs::write(fs.0.join("requirements.txt"), "# none yet\n").unwrap();
+    nixpy_run(&project, ["hello"]).outcome().success();
+    let remount = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&fs.0)
+        .status()
+        .unwrap();
+    assert!(remount.success(), "cannot remount the tmpfs read-only");
+    let manifest = project.read("nixpy.toml");
+    let lock = project.read("nixpy.lock");
+    let out = nixpy(&project)
+        .args(["add", "jq", "--pip", "attrs"])
+        .outcome();
+    assert_no_panic(&out);
+    out.nixpy_error().stderr_has("Read-only file system");
+    assert_eq!(
+        project.read("nixpy.toml"),
+        manifest,
+        "nixpy.toml was changed"
+    );
+    assert_eq!(project.read("nixpy.lock"), lock);
+    assert_eq!(project.read("ro/requirements.txt"), "# none yet\n");
+}
+
 #[test]
 fn a_new_lock_follows_the_umask() {
     needs_nix!();

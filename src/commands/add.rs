@@ -228,16 +228,38 @@ fn edit_requirements_file(
 }
 
 /// Writes every edit, then updates the lock and the environment; on
-/// failure the files are restored and the error returned.
+/// failure every file is as it was (a file the edit created is removed)
+/// and the error returned. A file that cannot be written at all (a
+/// read-only folder) shows before any is changed.
 fn apply_and_update(
     ctx: &Context,
     location: &ProjectLocation,
     edits: Vec<FileEdit>,
     done: &str,
 ) -> Result<i32> {
-    let lock_before = std::fs::read(location.lock_path()).ok();
-    for edit in &edits {
-        atomic_write::write_project_file(&edit.path, edit.after.as_bytes())?;
+    let lock_path = location.lock_path();
+    let lock_before = std::fs::read(&lock_path).ok();
+    // What puts every file back as it was: its old text, or no file.
+    let mut undo: Vec<(PathBuf, Option<Vec<u8>>)> = edits
+        .iter()
+        .map(|e| {
+            let existed = e.path.exists();
+            (
+                e.path.clone(),
+                existed.then(|| e.before.clone().into_bytes()),
+            )
+        })
+        .collect();
+    undo.push((lock_path, lock_before));
+    let changes: Vec<(PathBuf, Option<Vec<u8>>)> = edits
+        .iter()
+        .map(|e| (e.path.clone(), Some(e.after.clone().into_bytes())))
+        .collect();
+    if let Err(err) = atomic_write::replace_project_files(&changes) {
+        // Every new text was written beside its file before any rename:
+        // a rename that failed halfway is undone too.
+        atomic_write::replace_project_files(&undo)?;
+        return Err(err);
     }
     match build::prepare(ctx, BuildOptions::default()) {
         Ok(_) => {
@@ -245,12 +267,7 @@ fn apply_and_update(
             Ok(0)
         }
         Err(err) => {
-            for edit in &edits {
-                atomic_write::write_project_file(&edit.path, edit.before.as_bytes())?;
-            }
-            if let Some(lock) = lock_before {
-                atomic_write::write_project_file(&location.lock_path(), &lock)?;
-            }
+            atomic_write::replace_project_files(&undo)?;
             let files: Vec<String> = edits.iter().map(|e| relative(location, &e.path)).collect();
             ui::error(&err);
             Err(Error::new(format!(

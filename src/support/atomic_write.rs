@@ -88,8 +88,13 @@ fn staged(path: &Path, contents: &[u8], new_mode: u32) -> Result<tempfile::Named
 pub(crate) fn replace_project_files(
     changes: &[(std::path::PathBuf, Option<Vec<u8>>)],
 ) -> Result<()> {
+    // Through symlinks, as write_project_file: a link stays a link.
+    let changes: Vec<(PathBuf, &Option<Vec<u8>>)> = changes
+        .iter()
+        .map(|(path, contents)| (link_target(path), contents))
+        .collect();
     let mut ready = Vec::new();
-    for (path, contents) in changes {
+    for (path, contents) in &changes {
         let Some(contents) = contents else { continue };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
@@ -100,7 +105,7 @@ pub(crate) fn replace_project_files(
         tmp.persist(path)
             .map_err(|e| Error::io("replace", path, e.error))?;
     }
-    for (path, contents) in changes {
+    for (path, contents) in &changes {
         if contents.is_none() {
             match std::fs::remove_file(path) {
                 Ok(()) => {}
