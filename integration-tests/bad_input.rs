@@ -822,6 +822,25 @@ fn inputs_that_are_not_regular_files_are_refused_without_blocking() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Valid input that nixpy used to refuse (issue 13, items 19 and 20).
+#[test]
+fn valid_requirement_files_are_accepted() {
+    let six_version = ["python3", "-c", "import six; print(six.__version__)"];
+    let cases = vec![
+        // Item 19: the marker leaves the requirement out on Python 3, so
+        // Nix's six 1.16 is no conflict.
+        case("a marker leaves out a requirement Nix would conflict with")
+            .manifest("python-packages = [\"six\"]\n")
+            .file(
+                "requirements.txt",
+                "--no-index\nsix<1.10; python_version < \"3.0\"\n",
+            )
+            .command(&six_version)
+            .stdout("1.16.0\n"),
+    ];
+    run_table(cases, None);
+}
+
 #[test]
 // Regression: pep508_rs 0.9 panicked on these (exit 101, SIGABRT in release).
 fn requirement_names_ending_in_a_separator_are_errors_not_crashes() {

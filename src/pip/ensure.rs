@@ -25,7 +25,11 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
     let tool = Tool::new(inputs.installer, inputs.shell);
     let nix_provided = nix_provided(inputs.cache, &inputs.shell.python)?;
     let groups: Vec<String> = inputs.requirements.groups.keys().cloned().collect();
-    check_conflicts(&inputs.requirements.with_groups(&groups), &nix_provided)?;
+    check_conflicts(
+        &inputs.requirements.with_groups(&groups),
+        &nix_provided,
+        &inputs.shell.python_version,
+    )?;
     let resolution_key = resolution_key(inputs, tool, &nix_provided);
     let keep_pins = *inputs.upgrade == PipUpgrade::Keep;
     let lock = match (inputs.mode, inputs.lock) {
@@ -92,8 +96,12 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
     })
 }
 
-fn check_conflicts(requirements: &RequirementSet, nix_provided: &[(String, String)]) -> Result<()> {
-    let conflicts = requirements::conflicts_with_nix(requirements, nix_provided);
+fn check_conflicts(
+    requirements: &RequirementSet,
+    nix_provided: &[(String, String)],
+    python_version: &str,
+) -> Result<()> {
+    let conflicts = requirements::conflicts_with_nix(requirements, nix_provided, python_version);
     let Some(first) = conflicts.first() else {
         return Ok(());
     };

@@ -594,11 +594,17 @@ pub(crate) struct NixConflict {
 }
 
 /// Finds direct requirements whose version specifier excludes the version
-/// Nix provides. (Transitive conflicts are reported by the resolver.)
+/// Nix provides, among those whose environment markers select them for the
+/// Nix interpreter (`python_version`, such as `3.11`, on this machine). A
+/// marker nixpy cannot decide (the interpreter's full version, the
+/// kernel's) leaves the question to the resolver, as do transitive
+/// conflicts.
 pub(crate) fn conflicts_with_nix(
     set: &RequirementSet,
     nix_provided: &[(String, String)],
+    python_version: &str,
 ) -> Vec<NixConflict> {
+    let markers = marker_environment(python_version);
     let mut conflicts = Vec::new();
     for req in set.requirements.iter().chain(&set.constraints) {
         let Some(name) = &req.name else { continue };
@@ -609,6 +615,17 @@ pub(crate) fn conflicts_with_nix(
         let Ok(parsed) = parse_pep508(spec) else {
             continue;
         };
+        if parsed.marker.contents().is_some() {
+            // As written: pep508_rs rewrites python_version markers as
+            // python_full_version ranges.
+            let decidable = !UNKNOWN_MARKERS.iter().any(|key| spec.contains(key));
+            let selected = markers
+                .as_ref()
+                .is_some_and(|env| parsed.evaluate_markers(env, &[]));
+            if !(decidable && selected) {
+                continue;
+            }
+        }
         let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) = parsed.version_or_url
         else {
             continue;
@@ -626,6 +643,44 @@ pub(crate) fn conflicts_with_nix(
         }
     }
     conflicts
+}
+
+/// Marker variables whose value for the Nix interpreter nixpy does not
+/// know without running it.
+const UNKNOWN_MARKERS: [&str; 4] = [
+    "python_full_version",
+    "implementation_version",
+    "platform_release",
+    "platform_version",
+];
+
+/// The marker values of the Nix interpreter (CPython `python_version` on
+/// this machine), for the variables nixpy knows.
+fn marker_environment(python_version: &str) -> Option<pep508_rs::MarkerEnvironment> {
+    let (system, sys_platform) = match std::env::consts::OS {
+        "macos" => ("Darwin", "darwin"),
+        "linux" => ("Linux", "linux"),
+        other => (other, other),
+    };
+    let machine = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("macos", "aarch64") => "arm64",
+        (_, arch) => arch,
+    };
+    let full_version = format!("{python_version}.0");
+    pep508_rs::MarkerEnvironment::try_from(pep508_rs::MarkerEnvironmentBuilder {
+        implementation_name: "cpython",
+        implementation_version: &full_version,
+        os_name: "posix",
+        platform_machine: machine,
+        platform_python_implementation: "CPython",
+        platform_release: "",
+        platform_system: system,
+        platform_version: "",
+        python_full_version: &full_version,
+        python_version,
+        sys_platform,
+    })
+    .ok()
 }
 
 #[cfg(test)]
@@ -775,9 +830,32 @@ mod tests {
             ("six".to_owned(), "1.16.0".to_owned()),
             ("attrs".to_owned(), "23.2.0".to_owned()),
         ];
-        let c = conflicts_with_nix(&set, &nix);
+        let c = conflicts_with_nix(&set, &nix, "3.11");
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].requirement, "six>=2");
         assert_eq!(c[0].nix_version, "1.16.0");
+    }
+
+    /// Issue 13, item 19: a requirement its markers leave out for the Nix
+    /// interpreter is no conflict.
+    #[test]
+    fn conflicts_follow_environment_markers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = write(
+            tmp.path(),
+            "r.txt",
+            "six<1.10; python_version < \"3.0\"\nattrs<20; sys_platform == \"win32\"\nsix<1.12; python_version >= \"3.8\" and os_name == \"posix\"\nattrs<21; python_full_version < \"3.11.2\"\n",
+        );
+        let set = read_files(&[f]).unwrap();
+        let nix = vec![
+            ("six".to_owned(), "1.16.0".to_owned()),
+            ("attrs".to_owned(), "23.2.0".to_owned()),
+        ];
+        let c = conflicts_with_nix(&set, &nix, "3.11");
+        let found: Vec<&str> = c.iter().map(|c| c.requirement.as_str()).collect();
+        assert_eq!(
+            found,
+            ["six<1.12; python_version >= \"3.8\" and os_name == \"posix\""]
+        );
     }
 }
