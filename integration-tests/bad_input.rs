@@ -75,6 +75,12 @@ impl Case {
         self
     }
 
+    fn env(mut self, vars: &[(&str, &str)]) -> Case {
+        self.env
+            .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self
+    }
+
     fn global(mut self, args: &[&str]) -> Case {
         self.global = args.iter().map(std::string::ToString::to_string).collect();
         self
@@ -837,6 +843,32 @@ fn valid_requirement_files_are_accepted() {
             )
             .command(&six_version)
             .stdout("1.16.0\n"),
+        // Item 20: a UTF-8 byte order mark, as Windows editors write.
+        case("a byte order mark")
+            .manifest("python-packages = [\"six\"]\n")
+            .bytes("requirements.txt", b"\xef\xbb\xbf--no-index\nsix==1.16.0\n")
+            .command(&six_version)
+            .stdout("1.16.0\n"),
+        // Item 20: `${VAR}` in an option, expanded as pip and uv do.
+        case("a variable in --find-links")
+            .file(
+                "requirements.txt",
+                "--no-index\n--find-links ${NIXPY_IT_WHEELS}\nnixpy-it-varwheel\n",
+            )
+            .setup(|p| {
+                make_wheel(
+                    &p.mkdir("vendor/wheels"),
+                    "nixpy-it-varwheel",
+                    "1.0.0",
+                    &[],
+                    &[("nixpy_it_varwheel/__init__.py", "V = 'from the variable'\n")],
+                    &[],
+                );
+                vec![]
+            })
+            .env(&[("NIXPY_IT_WHEELS", "vendor/wheels")])
+            .command(&["python3", "-c", "import nixpy_it_varwheel as w; print(w.V)"])
+            .stdout("from the variable\n"),
     ];
     run_table(cases, None);
 }

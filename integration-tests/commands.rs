@@ -229,6 +229,49 @@ fn add_pip_appends_to_requirements_txt_and_remove_pip_takes_it_out() {
     assert_eq!(project.read("requirements.txt"), LOCAL_WHEELS_ONLY);
 }
 
+/// Issue 13, item 20 (and issue 18): `remove --pip` of a pinned entry
+/// with `--hash` continuation lines removes the lines together (it left
+/// the `--hash` lines, which then broke the file), and `add --pip` replaces
+/// the whole entry.
+#[test]
+fn pip_entries_with_hash_continuation_lines_are_edited_whole() {
+    needs_nix!();
+    let project = Project::with_manifest("packages = [\"hello\"]\n");
+    demo_wheel(&project);
+    let wheel = std::fs::read_dir(project.path("wheels"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let sha = Command::new("sha256sum").arg(&wheel).output().unwrap();
+    let sha = String::from_utf8(sha.stdout).unwrap();
+    let sha = sha.split_whitespace().next().unwrap();
+    let pinned = format!(
+        "{LOCAL_WHEELS_ONLY}nixpy-cmds-demo==0.2.0 \\\n    --hash=sha256:{sha} \\\n    --hash=sha256:{}\n",
+        "0".repeat(64)
+    );
+    project.write("requirements.txt", &pinned);
+    nixpy_run(&project, ["python", "-c", "import nixpy_cmds_demo"])
+        .outcome()
+        .success();
+    nixpy(&project)
+        .args(["add", "--pip", "nixpy-cmds-demo>=0.1"])
+        .outcome()
+        .success();
+    assert_eq!(
+        project.read("requirements.txt"),
+        format!("{LOCAL_WHEELS_ONLY}nixpy-cmds-demo>=0.1\n")
+    );
+    project.write("requirements.txt", &pinned);
+    nixpy(&project)
+        .args(["remove", "--pip", "nixpy-cmds-demo"])
+        .outcome()
+        .success()
+        .stderr_has("removed nixpy-cmds-demo from requirements.txt");
+    assert_eq!(project.read("requirements.txt"), LOCAL_WHEELS_ONLY);
+}
+
 /// Issue 13, item 15: the manifest, the lock and a requirements file that
 /// are symlinks (a shared config folder) are edited through the link: the
 /// target changes, atomically, and the link stays a link (it used to be

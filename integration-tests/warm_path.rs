@@ -433,6 +433,51 @@ fn re_pointing_a_symlinked_folder_on_the_way_to_an_input_rebuilds() {
     assert_warm(&project, &["sox", "--version"]);
 }
 
+/// Issue 13, item 20: a variable a requirements file names (`${VAR}`) is
+/// an input: changing it rebuilds, and the cache entry keeps only a hash
+/// of its value (it may be a token).
+#[test]
+fn a_variable_a_requirements_file_names_is_an_input() {
+    needs_nix!();
+    let project = Project::with_manifest("");
+    let name = unique_name("nixpy-it-var").replace('-', "_");
+    for (dir, version) in [("wheels-a", "1.0.0"), ("wheels-b", "2.0.0")] {
+        let init = format!("{name}/__init__.py");
+        let text = format!("VERSION = {version:?}\n");
+        make_wheel(
+            &project.mkdir(dir),
+            &name,
+            version,
+            &[],
+            &[(&init, &text)],
+            &[],
+        );
+    }
+    project.write(
+        "requirements.txt",
+        &format!("--no-index\n--find-links ./${{NIXPY_IT_WHEELS}}\n{name}\n"),
+    );
+    let run = |dir: &str| {
+        nixpy_run(&project, versions_of(&[&name]))
+            .env("NIXPY_IT_WHEELS", dir)
+            .outcome()
+    };
+    run("wheels-a").success().stdout_is("[\"1.0.0\"]\n");
+    let warm = run("wheels-a");
+    warm.success().stdout_is("[\"1.0.0\"]\n");
+    assert_eq!(warm.stderr, "", "the same value: warm");
+    run("wheels-b").success().stdout_is("[\"2.0.0\"]\n");
+    let entry = std::fs::read_to_string(
+        project_cache_dir(project.cache_dir(), &project).join("entry.json"),
+    )
+    .unwrap();
+    assert!(entry.contains("NIXPY_IT_WHEELS"), "{entry}");
+    assert!(
+        !entry.contains("\"wheels-b\""),
+        "the value is in the entry: {entry}"
+    );
+}
+
 /// Issue 13, item 13: what a nix-file reads besides static imports. A
 /// path built from literals (`import (./. + "/x.nix")`) and a file read
 /// with `readFile` are fingerprinted (a data file is not parsed as Nix);

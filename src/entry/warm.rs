@@ -27,7 +27,9 @@
 //! 4. The Nix identity, a value of the fingerprint: `stat` and `access` of
 //!    `nix` in each PATH folder outside the store until found, `readlink`
 //!    of each component of its path, `stat` of it.
-//! 5. `readlink` of each symbolic link met on the way to an input file
+//! 5. (No system call) the hash of each environment variable a
+//!    requirements file names as `${NAME}`; `readlink` of each symbolic
+//!    link met on the way to an input file
 //!    (none unless the project links folders or files), `stat` of each
 //!    input file of the fingerprint (only a file whose stat
 //!    moved is opened without blocking, checked to be a regular file with
@@ -271,7 +273,7 @@ mod tests {
         let mut fingerprint = Fingerprint {
             scalars: scalars("2.18"),
             files: Vec::new(),
-            links: Vec::new(),
+            ..Fingerprint::default()
         };
         fingerprint.add_file(&dir.join("input"));
         CacheEntry {

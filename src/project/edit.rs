@@ -96,42 +96,77 @@ fn array_of<'t>(table: &'t mut Table, key: &str) -> Result<&'t mut Array, String
         .ok_or_else(|| format!("`{key}` is not a list"))
 }
 
-/// Adds requirement lines to a requirements file, replacing a line for the
-/// same distribution (so `add --pip 'rich>=13'` updates `rich`).
-pub(crate) fn add_requirements(text: &str, lines: &[(String, String)]) -> String {
-    let mut out: Vec<String> = text.lines().map(str::to_owned).collect();
-    for (name, line) in lines {
-        match out
-            .iter()
-            .position(|l| requirement_name(l).as_deref() == Some(name))
-        {
-            Some(i) => out[i] = line.clone(),
-            None => out.push(line.clone()),
+/// A requirements file as its entries: each a logical line (a line and
+/// the lines its trailing `\` continues, such as `--hash` lines), with
+/// their line endings as they are.
+fn entries(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        at += line.len();
+        let content = line.trim_end_matches(['\n', '\r']);
+        if !content.ends_with('\\') {
+            out.push(&text[start..at]);
+            start = at;
         }
     }
-    let mut joined = out.join("\n");
-    joined.push('\n');
-    joined
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
-/// Removes the lines naming `names`; returns the new text and what was removed.
+/// The file's line ending: CRLF when it has one, else LF.
+fn line_ending(text: &str) -> &'static str {
+    if text.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
+/// Adds requirement lines to a requirements file, replacing the entry for
+/// the same distribution (so `add --pip 'rich>=13'` updates `rich`, with
+/// its `--hash` continuation lines), in the file's own line endings.
+pub(crate) fn add_requirements(text: &str, lines: &[(String, String)]) -> String {
+    let eol = line_ending(text);
+    let mut out: Vec<String> = entries(text).into_iter().map(str::to_owned).collect();
+    if let Some(last) = out.last_mut() {
+        if !last.ends_with('\n') {
+            last.push_str(eol);
+        }
+    }
+    for (name, line) in lines {
+        let entry = format!("{line}{eol}");
+        match out
+            .iter()
+            .position(|e| requirement_name(e).as_deref() == Some(name))
+        {
+            Some(i) => out[i] = entry,
+            None => out.push(entry),
+        }
+    }
+    out.concat()
+}
+
+/// Removes the entries naming `names` (with their continuation lines);
+/// returns the new text and the names removed, each once.
 pub(crate) fn remove_requirements(text: &str, names: &[String]) -> (String, Vec<String>) {
-    let mut removed = Vec::new();
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| match requirement_name(l) {
+    let mut removed: Vec<String> = Vec::new();
+    let kept: String = entries(text)
+        .into_iter()
+        .filter(|entry| match requirement_name(entry) {
             Some(n) if names.contains(&n) => {
-                removed.push(n);
+                if !removed.contains(&n) {
+                    removed.push(n);
+                }
                 false
             }
             _ => true,
         })
         .collect();
-    let mut joined = kept.join("\n");
-    if !joined.is_empty() {
-        joined.push('\n');
-    }
-    (joined, removed)
+    (kept, removed)
 }
 
 /// The same, for `[project].dependencies` of pyproject.toml.
@@ -354,6 +389,31 @@ mod tests {
         let (out, removed) = remove_requirements(&out, &["requests".into()]);
         assert_eq!(out, "# deps\nrich>=13\nattrs\n");
         assert_eq!(removed, ["requests"]);
+    }
+
+    /// Issue 13, item 20 (and issue 18): a pinned entry with `--hash`
+    /// continuation lines is replaced and removed whole, CRLF endings stay.
+    #[test]
+    fn entries_with_continuation_lines_are_edited_whole() {
+        let text = "--no-index\r\nrich==13.7.0 \\\r\n    --hash=sha256:aa \\\r\n    --hash=sha256:bb\r\nattrs\r\n";
+        let (out, removed) = remove_requirements(text, &["rich".into()]);
+        assert_eq!(out, "--no-index\r\nattrs\r\n");
+        assert_eq!(removed, ["rich"]);
+        let out = add_requirements(
+            text,
+            &[
+                ("rich".into(), "rich>=14".into()),
+                ("six".into(), "six".into()),
+            ],
+        );
+        assert_eq!(out, "--no-index\r\nrich>=14\r\nattrs\r\nsix\r\n");
+        // Without a final newline, and a duplicate removed once.
+        let (out, removed) = remove_requirements("six\nattrs\nsix", &["six".into()]);
+        assert_eq!((out.as_str(), removed), ("attrs\n", vec!["six".to_owned()]));
+        assert_eq!(
+            add_requirements("attrs", &[("six".into(), "six".into())]),
+            "attrs\nsix\n"
+        );
     }
 
     #[test]

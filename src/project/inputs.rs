@@ -111,6 +111,9 @@ pub(crate) fn read_inputs(
     for written in manifest.written_paths.iter().chain(&requirements.written) {
         fingerprint.add_links(written);
     }
+    for name in &requirements.variables {
+        fingerprint.add_variable(name);
+    }
     Ok(Inputs {
         fingerprint,
         manifest,

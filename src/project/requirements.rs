@@ -5,6 +5,7 @@
 //! syntax error by file and line, and to check requirements against what Nix
 //! provides) and hands the installer one normalised file with absolute paths.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -82,6 +83,8 @@ pub(crate) struct RequirementSet {
     /// by normalised name: resolved with the requirements, installed when
     /// selected.
     pub groups: std::collections::BTreeMap<String, Vec<Requirement>>,
+    /// The environment variables the files name as `${NAME}`: inputs too.
+    pub variables: BTreeSet<String>,
 }
 
 impl RequirementSet {
@@ -256,9 +259,11 @@ fn read_file(
         ))
         .with_hint("requirement files must be UTF-8 text; re-save the file as UTF-8")
     })?;
+    // A UTF-8 byte order mark, as Windows editors write: pip and uv skip it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let base = canonical.parent().unwrap_or(Path::new("/")).to_path_buf();
     stack.push(canonical.clone());
-    for (line_no, line) in logical_lines(&text) {
+    for (line_no, line) in logical_lines(text) {
         let origin = Origin {
             file: canonical.clone(),
             line: line_no,
@@ -330,8 +335,50 @@ fn option_value<'a>(tokens: &[&'a str]) -> (&'a str, Option<&'a str>, usize) {
     (first, tokens.get(1).copied(), 2)
 }
 
-fn parse_line<'a>(
-    line: &'a str,
+/// `${NAME}` replaced by the variable's value where it is set, as pip and
+/// uv do (NAME: capitals, digits, `_`); every name met goes into `used`
+/// (unset ones too: setting one later changes the requirements).
+fn expand_variables(line: &str, used: &mut BTreeSet<String>) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 && after[name_len..].starts_with('}') {
+            let name = &after[..name_len];
+            used.insert(name.to_owned());
+            match std::env::var(name) {
+                Ok(value) => out.push_str(&value),
+                Err(_) => out.push_str(&rest[start..start + 3 + name_len]),
+            }
+            rest = &after[name_len + 1..];
+        } else {
+            out.push_str("${");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn parse_line(
+    written: &str,
+    base: &Path,
+    kind: Kind,
+    origin: &Origin,
+    set: &mut RequirementSet,
+    stack: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let expanded = expand_variables(written, &mut set.variables);
+    parse_expanded(written, &expanded, base, kind, origin, set, stack)
+}
+
+fn parse_expanded<'l>(
+    written: &str,
+    line: &'l str,
     base: &Path,
     kind: Kind,
     origin: &Origin,
@@ -340,7 +387,12 @@ fn parse_line<'a>(
 ) -> Result<()> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     if !tokens[0].starts_with('-') {
-        let req = parse_requirement(line, base, origin)?;
+        let mut req = parse_requirement(line, base, origin)?;
+        // A URL or a name keeps its `${VAR}`s for the installer to expand:
+        // a token in it never reaches nixpy.lock. A path is made absolute.
+        if written != line && !is_local_path(line) {
+            req.line = written.trim().to_owned();
+        }
         match kind {
             Kind::Requirements => set.requirements.push(req),
             Kind::Constraints => set.constraints.push(req),
@@ -348,7 +400,7 @@ fn parse_line<'a>(
         return Ok(());
     }
     let (opt, value, used) = option_value(&tokens);
-    let needs_value = |v: Option<&'a str>| {
+    let needs_value = |v: Option<&'l str>| {
         v.ok_or_else(|| syntax_error(origin, format!("`{opt}` needs a value")))
     };
     let no_extra = |used: usize| {
@@ -494,6 +546,12 @@ pub(crate) fn parse_pep508(
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
+}
+
+/// A requirement given as a path (made absolute by nixpy), not a URL.
+fn is_local_path(spec: &str) -> bool {
+    let spec = spec.trim_start();
+    is_location(spec) && !spec.contains("://") && !spec.starts_with("file:")
 }
 
 /// A path or URL given instead of a name: `./pkg`, `/abs/x.whl`, `file:...`, `https://...`.

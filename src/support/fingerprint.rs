@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::hash::hash_reader;
+use super::hash::{hash_bytes, hash_reader};
 use super::input_file;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +83,16 @@ pub(crate) struct Fingerprint {
     /// The links on the way to the files, as they were.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkStamp>,
+    /// Environment variables the inputs name (`${NAME}` in a requirements
+    /// file), by the hash of their value (never the value: it may be a
+    /// token), `None` when unset.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, Option<String>>,
+}
+
+/// The hash of the variable `name`'s value, `None` when it is unset.
+fn variable_hash(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| hash_bytes(value.as_encoded_bytes()))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -98,6 +108,11 @@ impl Fingerprint {
         if !self.files.iter().any(|f| f.path == path) {
             self.files.push(FileStamp::take(path));
         }
+    }
+
+    /// Records the environment variable `name` as an input.
+    pub(crate) fn add_variable(&mut self, name: &str) {
+        self.variables.insert(name.to_owned(), variable_hash(name));
     }
 
     /// Stamps the symbolic links met on the way from `written` (a path as
@@ -124,6 +139,11 @@ impl Fingerprint {
                 })
                 .unwrap_or_default();
             return Freshness::Stale(format!("{changed} changed"));
+        }
+        for (name, hash) in &self.variables {
+            if variable_hash(name) != *hash {
+                return Freshness::Stale(format!("${{{name}}} changed"));
+            }
         }
         for link in &self.links {
             if std::fs::read_link(&link.path).ok().as_ref() != Some(&link.target) {
@@ -220,7 +240,7 @@ mod tests {
         let mut fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
-            links: Vec::new(),
+            ..Fingerprint::default()
         };
         fp.add_file(&f);
         assert_eq!(fp.check(&scalars()), Freshness::Fresh);
@@ -245,7 +265,7 @@ mod tests {
         let mut fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
-            links: Vec::new(),
+            ..Fingerprint::default()
         };
         fp.add_file(&f);
         std::fs::write(&f, "rich").unwrap();
@@ -253,7 +273,7 @@ mod tests {
         let mut fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
-            links: Vec::new(),
+            ..Fingerprint::default()
         };
         fp.add_file(&f);
         std::fs::remove_file(&f).unwrap();
@@ -302,7 +322,7 @@ mod tests {
         let fp = Fingerprint {
             scalars: scalars(),
             files: vec![],
-            links: Vec::new(),
+            ..Fingerprint::default()
         };
         let mut other = scalars();
         other.insert("nixpy".into(), "2".into());

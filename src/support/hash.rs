@@ -1,5 +1,6 @@
 //! Content hashes and short keys (BLAKE3).
 
+/// The hash of `bytes`.
 pub(crate) fn hash_bytes(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
