@@ -828,6 +828,52 @@ fn inputs_that_are_not_regular_files_are_refused_without_blocking() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Issue 13, item 22, the messages that need no Nix: a huge one-line
+/// manifest gives a short error (it echoed the whole line: 1.8 MB), a lock
+/// that is not UTF-8 has its position and a hint, and the usage line does
+/// not show `--nixpkgs <REF>` when only NIXPY_NIXPKGS is set.
+#[test]
+fn messages_stay_short_positioned_and_true() {
+    let project = Project::new();
+    let huge = format!("packages = [{}]x\n", "\"x\", ".repeat(150_000));
+    project.write("nixpy.toml", &huge);
+    let out = nixpy_run(&project, ["true"]).outcome();
+    out.nixpy_error().stderr_has_position("nixpy.toml", 1);
+    assert!(out.stderr.len() < 2000, "a {} byte error", out.stderr.len());
+
+    project.write("nixpy.toml", "packages = []\n");
+    std::fs::write(project.path("nixpy.lock"), b"version = 1\n# caf\xe9\n").unwrap();
+    nixpy_run(&project, ["true"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has_position("nixpy.lock", 2)
+        .stderr_has("not valid UTF-8")
+        .stderr_has("hint:");
+
+    for args in [
+        &["completions"][..],
+        &["gc", "--older-than"],
+        &["run", "--refresh"],
+    ] {
+        let out = nixpy(&project).args(args).outcome();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            !out.stderr.contains("--nixpkgs"),
+            "{args:?}: the usage line shows --nixpkgs, which only the variable set:\n{}",
+            out.stderr
+        );
+    }
+    // --nixpkgs still wins over the variable (checked once Nix is found).
+    if require_nix().is_some() {
+        std::fs::remove_file(project.path("nixpy.lock")).unwrap();
+        nixpy(&project)
+            .args(["--nixpkgs", "not a ref", "run", "--", "true"])
+            .outcome()
+            .nixpy_error()
+            .stderr_has("--nixpkgs / NIXPY_NIXPKGS");
+    }
+}
+
 /// Valid input that nixpy used to refuse (issue 13, items 19 and 20).
 #[test]
 fn valid_requirement_files_are_accepted() {

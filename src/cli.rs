@@ -17,8 +17,10 @@ pub(crate) struct Cli {
     #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
 
-    /// Use this flake reference for nixpkgs instead of the manifest's (a local checkout or mirror).
-    #[arg(long, global = true, env = "NIXPY_NIXPKGS", value_name = "REF")]
+    /// Use this flake reference for nixpkgs instead of the manifest's (a local checkout or mirror) [env: NIXPY_NIXPKGS].
+    // Read from the variable by `commands`, not by clap: clap would show
+    // `--nixpkgs <REF>` in every usage line when only the variable is set.
+    #[arg(long, global = true, value_name = "REF")]
     pub nixpkgs: Option<String>,
 
     /// Also fetch store paths from this binary cache (any `nix copy` store URI); repeatable.

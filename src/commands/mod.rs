@@ -46,6 +46,18 @@ impl From<BuildFlags> for BuildOptions {
     }
 }
 
+/// NIXPY_NIXPKGS, which `--nixpkgs` overrides.
+fn nixpkgs_from_env() -> Result<Option<String>> {
+    match std::env::var("NIXPY_NIXPKGS") {
+        Ok(reference) => Ok(Some(reference)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::new(
+            "NIXPY_NIXPKGS is not UTF-8 text, so it is no flake reference",
+        )
+        .with_hint("set it to a flake reference such as path:/srv/nixpkgs, or unset it")),
+    }
+}
+
 /// Runs the command `cli` names, in the folder `-C` names.
 pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
     // -C works as in git, make and cargo: the command runs there too.
@@ -60,9 +72,13 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
     }
     let start_dir = std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current folder: {e}")))?;
+    let nixpkgs = match cli.nixpkgs {
+        Some(reference) => Some(reference),
+        None => nixpkgs_from_env()?,
+    };
     let mut ctx = Context::new(
         start_dir,
-        cli.nixpkgs,
+        nixpkgs,
         nix::Substituters {
             urls: cli.substituters,
             trusted_public_keys: cli.trusted_public_keys,
