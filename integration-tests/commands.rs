@@ -272,6 +272,148 @@ fn pip_entries_with_hash_continuation_lines_are_edited_whole() {
     assert_eq!(project.read("requirements.txt"), LOCAL_WHEELS_ONLY);
 }
 
+/// Issue 13, item 22: `add` edits an inline `[tool]` table (it said there
+/// was no [tool.nixpy]), keeps CRLF line endings (they became LF), and
+/// `remove` of a duplicated entry removes every copy (one stayed while
+/// reported removed).
+#[test]
+fn add_and_remove_edit_inline_tables_crlf_files_and_duplicates() {
+    needs_nix!();
+    let project = Project::new().file(
+        "pyproject.toml",
+        "[project]\r\nname = \"x\"\r\nversion = \"0.1\"\r\n\r\n[tool]\r\nnixpy = { packages = [\"hello\", \"sox\", \"hello\"] }\r\n",
+    );
+    nixpy(&project).args(["add", "jq"]).outcome().success();
+    let text = project.read("pyproject.toml");
+    assert!(
+        text.contains("nixpy = { packages = [\"hello\", \"sox\", \"hello\", \"jq\"] }\r\n"),
+        "{text:?}"
+    );
+    assert_eq!(
+        text.matches('\n').count(),
+        text.matches("\r\n").count(),
+        "{text:?}"
+    );
+    nixpy(&project)
+        .args(["remove", "hello"])
+        .outcome()
+        .success()
+        .stderr_has("removed hello from packages");
+    let text = project.read("pyproject.toml");
+    assert!(
+        !text.contains("\"hello\""),
+        "a copy of hello stayed: {text:?}"
+    );
+    nixpy_run(&project, ["jq", "--version"]).outcome().success();
+}
+
+/// Issue 13, item 22: a shell hook too large to hand to bash is one error
+/// at build time naming the manifest's line (every command failed with
+/// "Argument list too long"); an [env] value too large says what is wrong.
+#[test]
+fn a_hook_or_value_too_large_for_exec_is_explained() {
+    needs_nix!();
+    let padding = "# padding\n".repeat(14_000);
+    let project = Project::with_manifest(&format!(
+        "packages = [\"hello\"]\nshell-hook = \"\"\"\n{padding}export X=1\n\"\"\"\n"
+    ));
+    let out = nixpy_run(&project, ["hello"]).outcome();
+    out.nixpy_error()
+        .stderr_has("nixpy.toml:2: the shell hook is 136 KiB")
+        .stderr_has("hint: move the bulk of shell-hook into a script");
+    project.write(
+        "nixpy.toml",
+        &format!(
+            "packages = [\"hello\"]\n[env]\nBIG = \"{}\"\n",
+            "x".repeat(140_000)
+        ),
+    );
+    nixpy_run(&project, ["hello"])
+        .outcome()
+        .nixpy_error()
+        .stderr_has(
+            "cannot start `hello`: its arguments and environment are larger than the system allows",
+        )
+        .stderr_has("hint:");
+}
+
+/// Issue 13, item 22: `nixpkgs = "path:./nixpkgs"` is the project's
+/// folder (Nix took it relative to the generated flake in the cache).
+#[test]
+fn a_relative_nixpkgs_path_is_the_projects() {
+    needs_nix!();
+    let project =
+        Project::with_manifest("nixpkgs = \"path:./vendor/nixpkgs\"\npackages = [\"hello\"]\n");
+    let vendor = project.mkdir("vendor/nixpkgs");
+    for entry in std::fs::read_dir(&standin().dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), vendor.join(entry.file_name())).unwrap();
+        }
+    }
+    nixpy_run(&project, ["hello"])
+        .env_remove("NIXPY_NIXPKGS")
+        .outcome()
+        .success()
+        .stdout_is(&standin_version("hello", "2.12.1"));
+}
+
+/// Issue 13, item 22: CI=False (any case) is not CI: the lock is written.
+#[test]
+fn ci_false_is_not_ci() {
+    needs_nix!();
+    for value in ["False", "false", "0", ""] {
+        let project = Project::with_manifest("packages = [\"hello\"]\n");
+        nixpy_run(&project, ["hello"])
+            .env("CI", value)
+            .outcome()
+            .success();
+        assert!(
+            project.path("nixpy.lock").exists(),
+            "CI={value:?} kept the lock from being written"
+        );
+    }
+}
+
+/// Issue 13, item 22: a project path with a newline: status lines stay one
+/// line each, and direnv's watch list says what it cannot hold.
+#[test]
+fn a_newline_in_the_project_path_is_shown_escaped_and_explained() {
+    needs_nix!();
+    let parent = temp_dir("nixpy-it-newline-");
+    let root = parent.path().join("new\nline");
+    std::fs::create_dir(&root).unwrap();
+    set_mode(&root, 0o755);
+    std::fs::write(root.join("nixpy.toml"), "packages = [\"hello\"]\n").unwrap();
+    let cache = temp_dir("nixpy-it-cache-");
+    let nixpy_here = |args: &[&str]| {
+        Command::new(NIXPY)
+            .args(args)
+            .current_dir(&root)
+            .env("NIXPY_NIXPKGS", &standin().flake_ref)
+            .env("NIXPY_CACHE_DIR", cache.path())
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .env_remove("CI")
+            .stdin(Stdio::null())
+            .outcome()
+    };
+    let out = nixpy_here(&["run", "--", "hello"]);
+    out.success();
+    assert!(
+        !out.stderr.contains("new\nline"),
+        "a status line broke in two:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("new\\nline/nixpy.lock"),
+        "{}",
+        out.stderr
+    );
+    nixpy_here(&["env", "--watch-files"])
+        .success()
+        .stderr_has("have a newline in their path")
+        .stderr_has("hint:");
+}
+
 /// Issue 13, item 15: the manifest, the lock and a requirements file that
 /// are symlinks (a shared config folder) are edited through the link: the
 /// target changes, atomically, and the link stays a link (it used to be

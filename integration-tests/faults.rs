@@ -966,6 +966,40 @@ fn an_edit_that_cannot_write_one_file_changes_none() {
     assert_eq!(project.read("ro/requirements.txt"), "# none yet\n");
 }
 
+/// Issue 13, item 22: a read-only checkout (a read-only mount, for root
+/// too) without a lock says so and how to get one (it said "cannot create
+/// a temporary file"), and nothing is half-built.
+#[test]
+fn a_read_only_checkout_without_a_lock_says_how_to_get_one() {
+    needs_nix!();
+    let Some(fs) = Tmpfs::mount("1m") else {
+        return;
+    };
+    std::fs::write(fs.path().join("nixpy.toml"), "packages = [\"hello\"]\n").unwrap();
+    set_mode(fs.path(), 0o755);
+    let remount = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(fs.path())
+        .status()
+        .unwrap();
+    assert!(remount.success(), "cannot remount the tmpfs read-only");
+    let project = Project::new();
+    let out = nixpy_run(&project, ["hello"])
+        .current_dir(fs.path())
+        .outcome();
+    assert_no_panic(&out);
+    out.nixpy_error()
+        .stderr_has("nixpy.lock is missing, and the project folder")
+        .stderr_has("is on a read-only file system")
+        .stderr_has("hint: nixpy.lock holds the nixpkgs pin and the pip resolution: run `nixpy lock` in a writable checkout");
+    assert!(
+        walk(project.cache_dir())
+            .iter()
+            .all(|p| p.file_name().is_none_or(|n| n != "entry.json")),
+        "a cache entry was published"
+    );
+}
+
 #[test]
 fn a_new_lock_follows_the_umask() {
     needs_nix!();

@@ -45,8 +45,7 @@ fn tool(name: &str) -> Option<PathBuf> {
     if let Some(path) = which(name) {
         return Some(path);
     }
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    if ci || std::env::var_os("NIXPY_REQUIRE_NIX").is_some() {
+    if under_ci() || std::env::var_os("NIXPY_REQUIRE_NIX").is_some() {
         panic!("{name} is not installed; scripts/setup-system installs it (CI or NIXPY_REQUIRE_NIX is set, so this is not skipped)");
     }
     note_skip(&format!("{name} is not installed"));

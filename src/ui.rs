@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use crate::support::text::printable;
+
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 static COLOR: AtomicU8 = AtomicU8::new(COLOR_AUTO);
 
@@ -60,10 +62,11 @@ pub(crate) fn verbosity() -> u8 {
     VERBOSITY.load(Ordering::Relaxed)
 }
 
-/// A progress line: what nixpy is doing now.
+/// A progress line: what nixpy is doing now. One line, always: a path
+/// with a newline (or another control character) in it is escaped.
 pub(crate) fn status(message: &str) {
     if verbosity() >= 1 {
-        let _ = writeln!(std::io::stderr(), "nixpy: {message}");
+        let _ = writeln!(std::io::stderr(), "nixpy: {}", printable(message));
     }
 }
 
@@ -105,7 +108,7 @@ pub(crate) struct Phase {
 
 impl Phase {
     pub(crate) fn start(label: impl Into<String>) -> Phase {
-        let label = label.into();
+        let label = printable(&label.into());
         let started = std::time::Instant::now();
         let mut phase = Phase {
             label,

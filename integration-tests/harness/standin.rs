@@ -418,13 +418,19 @@ fn nix_gate() -> &'static NixGate {
             Ok(out) => format!("`nix --version` failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
             Err(e) => format!("`nix` is not runnable from PATH: {e}"),
         };
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-        if ci || std::env::var_os("NIXPY_REQUIRE_NIX").is_some() {
+        if under_ci() || std::env::var_os("NIXPY_REQUIRE_NIX").is_some() {
             NixGate::Fail(format!("{why}; CI or NIXPY_REQUIRE_NIX is set, so the integration tests must not be skipped"))
         } else {
             NixGate::Skip(why)
         }
     })
+}
+
+/// The suite runs under CI: `CI` is set to anything but empty, `0` or
+/// `false` in any case (nixpy's own rule, `support::ci`).
+pub(crate) fn under_ci() -> bool {
+    std::env::var("CI")
+        .is_ok_and(|v| !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")))
 }
 
 /// The gate of [`needs_nix!`], for a test that needs the stand-in itself:

@@ -18,11 +18,12 @@ use crate::support::hash::key_of;
 fn effective_nixpkgs(ctx: &Context, manifest: &Manifest) -> Result<String> {
     match &ctx.nixpkgs_override {
         Some(reference) => {
-            manifest::check_flake_ref(reference).map_err(|why| {
+            let reference = manifest::absolute_flake_ref(reference, &ctx.start_dir);
+            manifest::check_flake_ref(&reference).map_err(|why| {
                 Error::new(format!("--nixpkgs / NIXPY_NIXPKGS: {why}"))
                     .with_hint("pass a flake reference such as path:/srv/nixpkgs")
             })?;
-            Ok(reference.clone())
+            Ok(reference)
         }
         None => Ok(manifest.nixpkgs.clone()),
     }

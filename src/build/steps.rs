@@ -65,6 +65,7 @@ pub(super) fn build(
     };
     let shell = nix_shell(&nix, pc, &spec, opts.refresh, recorded.as_ref(), &project)?;
     check_requires_python(location, &shell.env, &inputs.manifest)?;
+    check_hook_size(location, &shell.env, &inputs.manifest)?;
     let nix_version = shell.nix_version.clone().or_else(|| {
         let records_anew = opts.record_paths
             || recorded
@@ -217,6 +218,37 @@ fn note_allow_variables(location: &ProjectLocation) {
             ));
         }
     }
+}
+
+/// The shell hook (the Nix shell's and the manifest's) must fit in one
+/// environment string, or every command would fail to start with
+/// "Argument list too long".
+fn check_hook_size(
+    location: &ProjectLocation,
+    shell: &ShellEnv,
+    manifest: &Manifest,
+) -> Result<()> {
+    let own = manifest.shell_hook.trim().len();
+    let total = shell.shell_hook.trim().len() + 1 + own;
+    if total <= run::hook::MAX_HOOK_BYTES {
+        return Ok(());
+    }
+    let text = crate::project::manifest::read_manifest_text(&location.manifest).unwrap_or_default();
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("shell-hook"))
+        .map_or(String::new(), |i| format!("{}:", i + 1));
+    let name = location
+        .manifest
+        .strip_prefix(&location.root)
+        .unwrap_or(&location.manifest)
+        .display();
+    Err(Error::new(format!(
+        "{name}:{line} the shell hook is {} KiB ({} KiB of it shell-hook here, the rest the Nix shell's own), more than the 128 KiB Linux passes to a program",
+        total / 1024,
+        own / 1024
+    ))
+    .with_hint("move the bulk of shell-hook into a script in the project and source it from there (shell-hook = \". ./scripts/setup.sh\")"))
 }
 
 /// A built (or fetched, or reused) Nix shell.
@@ -382,19 +414,25 @@ fn update_lock(
             if !changed || lockfile::is_written_as(&lock_path, lock) {
                 return Ok(());
             }
-            if !user::may_write(&location.root) {
-                let (what, hint) = match old {
-                    Some(_) => ("is out of date", "run with --frozen to use nixpy.lock as it is, or ask the project's owner to run `nixpy lock`"),
-                    None => ("is missing", "ask the project's owner to run `nixpy lock` (and commit nixpy.lock)"),
-                };
-                return Err(Error::new(format!(
-                    "nixpy.lock {what}, and {} may not write the project folder {}",
-                    nix::user_name(),
-                    location.root.display()
-                ))
-                .with_hint(hint));
+            if let Err(denied) = user::write_access(&location.root) {
+                return Err(not_writable(location, old.is_some(), &denied));
             }
-            if lockfile::write(&lock_path, lock)? && !lock_command {
+            // Any other failure (a full disk, a folder made read-only
+            // meanwhile): say what the lock is for, not only what failed.
+            let written = lockfile::write(&lock_path, lock).map_err(|err| {
+                let hint = match old {
+                    None => "nixpy.lock holds the nixpkgs pin and the pip resolution: run `nixpy lock` in a writable checkout and commit it",
+                    Some(_) => "run `nixpy lock` in a writable checkout and commit nixpy.lock, or use the lock as it is with --frozen",
+                };
+                Error::new(format!(
+                    "cannot write {} ({}), and this build needs {}",
+                    lock_path.display(),
+                    err.message,
+                    if old.is_none() { "a new lock" } else { "the lock updated" }
+                ))
+                .with_hint(hint)
+            })?;
+            if written && !lock_command {
                 let verb = if old.is_some() { "updated" } else { "wrote" };
                 ui::status(&format!("{verb} {}:", lock_path.display()));
                 ui::block(&LockDiff::between(old, lock).render());
@@ -420,6 +458,37 @@ fn update_lock(
         LockMode::Frozen => {}
     }
     Ok(())
+}
+
+/// nixpy.lock must be written and the project folder cannot be: a
+/// read-only file system (a mounted checkout, root too) or a user without
+/// permission, each with its way out.
+fn not_writable(location: &ProjectLocation, has_lock: bool, denied: &std::io::Error) -> Error {
+    let read_only = denied.raw_os_error() == Some(libc::EROFS);
+    let what = if has_lock {
+        "is out of date"
+    } else {
+        "is missing"
+    };
+    let why = if read_only {
+        format!(
+            "the project folder {} is on a read-only file system",
+            location.root.display()
+        )
+    } else {
+        format!(
+            "{} may not write the project folder {}",
+            nix::user_name(),
+            location.root.display()
+        )
+    };
+    let hint = match (has_lock, read_only) {
+        (true, true) => "run with --frozen to use nixpy.lock as it is, or run `nixpy lock` in a writable checkout and commit it",
+        (true, false) => "run with --frozen to use nixpy.lock as it is, or ask the project's owner to run `nixpy lock`",
+        (false, true) => "nixpy.lock holds the nixpkgs pin and the pip resolution: run `nixpy lock` in a writable checkout and commit it",
+        (false, false) => "ask the project's owner to run `nixpy lock` (and commit nixpy.lock)",
+    };
+    Error::new(format!("nixpy.lock {what}, and {why}")).with_hint(hint)
 }
 
 /// The entry the warm path will read: the fingerprint, and the recipe of

@@ -146,13 +146,24 @@ fn watch_files(ctx: &Context) -> Result<Vec<u8>> {
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
+    let mut unlisted = 0;
     for file in files {
         let bytes = file.as_os_str().as_bytes();
+        if !seen.insert(file.clone()) {
+            continue;
+        }
         // One path per line: a path with a newline cannot be listed.
-        if !bytes.contains(&b'\n') && seen.insert(file.clone()) {
+        if bytes.contains(&b'\n') {
+            unlisted += 1;
+        } else {
             out.extend_from_slice(bytes);
             out.push(b'\n');
         }
+    }
+    if unlisted > 0 {
+        ui::warn(&format!(
+            "{unlisted} input file(s) have a newline in their path, which direnv's watch list cannot hold: direnv will not reload when they change\n  hint: move the project to a folder whose path has no newline"
+        ));
     }
     Ok(out)
 }

@@ -1,7 +1,7 @@
 //! Editing the manifest and requirement files in place (`nixpy add` and
 //! `nixpy remove`), keeping the user's comments, order and formatting.
 
-use toml_edit::{Array, DocumentMut, Item, Table, Value};
+use toml_edit::{Array, DocumentMut, Item, TableLike, Value};
 
 use crate::project::requirements::normalize_name;
 
@@ -28,16 +28,33 @@ pub(crate) enum Location {
     ToolNixpy,
 }
 
-fn nixpy_table(doc: &mut DocumentMut, location: Location) -> Result<&mut Table, String> {
+/// nixpy's table: the document, or `tool.nixpy` in any TOML spelling
+/// (`[tool.nixpy]`, `nixpy = { ... }` under `[tool]`, `tool = { ... }`).
+fn nixpy_table(doc: &mut DocumentMut, location: Location) -> Result<&mut dyn TableLike, String> {
     match location {
         Location::Root => Ok(doc.as_table_mut()),
         Location::ToolNixpy => doc
             .get_mut("tool")
-            .and_then(Item::as_table_mut)
+            .and_then(Item::as_table_like_mut)
             .and_then(|t| t.get_mut("nixpy"))
-            .and_then(Item::as_table_mut)
+            .and_then(Item::as_table_like_mut)
             .ok_or_else(|| "pyproject.toml has no [tool.nixpy] table".to_owned()),
     }
+}
+
+/// Runs `edit` on `text` with LF line endings and gives the result back
+/// in CRLF when every line of `text` ended so (an editor on Windows):
+/// toml_edit writes the lines it adds with LF.
+fn keeping_crlf<T>(
+    text: &str,
+    edit: impl FnOnce(&str) -> Result<(String, T), String>,
+) -> Result<(String, T), String> {
+    let crlf = text.contains("\r\n") && text.matches('\n').count() == text.matches("\r\n").count();
+    if !crlf {
+        return edit(text);
+    }
+    let (out, touched) = edit(&text.replace("\r\n", "\n"))?;
+    Ok((out.replace('\n', "\r\n"), touched))
 }
 
 /// Adds `items` not already present; returns the ones added.
@@ -47,46 +64,53 @@ pub(crate) fn add_to_list(
     list: ListKey,
     items: &[String],
 ) -> Result<(String, Vec<String>), String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| e.to_string())?;
-    let table = nixpy_table(&mut doc, location)?;
-    let array = array_of(table, list.key())?;
-    let mut added = Vec::new();
-    for item in items {
-        if !array.iter().any(|v| v.as_str() == Some(item)) {
-            push_keeping_layout(array, item);
-            added.push(item.clone());
+    keeping_crlf(text, |text| {
+        let mut doc: DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| e.to_string())?;
+        let table = nixpy_table(&mut doc, location)?;
+        let array = array_of(table, list.key())?;
+        let mut added = Vec::new();
+        for item in items {
+            if !array.iter().any(|v| v.as_str() == Some(item)) {
+                push_keeping_layout(array, item);
+                added.push(item.clone());
+            }
         }
-    }
-    Ok((doc.to_string(), added))
+        Ok((doc.to_string(), added))
+    })
 }
 
-/// Removes `items`; returns the ones that were there.
+/// Removes `items`, every time each appears; returns the ones that were there.
 pub(crate) fn remove_from_list(
     text: &str,
     location: Location,
     list: ListKey,
     items: &[String],
 ) -> Result<(String, Vec<String>), String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| e.to_string())?;
-    let table = nixpy_table(&mut doc, location)?;
-    let mut removed = Vec::new();
-    if let Some(array) = table.get_mut(list.key()).and_then(Item::as_array_mut) {
-        for item in items {
-            let found = array.iter().position(|v| v.as_str() == Some(item));
-            if let Some(index) = found {
-                remove_keeping_layout(array, index);
-                removed.push(item.clone());
+    keeping_crlf(text, |text| {
+        let mut doc: DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| e.to_string())?;
+        let table = nixpy_table(&mut doc, location)?;
+        let mut removed = Vec::new();
+        if let Some(array) = table.get_mut(list.key()).and_then(Item::as_array_mut) {
+            for item in items {
+                loop {
+                    let found = array.iter().position(|v| v.as_str() == Some(item));
+                    let Some(index) = found else { break };
+                    remove_keeping_layout(array, index);
+                    if !removed.contains(item) {
+                        removed.push(item.clone());
+                    }
+                }
             }
         }
-    }
-    Ok((doc.to_string(), removed))
+        Ok((doc.to_string(), removed))
+    })
 }
 
-fn array_of<'t>(table: &'t mut Table, key: &str) -> Result<&'t mut Array, String> {
+fn array_of<'t>(table: &'t mut dyn TableLike, key: &str) -> Result<&'t mut Array, String> {
     if !table.contains_key(key) {
         table.insert(key, Item::Value(Value::Array(Array::new())));
     }
@@ -175,33 +199,35 @@ pub(crate) fn edit_pyproject_dependencies(
     add: &[(String, String)],
     remove: &[String],
 ) -> Result<(String, Vec<String>), String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| e.to_string())?;
-    let project = doc
-        .get_mut("project")
-        .and_then(Item::as_table_mut)
-        .ok_or_else(|| "pyproject.toml has no [project] table".to_owned())?;
-    let deps = array_of(project, "dependencies")?;
-    let mut touched = Vec::new();
-    for name in remove {
-        let found = position_of(deps, name);
-        if let Some(i) = found {
-            remove_keeping_layout(deps, i);
+    keeping_crlf(text, |text| {
+        let mut doc: DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| e.to_string())?;
+        let project = doc
+            .get_mut("project")
+            .and_then(Item::as_table_like_mut)
+            .ok_or_else(|| "pyproject.toml has no [project] table".to_owned())?;
+        let deps = array_of(project, "dependencies")?;
+        let mut touched = Vec::new();
+        for name in remove {
+            while let Some(i) = position_of(deps, name) {
+                remove_keeping_layout(deps, i);
+                if !touched.contains(name) {
+                    touched.push(name.clone());
+                }
+            }
+        }
+        for (name, line) in add {
+            match position_of(deps, name) {
+                Some(i) => {
+                    deps.replace(i, line.as_str());
+                }
+                None => push_keeping_layout(deps, line),
+            }
             touched.push(name.clone());
         }
-    }
-    for (name, line) in add {
-        let found = position_of(deps, name);
-        match found {
-            Some(i) => {
-                deps.replace(i, line.as_str());
-            }
-            None => push_keeping_layout(deps, line),
-        }
-        touched.push(name.clone());
-    }
-    Ok((doc.to_string(), touched))
+        Ok((doc.to_string(), touched))
+    })
 }
 
 /// toml_edit keeps a comment that follows an item (`"jq",  # json`) in the
@@ -413,6 +439,53 @@ mod tests {
         assert_eq!(
             add_requirements("attrs", &[("six".into(), "six".into())]),
             "attrs\nsix\n"
+        );
+    }
+
+    /// Issue 13, item 22: an inline `[tool]` table is edited (add said
+    /// there was no [tool.nixpy]); a duplicated item is removed every
+    /// time, so it does not stay while reported removed; CRLF stays CRLF.
+    #[test]
+    fn inline_tables_duplicates_and_crlf() {
+        for text in [
+            "[tool]\nnixpy = { packages = [\"hello\"] }\n",
+            "tool = { nixpy = { packages = [\"hello\"] } }\n",
+            "[tool]\nnixpy = { python = \"python3\" }\n",
+        ] {
+            let (out, added) =
+                add_to_list(text, Location::ToolNixpy, ListKey::Packages, &["jq".into()]).unwrap();
+            assert_eq!(added, ["jq"]);
+            let doc: toml::Table = toml::from_str(&out).unwrap();
+            let packages = doc["tool"]["nixpy"]["packages"].as_array().unwrap();
+            assert_eq!(packages.last().unwrap().as_str(), Some("jq"), "{out}");
+        }
+        let (out, removed) = remove_from_list(
+            "packages = [\"jq\", \"hello\", \"jq\"]\n",
+            Location::Root,
+            ListKey::Packages,
+            &["jq".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            (out.as_str(), removed),
+            ("packages = [\"hello\"]\n", vec!["jq".to_owned()])
+        );
+        let crlf = "# tools\r\npackages = [\r\n  \"hello\",\r\n]\r\n";
+        let (out, _) =
+            add_to_list(crlf, Location::Root, ListKey::Packages, &["jq".into()]).unwrap();
+        assert_eq!(
+            out,
+            "# tools\r\npackages = [\r\n  \"hello\",\r\n  \"jq\",\r\n]\r\n"
+        );
+        let (out, _) = edit_pyproject_dependencies(
+            "[project]\r\nname = \"x\"\r\ndependencies = [\"six\", \"six\"]\r\n",
+            &[("rich".into(), "rich".into())],
+            &["six".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "[project]\r\nname = \"x\"\r\ndependencies = [\"rich\"]\r\n"
         );
     }
 

@@ -263,7 +263,15 @@ impl Validator<'_> {
                         "use a flake reference such as github:NixOS/nixpkgs/nixos-24.05",
                     )
                 })?;
-                r.into_inner()
+                let absolute = absolute_flake_ref(r.get_ref(), self.root);
+                check_flake_ref(&absolute).map_err(|why| {
+                    self.error_at(
+                        &r,
+                        &format!("`{}` names {absolute}, which a flake reference cannot hold: {why}", r.get_ref()),
+                        "move the project (or the nixpkgs checkout) to a path without spaces or quotes, or give an absolute path",
+                    )
+                })?;
+                absolute
             }
             None => DEFAULT_NIXPKGS.to_owned(),
         };
@@ -534,6 +542,24 @@ fn dedup(list: Vec<AttrPath>) -> Vec<AttrPath> {
         .collect()
 }
 
+/// A `path:` or `git+file:` reference to a relative folder, made absolute
+/// from `base` (the project folder, or the current folder for
+/// `--nixpkgs`): Nix would take it relative to the generated flake's own
+/// folder in the cache.
+pub(crate) fn absolute_flake_ref(reference: &str, base: &Path) -> String {
+    for scheme in ["path:", "git+file:"] {
+        let Some(rest) = reference.strip_prefix(scheme) else {
+            continue;
+        };
+        let (path, query) = rest.split_at(rest.find(['?', '#']).unwrap_or(rest.len()));
+        if !path.is_empty() && !path.starts_with('/') {
+            let absolute = super::requirements::normalize_lexically(&base.join(path));
+            return format!("{scheme}{}{query}", absolute.display());
+        }
+    }
+    reference.to_owned()
+}
+
 /// Flake references go into the generated flake.nix as a string literal, so
 /// anything that could end or interpolate that literal is refused outright.
 pub(crate) fn check_flake_ref(reference: &str) -> std::result::Result<(), String> {
@@ -694,6 +720,38 @@ mod tests {
         ] {
             assert!(check_flake_ref(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Issue 13, item 22: `path:./nixpkgs` is the project's folder, not the
+    /// generated flake's in the cache.
+    #[test]
+    fn relative_path_references_are_made_absolute_from_the_project() {
+        let m = parse(
+            Path::new("/p/nixpy.toml"),
+            ManifestKind::NixpyToml,
+            "nixpkgs = \"path:./nixpkgs\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.nixpkgs, "path:/p/nixpkgs");
+        let base = Path::new("/work/proj");
+        assert_eq!(
+            absolute_flake_ref("path:../np?narHash=x", base),
+            "path:/work/np?narHash=x"
+        );
+        assert_eq!(
+            absolute_flake_ref("git+file:vendor/np#x", base),
+            "git+file:/work/proj/vendor/np#x"
+        );
+        for kept in ["path:/srv/np", "git+file:///srv/np", "github:NixOS/nixpkgs"] {
+            assert_eq!(absolute_flake_ref(kept, base), kept);
+        }
+        let err = parse(
+            Path::new("/a b/nixpy.toml"),
+            ManifestKind::NixpyToml,
+            "nixpkgs = \"path:./nixpkgs\"\n",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("nixpy.toml:1:11:"), "{}", err.message);
     }
 
     #[test]

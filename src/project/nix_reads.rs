@@ -11,11 +11,13 @@
 //! pinned by the lock and are not reported.
 
 use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use rnix::ast::{self, BinOpKind, Expr, InterpolPart};
 use rnix::SyntaxKind;
 use rowan::ast::AstNode;
+
+use super::requirements::normalize_lexically;
 
 /// The builtins that read a file or folder named by their (first) argument.
 const PATH_READERS: &[&str] = &[
@@ -104,7 +106,7 @@ fn literal_path(dir: &Path, path: &ast::Path) -> Option<Result<PathBuf, String>>
         return Some(Err(format!("the path `{text}` is computed at evaluation")));
     }
     if text.starts_with("./") || text.starts_with("../") {
-        return Some(Ok(lexical(&dir.join(&text))));
+        return Some(Ok(normalize_lexically(&dir.join(&text))));
     }
     let why = if text.starts_with('<') {
         "is looked up on NIX_PATH"
@@ -144,7 +146,7 @@ fn fold_addition(dir: &Path, binop: &ast::BinOp) -> Option<Option<PathBuf>> {
             None => return Some(None),
         }
     }
-    Some(Some(lexical(Path::new(&joined))))
+    Some(Some(normalize_lexically(Path::new(&joined))))
 }
 
 fn flatten_addition(expr: &Expr, out: &mut Vec<Expr>) {
@@ -248,21 +250,6 @@ fn builtin_name(function: &Expr) -> Option<String> {
         Expr::Paren(p) => builtin_name(&p.expr()?),
         _ => None,
     }
-}
-
-/// Drops `.` and folds `..`, as Nix does for path literals.
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 fn first_line(text: &str) -> String {

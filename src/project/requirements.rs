@@ -597,7 +597,7 @@ fn file_url(path: &[u8]) -> String {
 
 /// Drops `.` and folds `..` without touching the file system (the path may
 /// not exist yet, and symlinks in it are the user's business).
-fn normalize_lexically(path: &Path) -> PathBuf {
+pub(super) fn normalize_lexically(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for component in path.components() {

@@ -53,6 +53,9 @@ pub(crate) fn exec(
             .env_clear()
             .envs(env);
         let err = command.exec();
+        if is_too_big(&err) {
+            return too_big(program);
+        }
         return Error::new(format!("cannot run the shell hook with {bash}: {err}"));
     }
     let path = env
@@ -86,6 +89,9 @@ pub(crate) fn exec(
     command.arg0(program).args(&argv[1..]);
     command.env_clear().envs(env);
     let err = command.exec();
+    if is_too_big(&err) {
+        return too_big(program);
+    }
     match err.kind() {
         std::io::ErrorKind::NotFound => not_found(program),
         std::io::ErrorKind::PermissionDenied => Error::new(format!(
@@ -95,6 +101,20 @@ pub(crate) fn exec(
         .with_exit_code(EXIT_NOT_EXECUTABLE),
         _ => Error::new(format!("cannot run `{}`: {err}", program.to_string_lossy())),
     }
+}
+
+/// E2BIG: the arguments and environment exceed what Linux passes to a
+/// program (128 KiB for one string, about a quarter of the stack for all).
+fn is_too_big(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(libc::E2BIG)
+}
+
+fn too_big(program: &OsStr) -> Error {
+    Error::new(format!(
+        "cannot start `{}`: its arguments and environment are larger than the system allows (Argument list too long)",
+        program.to_string_lossy()
+    ))
+    .with_hint("look for a very large variable (in your environment, [env] or the shell hook, at most 128 KiB each) or a very long command line")
 }
 
 fn has_slash(program: &OsStr) -> bool {

@@ -8,6 +8,11 @@ use crate::support::shell_quote;
 /// Carries the hook to bash, so it never becomes part of a command line.
 pub(crate) const HOOK_VAR: &str = "__NIXPY_SHELL_HOOK";
 
+/// The largest hook that can be handed to bash: Linux passes at most 128
+/// KiB in one environment string (MAX_ARG_STRLEN), `NAME=` and the NUL
+/// included.
+pub(crate) const MAX_HOOK_BYTES: usize = 128 * 1024 - HOOK_VAR.len() - 2;
+
 /// bash that runs the hook `source` (a bash word that expands to it) in a
 /// function; `redirect` applies to the hook's output.
 fn runner(source: &str, redirect: &str) -> String {

@@ -22,13 +22,18 @@ pub(crate) fn name_of(uid: u32) -> String {
         .unwrap_or_else(|| format!("uid {uid}"))
 }
 
-/// This user may create files in `dir` (access(2), as the kernel decides).
+/// Whether this user may create files in `dir` (access(2), as the kernel
+/// decides), and if not, why: `EROFS` for a
+/// read-only file system (which stops root too), `EACCES` for permissions.
 #[allow(unsafe_code)]
-pub(crate) fn may_write(dir: &std::path::Path) -> bool {
+pub(crate) fn write_access(dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: access(2) only reads the NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
