@@ -1,6 +1,9 @@
-//! Property tests of nixpy's pure core: parsers that read what users write
-//! (manifest, requirement files, attribute paths), the environment
-//! composition of the warm path, and cache keys.
+//! Property tests of nixpy's pure core, which are its fuzz targets (stable
+//! toolchain, run by `cargo test` in CI): parsers that read what users
+//! write (manifest, requirement files with BOMs, `${VAR}`s and
+//! continuation lines, the lock, Nix files, attribute paths), the edits of
+//! `add`/`remove`, the environment composition of the warm path, error
+//! positions, and cache keys.
 //!
 //! Every property runs a bounded number of cases so the whole module takes
 //! seconds. (Shell quoting has its own property tests elsewhere.)
@@ -21,9 +24,18 @@ use crate::support::hash::key_of;
 
 const CASES: u32 = 256;
 
+/// A UTF-8 byte order mark, as Windows editors start files with.
+const BOM: char = '\u{feff}';
+
+/// `CASES`, or `PROPTEST_CASES` for a longer fuzzing run by hand
+/// (`PROPTEST_CASES=100000 cargo test --bin nixpy proptests`); CI keeps
+/// the bound.
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: CASES,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(CASES),
         // Failures are reported by the test itself; no regression files in src/.
         failure_persistence: None,
         ..ProptestConfig::default()
@@ -153,12 +165,73 @@ fn requirement_line() -> impl Strategy<Value = String> {
         "[ -~]{0,20}",
         "[a-z]{1,6} \\\\",
         Just(String::new()),
+        // Variables, set (HOME) or not, in options and requirements.
+        "(-f|--find-links|--index-url) \\$\\{(HOME|NIXPY_FUZZ_UNSET|[A-Z_]{1,4})\\}[a-z/]{0,4}",
+        "[a-z]{1,8} @ https://\\$\\{(HOME|TOKEN)\\}@example\\.org/[a-z]{1,4}\\.whl",
+        "\\$\\{[A-Za-z_]{0,4}\\}?[a-z]{0,4}",
+        // A pinned entry and its --hash continuation lines.
+        "[a-z]{1,8}==1\\.0 \\\\\n    --hash=sha256:[0-9a-f]{4,8}( \\\\\n    --hash=sha256:[0-9a-f]{4,8})?",
     ]
 }
 
+/// Requirement lines, maybe after a byte order mark, in LF or CRLF.
 fn requirements_text() -> impl Strategy<Value = String> {
-    vec(requirement_line(), 0..8)
-        .prop_map(|lines| lines.iter().map(|l| format!("{l}\n")).collect::<String>())
+    (vec(requirement_line(), 0..8), any::<bool>(), any::<bool>()).prop_map(|(lines, bom, crlf)| {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let body: String = lines
+            .iter()
+            .map(|l| format!("{}{eol}", l.replace('\n', eol)))
+            .collect();
+        if bom {
+            format!("{BOM}{body}")
+        } else {
+            body
+        }
+    })
+}
+
+/// Nix-shaped text: the three shapes nix-files have, with the reads nixpy
+/// follows or warns about, sometimes broken.
+fn nix_text() -> impl Strategy<Value = String> {
+    let read = prop_oneof![
+        "\\./[a-z]{1,6}(\\.nix|\\.json)?",
+        "\\.\\./[a-z]{1,4}",
+        Just("./.".to_owned()),
+        "\\(\\./\\. \\+ \"/[a-z]{0,4}\\.nix\"\\)",
+        "\\(\\./[a-z]{1,3} \\+ \"/\\$\\{name\\}\"\\)",
+        "\\./[a-z]{1,3}/\\$\\{name\\}\\.nix",
+        "/[a-z]{1,6}",
+        "<[a-z]{1,6}>",
+        "[a-z]{1,4}",
+        "pkgs\\.path",
+        "\"\\$\\{pkgs\\.hello\\}/[a-z]{0,4}\"",
+    ];
+    let call = prop_oneof![
+        Just("import"),
+        Just("builtins.readFile"),
+        Just("builtins.readDir"),
+        Just("builtins.pathExists"),
+        Just("builtins.getEnv"),
+        Just("lib.importJSON"),
+        Just("map"),
+    ];
+    (
+        vec((call, read), 0..5),
+        prop::sample::select(vec![
+            "with pkgs; [ {} ]",
+            "{ pkgs, lib, name ? \"x\", ... }: let xs = [ {} ]; in [ pkgs.hello ]",
+            "{ pkgs, ... }: { home.packages = [ {} ]; }",
+        ]),
+        prop::option::of("[ -~]{0,6}"),
+    )
+        .prop_map(|(calls, shape, noise)| {
+            let body: Vec<String> = calls.iter().map(|(f, a)| format!("({f} {a})")).collect();
+            let mut text = shape.replace("{}", &body.join(" "));
+            if let Some(noise) = noise {
+                text.push_str(&noise);
+            }
+            text
+        })
 }
 
 /// The documented grammar of attribute paths, written independently of
@@ -521,6 +594,112 @@ proptest! {
         let text = format!("{before}{control}{after}\n");
         if let Err(e) = manifest::parse(&path, ManifestKind::NixpyToml, &text) {
             prop_assert!(no_control_chars_but_newlines(&e.message), "{:?}", e.message);
+        }
+    }
+}
+
+// The parsers and edits issue 13 touched: requirement files with BOMs,
+// `${VAR}`s and continuation lines, their edits by add/remove, the lock,
+// the Nix-file checks, error positions on huge lines.
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn requirement_files_with_boms_variables_and_continuations_read_cleanly(text in requirements_text()) {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("requirements.txt");
+        std::fs::write(&file, &text).unwrap();
+        match requirements::read_files(std::slice::from_ref(&file)) {
+            Ok(set) => {
+                for name in &set.variables {
+                    prop_assert!(text.contains(&format!("${{{name}}}")), "{} is named nowhere", name);
+                }
+                for r in &set.requirements {
+                    prop_assert!(!r.line.contains('\n') && !r.line.contains('\r'));
+                    prop_assert!(!r.line.starts_with(BOM));
+                    // A token in a URL stays a variable for the installer.
+                    if let Ok(home) = std::env::var("HOME") {
+                        let expanded = format!("{home}@example.org");
+                        prop_assert!(!r.line.contains(&expanded), "{}", r.line);
+                    }
+                }
+            }
+            Err(e) => prop_assert!(e.message.contains("requirements.txt"), "{}", e.message),
+        }
+    }
+
+    #[test]
+    fn pip_edits_keep_other_entries_and_line_endings(
+        text in requirements_text(),
+        remove in vec("[a-z]{1,3}", 0..3),
+        add in vec("[a-z]{1,3}", 0..3),
+    ) {
+        use crate::project::edit;
+        let remove: Vec<String> = remove.iter().map(|n| normalize_name(n)).collect();
+        let (after, removed) = edit::remove_requirements(&text, &remove);
+        for name in &removed {
+            prop_assert!(remove.contains(name));
+        }
+        let unique: HashSet<&String> = removed.iter().collect();
+        prop_assert_eq!(unique.len(), removed.len(), "a name reported removed twice");
+        // Nothing named is left, everything else is kept byte for byte.
+        prop_assert!(after.len() <= text.len());
+        prop_assert!(text.contains(after.trim_start_matches(BOM)) || !removed.is_empty());
+        let additions: Vec<(String, String)> =
+            add.iter().map(|n| (normalize_name(n), format!("{n}>=1"))).collect();
+        let added = edit::add_requirements(&after, &additions);
+        for (name, line) in &additions {
+            prop_assert!(added.contains(line.as_str()), "{} missing", name);
+        }
+        let all_crlf = text.contains("\r\n") && text.matches('\n').count() == text.matches("\r\n").count();
+        if all_crlf && !additions.is_empty() {
+            prop_assert_eq!(added.matches('\n').count(), added.matches("\r\n").count(), "{:?}", added);
+        }
+    }
+
+    #[test]
+    fn the_lock_reads_or_fails_naming_itself(bytes in prop_oneof![
+        vec(any::<u8>(), 0..120),
+        "(version = [0-9]\n)?(\\[nixpkgs\\]\nurl = \"[a-z:/]{0,8}\"\n)?[ -~\n]{0,40}".prop_map(String::into_bytes),
+    ]) {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("nixpy.lock");
+        std::fs::write(&file, &bytes).unwrap();
+        if let Err(e) = crate::project::lockfile::read(&file) {
+            prop_assert!(e.message.contains("nixpy.lock"), "{}", e.message);
+            prop_assert!(e.hint.is_some(), "no hint: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn nix_files_are_checked_and_their_reads_found_without_panics(text in prop_oneof![nix_text(), any::<String>()]) {
+        use crate::project::nix_checks;
+        let dir = Path::new("/p/nix");
+        if nix_checks::check(&dir.join("x.nix"), &text).is_ok() {
+            let found = nix_checks::reads(dir, &text);
+            for path in &found.paths {
+                prop_assert!(path.is_absolute(), "{}", path.display());
+                prop_assert!(!path.components().any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir)));
+            }
+            for u in &found.untracked {
+                prop_assert!(u.span.start <= u.span.end && u.span.end <= text.len());
+                prop_assert!(!u.what.is_empty() && !u.hint.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn errors_on_huge_lines_stay_short(
+        filler in "[a-z\", ]{0,4}",
+        repeat in 200usize..5000,
+        at in any::<usize>(),
+        len in 0usize..10_000,
+    ) {
+        let text = filler.repeat(repeat) + "x\n";
+        let start = at % text.len();
+        let out = crate::support::source_pos::render(Path::new("nixpy.toml"), &text, start..start + len, "msg");
+        for line in out.lines() {
+            prop_assert!(line.chars().count() <= 130, "{} characters", line.chars().count());
         }
     }
 }

@@ -25,3 +25,10 @@ pub(crate) use location::{
 };
 pub(crate) use nix_file::{package_refs, PackageRef};
 pub(crate) use nixpkgs_config::NixpkgsConfig;
+
+/// The Nix-file checks, for the property tests (src/proptests.rs).
+#[cfg(test)]
+pub(crate) mod nix_checks {
+    pub(crate) use super::nix_file::check;
+    pub(crate) use super::nix_reads::reads;
+}

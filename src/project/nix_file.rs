@@ -14,7 +14,7 @@ use crate::support::source_pos;
 
 /// Which of the three accepted shapes a file has, as far as syntax tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum NixFileShape {
+pub(crate) enum NixFileShape {
     /// `with pkgs; [ ffmpeg sox ]` or a plain list.
     List,
     /// `{ pkgs, ... }: [ ... ]` or `pkgs: [ ... ]`.
@@ -25,7 +25,7 @@ pub(super) enum NixFileShape {
     Other,
 }
 
-pub(super) fn check(path: &Path, text: &str) -> Result<NixFileShape> {
+pub(crate) fn check(path: &Path, text: &str) -> Result<NixFileShape> {
     let parsed = rnix::Root::parse(text);
     if let Some(err) = parsed.errors().first() {
         let (message, span) = describe(err, text.len());

@@ -39,7 +39,7 @@ const PINNED_ROOTS: &[&str] = &[
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct NixReads {
+pub(crate) struct NixReads {
     /// Files and folders in the project the file reads, absolute (folded
     /// lexically, as Nix folds path literals).
     pub paths: Vec<PathBuf>,
@@ -48,7 +48,7 @@ pub(super) struct NixReads {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Untracked {
+pub(crate) struct Untracked {
     pub span: Range<usize>,
     pub what: String,
     pub hint: &'static str,
@@ -58,7 +58,7 @@ const FILE_HINT: &str = "name the file with a path literal (./file.nix), or run 
 const ENV_HINT: &str = "keep the value in a file of the project and read that instead, or run `nixpy run --refresh -- ...` after changing the variable";
 
 /// What the nix-file `text` in the folder `dir` reads (`text` parses).
-pub(super) fn reads(dir: &Path, text: &str) -> NixReads {
+pub(crate) fn reads(dir: &Path, text: &str) -> NixReads {
     let root = rnix::Root::parse(text).tree();
     let mut found = NixReads::default();
     for node in root.syntax().descendants() {
