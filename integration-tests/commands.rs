@@ -385,17 +385,7 @@ fn a_newline_in_the_project_path_is_shown_escaped_and_explained() {
     set_mode(&root, 0o755);
     std::fs::write(root.join("nixpy.toml"), "packages = [\"hello\"]\n").unwrap();
     let cache = temp_dir("nixpy-it-cache-");
-    let nixpy_here = |args: &[&str]| {
-        Command::new(NIXPY)
-            .args(args)
-            .current_dir(&root)
-            .env("NIXPY_NIXPKGS", &standin().flake_ref)
-            .env("NIXPY_CACHE_DIR", cache.path())
-            .env("NIX_CONFIG", NIX_CONFIG)
-            .env_remove("CI")
-            .stdin(Stdio::null())
-            .outcome()
-    };
+    let nixpy_here = |args: &[&str]| nixpy_in(&root, cache.path()).args(args).outcome();
     let out = nixpy_here(&["run", "--", "hello"]);
     out.success();
     assert!(

@@ -1127,15 +1127,10 @@ fn run_project_in_folder(parent: &Path, name: &str) -> Result<(), String> {
     .unwrap();
     let cache = temp_dir("nixpy-it-cache-");
     let run = |args: &[String]| {
-        let out = Command::new(NIXPY)
+        let out = nixpy_in(&root, cache.path())
             .arg("run")
             .arg("--")
             .args(args)
-            .current_dir(&root)
-            .env("NIXPY_NIXPKGS", &standin().flake_ref)
-            .env("NIXPY_CACHE_DIR", cache.path())
-            .env("NIX_CONFIG", NIX_CONFIG)
-            .env_remove("CI")
             .outcome();
         assert_no_panic(&out);
         out
@@ -1225,15 +1220,7 @@ fn a_project_folder_whose_path_is_not_utf8_works() {
     .unwrap();
     let cache = temp_dir("nixpy-it-cache-");
     let nixpy_here = |args: &[&str]| {
-        let out = Command::new(NIXPY)
-            .args(args)
-            .current_dir(&root)
-            .env("NIXPY_NIXPKGS", &standin().flake_ref)
-            .env("NIXPY_CACHE_DIR", cache.path())
-            .env("NIX_CONFIG", NIX_CONFIG)
-            .env_remove("CI")
-            .stdin(Stdio::null())
-            .outcome();
+        let out = nixpy_in(&root, cache.path()).args(args).outcome();
         assert_no_panic(&out);
         out
     };

@@ -35,6 +35,20 @@ pub(crate) fn nixpy(project: &Project) -> Command {
     cmd
 }
 
+/// `nixpy` in a folder made by hand (a name [`Project`] cannot pick: bytes
+/// that are not UTF-8, a newline) with the cache `cache`, otherwise as
+/// [`nixpy`] sets it up.
+pub(crate) fn nixpy_in(root: &Path, cache: &Path) -> Command {
+    let mut cmd = Command::new(NIXPY);
+    cmd.current_dir(root)
+        .env("NIXPY_NIXPKGS", &standin().flake_ref)
+        .env("NIXPY_CACHE_DIR", cache)
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .env_remove("CI")
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// `nixpy run -- ARGS...` for this project.
 pub(crate) fn nixpy_run<I, S>(project: &Project, args: I) -> Command
 where

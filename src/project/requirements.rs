@@ -373,18 +373,7 @@ fn parse_line(
     stack: &mut Vec<PathBuf>,
 ) -> Result<()> {
     let expanded = expand_variables(written, &mut set.variables);
-    parse_expanded(written, &expanded, base, kind, origin, set, stack)
-}
-
-fn parse_expanded<'l>(
-    written: &str,
-    line: &'l str,
-    base: &Path,
-    kind: Kind,
-    origin: &Origin,
-    set: &mut RequirementSet,
-    stack: &mut Vec<PathBuf>,
-) -> Result<()> {
+    let line = expanded.as_str();
     let tokens: Vec<&str> = line.split_whitespace().collect();
     if !tokens[0].starts_with('-') {
         let mut req = parse_requirement(line, base, origin)?;
@@ -400,9 +389,8 @@ fn parse_expanded<'l>(
         return Ok(());
     }
     let (opt, value, used) = option_value(&tokens);
-    let needs_value = |v: Option<&'l str>| {
-        v.ok_or_else(|| syntax_error(origin, format!("`{opt}` needs a value")))
-    };
+    let needs_value =
+        || value.ok_or_else(|| syntax_error(origin, format!("`{opt}` needs a value")));
     let no_extra = |used: usize| {
         if tokens.len() > used && !matches!(opt, "-e" | "--editable") {
             Err(syntax_error(
@@ -415,7 +403,7 @@ fn parse_expanded<'l>(
     };
     match opt {
         "-r" | "--requirement" | "-c" | "--constraint" => {
-            let target = base.join(needs_value(value)?);
+            let target = base.join(needs_value()?);
             no_extra(used)?;
             let inner = if matches!(opt, "-c" | "--constraint") {
                 Kind::Constraints
@@ -425,7 +413,7 @@ fn parse_expanded<'l>(
             read_file(&target, inner, set, stack, Some(origin))
         }
         "-e" | "--editable" => {
-            let target = needs_value(value)?;
+            let target = needs_value()?;
             let rest = tokens[used.min(tokens.len())..].join(" ");
             let location = absolutize_location(target, base);
             let name = editable_name(&location);
@@ -442,19 +430,17 @@ fn parse_expanded<'l>(
             Ok(())
         }
         "-i" | "--index-url" => {
-            set.index.index_url = Some(needs_value(value)?.to_owned());
+            set.index.index_url = Some(needs_value()?.to_owned());
             no_extra(used)
         }
         "--extra-index-url" => {
-            set.index
-                .extra_index_urls
-                .push(needs_value(value)?.to_owned());
+            set.index.extra_index_urls.push(needs_value()?.to_owned());
             no_extra(used)
         }
         "-f" | "--find-links" => {
             set.index
                 .find_links
-                .push(absolutize_location(needs_value(value)?, base));
+                .push(absolutize_location(needs_value()?, base));
             no_extra(used)
         }
         "--no-index" => {
