@@ -188,7 +188,17 @@ let
             printf 'home = %s\ninclude-system-site-packages = false\nversion = %s\n' \
               "$(dirname "$binary")" "$pythonVersion" > "$out/pyvenv.cfg"
             for p in $packages; do
-              for f in "$p/$sitePackages"/*; do ln -s "$f" "$out/$sitePackages/$(basename "$f")"; done
+              for f in "$p/$sitePackages"/*; do
+                # Packages with top-level modules each have a __pycache__:
+                # merged into one folder of links, as buildEnv does, so
+                # Python finds each pyc.
+                if [ "$(basename "$f")" = __pycache__ ]; then
+                  mkdir -p "$out/$sitePackages/__pycache__"
+                  for c in "$f"/*; do ln -s "$c" "$out/$sitePackages/__pycache__/$(basename "$c")"; done
+                else
+                  ln -s "$f" "$out/$sitePackages/$(basename "$f")"
+                fi
+              done
             done
           '';
         in
@@ -242,6 +252,10 @@ let
               printf '%s' "''${!text}" > "$sp/''${!name}"
               i=$((i + 1))
             done
+            # Bytecode, as nixpkgs' packages ship it (unchecked-hash: the
+            # store's mtimes do not invalidate it); without it Python run as
+            # root writes __pycache__ into the store path.
+            "$interpreter" -I -m compileall -q --invalidation-mode unchecked-hash "$sp" > /dev/null
             dirs="'$sp'"
             for d in $depSitePackages; do dirs="$dirs, '$d'"; done
             i=0
