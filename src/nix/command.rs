@@ -377,24 +377,96 @@ impl Nix {
         out.stdout.split_whitespace().last().map(str::to_owned)
     }
 
-    /// Adds a finished folder to the store, content-addressed, read-only.
-    pub(crate) fn add_to_store(&self, dir: &Path, name: &str) -> Result<String> {
-        let args: Vec<OsString> = vec![
-            "store".into(),
-            "add-path".into(),
-            "--name".into(),
-            name.into(),
-            dir.into(),
-        ];
-        match self.run("add the pip layer to the store", &args)? {
-            Ok(out) => Ok(out.stdout.trim().to_owned()),
-            Err(out) => Err(Error::new(format!(
-                "Nix could not add {} to the store:\n{}",
-                dir.display(),
-                last_lines(&out.stderr, 10)
-            ))
-            .with_hint("check that the Nix store is writable (`nixpy doctor`)")),
+    /// Adds finished folders to the store, content-addressed, read-only,
+    /// each named after its folder, in one call (`nix-store --add`, stable
+    /// and many paths at once in every Nix version). Returns their store
+    /// paths in the order given.
+    pub(crate) fn add_folders(&self, dirs: &[&Path]) -> Result<Vec<String>> {
+        let mut args: Vec<OsString> = vec!["--add".into()];
+        args.extend(dirs.iter().map(|d| d.as_os_str().to_owned()));
+        let out = match self.run_store("add to the store", &args)? {
+            Ok(out) => out,
+            Err(out) => {
+                return Err(Error::new(format!(
+                    "Nix could not add {} folder(s) to the store:\n{}",
+                    dirs.len(),
+                    last_lines(&out.stderr, 10)
+                ))
+                .with_hint("check that the Nix store is writable (`nixpy doctor`)"))
+            }
+        };
+        let paths: Vec<String> = out.stdout.lines().map(str::to_owned).collect();
+        if paths.len() != dirs.len() {
+            return Err(Error::new(format!(
+                "nix-store --add printed {} path(s) for {} folder(s)",
+                paths.len(),
+                dirs.len()
+            )));
         }
+        Ok(paths)
+    }
+
+    /// Makes `link` a GC root for the first of `paths`, and `link-2`,
+    /// `link-3`, ... for the others (Nix's own naming), fetching any that
+    /// are not here from a substituter: one call however many paths. False
+    /// when one of them cannot be had (none is rooted then).
+    pub(crate) fn realise_with_roots(&self, paths: &[String], link: &Path) -> Result<bool> {
+        let mut args: Vec<OsString> = vec!["--realise".into()];
+        args.extend(paths.iter().map(OsString::from));
+        args.extend(["--add-root".into(), link.into()]);
+        match self.run_store("fetch store paths", &args)? {
+            Ok(_) => Ok(true),
+            Err(out) => {
+                tracing::debug!("cannot realise {paths:?}: {}", out.stderr.trim());
+                Ok(false)
+            }
+        }
+    }
+
+    /// Those of `paths` that are not valid in the store.
+    pub(crate) fn invalid_paths(&self, paths: &[String]) -> Result<Vec<String>> {
+        let mut args: Vec<OsString> = vec!["--check-validity".into(), "--print-invalid".into()];
+        args.extend(paths.iter().map(OsString::from));
+        match self.run_store("check store paths", &args)? {
+            Ok(out) => Ok(out.stdout.lines().map(str::to_owned).collect()),
+            Err(out) => Err(Error::new(format!(
+                "nix-store --check-validity failed:\n{}",
+                last_lines(&out.stderr, 5)
+            ))),
+        }
+    }
+
+    /// Deletes those of `paths` that nothing keeps alive any more (no GC
+    /// root, no referrer); the others stay. Returns the deleted ones.
+    /// Never a garbage collection: only the paths named.
+    pub(crate) fn delete_unused(&self, paths: &[String]) -> Vec<String> {
+        let mut left: Vec<String> = paths.to_vec();
+        // Nix refuses the whole call when one path is still alive, naming
+        // it: leave that one out and try again.
+        while !left.is_empty() {
+            let mut args: Vec<OsString> = vec!["--delete".into()];
+            args.extend(left.iter().map(OsString::from));
+            match self.run_store("delete store paths", &args) {
+                Ok(Ok(_)) => return left,
+                Ok(Err(out)) => {
+                    let alive = left.iter().position(|p| {
+                        out.stderr
+                            .contains(&format!("'{p}' since it is still alive"))
+                    });
+                    match alive {
+                        Some(i) => {
+                            left.remove(i);
+                        }
+                        None => {
+                            tracing::debug!("nix-store --delete: {}", out.stderr.trim());
+                            return Vec::new();
+                        }
+                    }
+                }
+                Err(_) => return Vec::new(),
+            }
+        }
+        left
     }
 
     /// Evaluates a Nix expression (impure: it reads the generated flake by

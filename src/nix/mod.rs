@@ -13,6 +13,7 @@ mod output;
 mod refusal;
 mod store;
 mod store_info;
+mod store_path;
 mod trace;
 
 pub(crate) use access::{daemon_socket, store_problem, substituters_fix, user_name};
@@ -23,3 +24,4 @@ pub(crate) use gc_root::GcRoot;
 pub(crate) use literal::string_literal;
 pub(crate) use names::{NameProblem, NameReport};
 pub(crate) use store::{is_store_path, store_path_of};
+pub(crate) use store_path::store_path_of_folder;
