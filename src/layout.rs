@@ -14,6 +14,10 @@
 //!                                     (with shell-profile-<n>-link generations),
 //!                                     removed once shell-file roots the shell
 //!   v1/projects/<id>/nixpkgs-source   GC root of the pinned nixpkgs
+//!   v1/projects/<id>/venvs/<key>/     the project interpreter (a venv), one per
+//!                                     environment; `.venv` links to the current one
+//!   v1/projects/<id>/venvs/.writing-* a project interpreter being written
+//!   v1/projects/<id>/venv-link-warned said once that a .venv nixpy did not make stays
 //!   v1/projects/<id>/generations/     the project's generations (`nixpy history`)
 //!   v1/projects/<id>/generations/current          the number of the one in use
 //!   v1/projects/<id>/generations/<n>/             one generation, written whole:
@@ -29,9 +33,14 @@
 //!                                     user made that, /tmp/nixpy-<uid>-flakes-XXXXXX)
 //!   v1/flakes/.locking-*              a scratch flake locking nixpkgs
 //!   v1/flakes/.writing-*              a generated flake being written
-//!   v1/layers/<key>                   GC root (link) of a pip layer's store path
-//!   v1/layers/.building-<key>-*       a pip layer being installed
+//!   v1/layers/<key>                   GC root (link) of a pip layer's composition
+//!   v1/layers/<key>-<n>               GC roots of its distributions (n = 2, 3, ...)
+//!   v1/dists/<key>                    index (link) of an installed distribution's
+//!                                     store path; the layers using it root it
+//!   v1/dists/.building-*              distributions and a layer being installed
 //!   v1/locks/layer-<key>.lock         held while a layer is installed
+//!   v1/locks/store.lock               shared by builds, exclusive for `nixpy gc`
+//!                                     while it removes layers and distributions
 //!   v1/interpreters/<key>.json        what a Nix interpreter provides
 //!   v1/search/<key>.tsv               a package set's index for `nixpy search`
 //!                                     (<key>: the pinned nixpkgs, its settings, the set)
@@ -69,9 +78,13 @@ pub(crate) const FLAKE_LOCKING: &str = ".locking-";
 /// Prefix of a generated flake being written.
 pub(crate) const FLAKE_WRITING: &str = ".writing-";
 const LAYERS: &str = "layers";
-const LAYER_STAGING: &str = ".building-";
+const STAGING: &str = ".building-";
+const DISTS: &str = "dists";
+const VENVS: &str = "venvs";
+const VENV_LINK_WARNED: &str = "venv-link-warned";
 const LOCKS: &str = "locks";
 const LAYER_LOCK: &str = "layer-";
+const STORE_LOCK: &str = "store.lock";
 const INTERPRETERS: &str = "interpreters";
 const SEARCH: &str = "search";
 const SEARCH_INDEX: &str = ".tsv";
@@ -161,19 +174,48 @@ impl Cache {
         self.layers_dir().join(key)
     }
 
-    /// Name prefix of the folder a layer is installed in before publishing.
-    pub(crate) fn layer_staging_prefix(key: &str) -> String {
-        format!("{LAYER_STAGING}{key}-")
+    /// The layer key a link in [`Cache::layers_dir`] roots for: its own
+    /// name (the composition) or `<key>-<n>` (one of its distributions).
+    /// None for anything else (Nix's temporary links, older layouts).
+    pub(crate) fn layer_root_key(name: &str) -> Option<&str> {
+        let key = match name.split_once('-') {
+            Some((key, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => key,
+            Some(_) => return None,
+            None => name,
+        };
+        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_hexdigit())).then_some(key)
     }
 
-    /// The key of a layer being installed, from its staging folder's name.
-    pub(crate) fn staged_layer_key(name: &str) -> Option<&str> {
-        let rest = name.strip_prefix(LAYER_STAGING)?;
-        Some(rest.split('-').next().unwrap_or_default())
+    /// Where installed distributions are indexed by key.
+    pub(crate) fn dists_dir(&self) -> PathBuf {
+        self.root.join(DISTS)
+    }
+
+    /// The index link of the distribution with this key.
+    pub(crate) fn dist_link(&self, key: &str) -> PathBuf {
+        self.dists_dir().join(key)
+    }
+
+    /// Name prefix of a folder distributions are installed in.
+    pub(crate) fn dist_staging_prefix() -> &'static str {
+        STAGING
+    }
+
+    /// A folder in [`Cache::dists_dir`] that is work in progress (a
+    /// dot-name), not a published link.
+    pub(crate) fn is_staging(name: &str) -> bool {
+        name.starts_with('.')
     }
 
     pub(crate) fn locks_dir(&self) -> PathBuf {
         self.root.join(LOCKS)
+    }
+
+    /// Builds hold it shared from the pip layer to the published entry;
+    /// `nixpy gc` holds it exclusively while it removes layers and
+    /// distributions, so it never takes one a build is about to use.
+    pub(crate) fn store_lock(&self) -> PathBuf {
+        self.locks_dir().join(STORE_LOCK)
     }
 
     /// Held while the layer with this key is installed.
@@ -323,6 +365,26 @@ impl ProjectDir {
         link.file_name().is_some_and(|n| n == NIXPKGS_SOURCE)
     }
 
+    /// The project's interpreters (venvs), one folder per environment.
+    pub(crate) fn venvs(&self) -> PathBuf {
+        self.path.join(VENVS)
+    }
+
+    /// The project interpreter with this key.
+    pub(crate) fn venv(&self, key: &str) -> PathBuf {
+        self.venvs().join(key)
+    }
+
+    /// Name prefix of a project interpreter being written.
+    pub(crate) fn venv_writing_prefix() -> &'static str {
+        FLAKE_WRITING
+    }
+
+    /// Present once nixpy has said that the project's own `.venv` stays.
+    pub(crate) fn venv_link_warned(&self) -> PathBuf {
+        self.path.join(VENV_LINK_WARNED)
+    }
+
     pub(crate) fn generations_dir(&self) -> PathBuf {
         self.path.join(GENERATIONS)
     }
@@ -469,6 +531,9 @@ mod tests {
             project.shell_file(),
             project.shell_profile(),
             project.nixpkgs_source(),
+            project.venv(key),
+            project.venv_link_warned(),
+            project.venvs().join(ProjectDir::venv_writing_prefix()),
             project.generations_dir(),
             project.current_generation(),
             project.generations_dir().join("<n>"),
@@ -481,8 +546,11 @@ mod tests {
             cache.flakes_dir().join(FLAKE_LOCKING),
             cache.flakes_dir().join(FLAKE_WRITING),
             cache.layer_link(key),
-            cache.layers_dir().join(Cache::layer_staging_prefix(key)),
+            cache.layers_dir().join(format!("{key}-<n>")),
+            cache.dist_link(key),
+            cache.dists_dir().join(Cache::dist_staging_prefix()),
             cache.layer_lock(key),
+            cache.store_lock(),
             cache.interpreters_dir().join("<key>.json"),
             cache.search_index(key),
             cache.tmp_dir().join(SCRATCH),
@@ -570,10 +638,12 @@ mod tests {
     }
 
     #[test]
-    fn staging_names_give_back_their_key() {
-        let name = format!("{}abc", Cache::layer_staging_prefix("0123"));
-        assert_eq!(Cache::staged_layer_key(&name), Some("0123"));
-        assert_eq!(Cache::staged_layer_key("0123"), None);
+    fn layer_roots_give_back_their_key() {
+        assert_eq!(Cache::layer_root_key("0a1b"), Some("0a1b"));
+        assert_eq!(Cache::layer_root_key("0a1b-12"), Some("0a1b"));
+        assert_eq!(Cache::layer_root_key("0a1b.tmp-12-34"), None);
+        assert_eq!(Cache::layer_root_key("0a1b-2.tmp-12-34"), None);
+        assert_eq!(Cache::layer_root_key(".building-0a1b-x"), None);
         assert!(ProjectDir::is_profile_generation("shell-profile-12-link"));
         assert!(!ProjectDir::is_profile_generation("shell-profile"));
     }

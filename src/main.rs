@@ -22,6 +22,7 @@ mod run;
 mod search;
 mod support;
 mod ui;
+mod venv;
 
 #[cfg(test)]
 mod proptests;

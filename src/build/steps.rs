@@ -1,10 +1,10 @@
 //! Building a project's environment, step by step: inputs -> shell spec ->
-//! Nix shell -> pip layer -> lock -> cache entry. Each step reuses what has
+//! Nix shell -> pip layer -> project interpreter -> lock -> cache entry. Each step reuses what has
 //! not changed (the built shell, a published layer, the lock), so an edit
 //! costs what it changed; the new entry is published atomically.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::context::{BuildOptions, Context};
 use super::nix_shell::{build_shell, fetch_recorded_shell, keep_shell_rooted, ProjectFiles};
@@ -22,10 +22,11 @@ use crate::project::lockfile::{
 use crate::project::manifest::Manifest;
 use crate::project::requires_python::RequiresPython;
 use crate::project::{self, ProjectLocation};
-use crate::run::{self, EnvSpec, LayerPaths, SpecInputs};
+use crate::run::{self, EnvSpec, InterpreterPaths, SpecInputs};
 use crate::support::fingerprint::Fingerprint;
-use crate::support::{atomic_write, user};
+use crate::support::{atomic_write, user, FileLock};
 use crate::ui;
+use crate::venv::{self, InterpreterInputs};
 
 pub(super) fn build(
     ctx: &Context,
@@ -82,6 +83,12 @@ pub(super) fn build(
             groups.push(group.clone());
         }
     }
+    // From choosing the layer's distributions to publishing the entry that
+    // names them, `nixpy gc` must not unroot them.
+    pc.cache.ensure(&pc.cache.locks_dir())?;
+    let _store_work = FileLock::acquire_shared(&pc.cache.store_lock(), || {
+        ui::waiting("collecting garbage (`nixpy gc`)");
+    })?;
     let pip = if inputs.requirements.is_empty() {
         None
     } else {
@@ -95,13 +102,19 @@ pub(super) fn build(
             mode,
             upgrade: &opts.upgrade.pip,
             offline: opts.offline,
+            refresh: opts.refresh,
             nix: &nix,
             project_root: &location.root,
-            recorded_layer: recorded
-                .as_ref()
-                .and_then(|r| r.layer_key.clone().zip(r.layer.clone())),
+            recorded_layer: recorded.as_ref().and_then(recorded_layer),
         })?)
     };
+    let interpreter = project_interpreter(
+        pc,
+        location,
+        &shell.env,
+        pip.as_ref().map(|p| &p.layer),
+        &inputs.manifest,
+    )?;
     let lock = next_lock(
         old_lock.as_ref(),
         spec.pin.clone(),
@@ -123,6 +136,7 @@ pub(super) fn build(
         spec,
         shell,
         pip,
+        interpreter,
         &inputs.manifest,
     );
     publish(pc, location, &entry)?;
@@ -335,6 +349,37 @@ fn warn_other_shell(nix: &Nix, recorded: Option<&StorePaths>, recorded_file: &st
     ));
 }
 
+/// The layer nixpy.lock records, when it records one.
+fn recorded_layer(store: &StorePaths) -> Option<LayerRef> {
+    Some(LayerRef {
+        key: store.layer_key.clone()?,
+        dir: store.layer.clone()?.into(),
+        dists: store.dists.clone(),
+    })
+}
+
+/// The project interpreter of this environment (a venv seeing the layer
+/// and the Nix packages), with the project's `.venv` pointing at it.
+fn project_interpreter(
+    pc: &ProjectCache,
+    location: &ProjectLocation,
+    shell: &ShellEnv,
+    layer: Option<&LayerRef>,
+    manifest: &Manifest,
+) -> Result<PathBuf> {
+    let facts = pip::interpreter_facts(&pc.cache, &shell.python)?;
+    let previous = pc.read_entry().and_then(|e| e.venv);
+    venv::make(&InterpreterInputs {
+        shell,
+        facts: &facts,
+        layer,
+        project: &pc.dir,
+        root: &location.root,
+        link: &manifest.venv,
+        previous: previous.as_deref(),
+    })
+}
+
 /// What `nixpy lock --record-paths` records of the shell.
 #[derive(Clone, Copy)]
 struct Recorded<'a> {
@@ -375,6 +420,9 @@ fn next_lock(
         lock.store = Some(StorePaths {
             layer_key: pip.map(|(_, layer)| layer.key.clone()),
             layer: pip.map(|(_, layer)| layer.dir.display().to_string()),
+            dists: pip
+                .map(|(_, layer)| layer.dists.clone())
+                .unwrap_or_default(),
             ..shell_part
         });
     }
@@ -500,19 +548,27 @@ fn cache_entry(
     spec: ShellSpec,
     shell: Shell,
     pip: Option<PipOutcome>,
+    interpreter: PathBuf,
     manifest: &Manifest,
 ) -> CacheEntry {
     let env = command_env(
         location,
         &shell.env,
+        &interpreter,
         pip.as_ref().map(|p| &p.layer),
         manifest,
     );
     let mut roots = vec![GcRoot::new(&pc.dir.shell_file())];
-    roots.extend(
-        pip.as_ref()
-            .map(|p| GcRoot::new(&pc.cache.layer_link(&p.layer.key))),
-    );
+    // The layer's composition and each of its distributions (`<key>`,
+    // `<key>-2`, ...): the composition's links are no Nix references.
+    if let Some(layer) = pip.as_ref().map(|p| &p.layer) {
+        let link = pc.cache.layer_link(&layer.key);
+        roots.extend(
+            nix::rooted_links(&link, layer.store_paths().len())
+                .iter()
+                .map(|l| GcRoot::new(l)),
+        );
+    }
     if pc.dir.nixpkgs_source().exists() {
         roots.push(GcRoot::new(&pc.dir.nixpkgs_source()));
     }
@@ -533,6 +589,7 @@ fn cache_entry(
         resolution_key: pip.as_ref().map(|p| p.resolution_key.clone()),
         from_stale_lock: pip.as_ref().is_some_and(|p| p.from_stale_lock),
         layer: pip.map(|p| p.layer),
+        venv: Some(interpreter),
         env,
     }
 }
@@ -542,16 +599,17 @@ fn cache_entry(
 fn command_env(
     location: &ProjectLocation,
     shell: &ShellEnv,
+    interpreter: &Path,
     layer: Option<&LayerRef>,
     manifest: &Manifest,
 ) -> EnvSpec {
-    let layer_paths = layer.map(|layer| LayerPaths {
-        dir: layer.dir.display().to_string(),
-        bin: layer.dir.join("bin").display().to_string(),
-    });
+    let interpreter = InterpreterPaths {
+        venv: interpreter.display().to_string(),
+        layer: layer.map(|l| l.dir.display().to_string()),
+    };
     let mut env = run::spec(SpecInputs {
         shell,
-        layer: layer_paths.as_ref(),
+        interpreter: Some(&interpreter),
         project_root: &location.root,
         manifest_env: &manifest.env,
         manifest_hook: &manifest.shell_hook,
@@ -570,7 +628,6 @@ fn publish(pc: &ProjectCache, location: &ProjectLocation, entry: &CacheEntry) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     fn pin(rev: &str) -> NixpkgsPin {
         let node = serde_json::json!({
@@ -589,6 +646,7 @@ mod tests {
         let layer = LayerRef {
             key: "l".into(),
             dir: PathBuf::from("/nix/store/l-nixpy-layer-l"),
+            dists: vec!["/nix/store/d-nixpy-dist-rich-13.7.0".into()],
         };
         (lock, layer)
     }
@@ -625,6 +683,7 @@ mod tests {
         );
         assert_eq!(store.nix_version.as_deref(), Some("2.18.1"));
         assert_eq!(store.layer.as_deref(), Some("/nix/store/l-nixpy-layer-l"));
+        assert_eq!(store.dists, ["/nix/store/d-nixpy-dist-rich-13.7.0"]);
         let moved = Recorded {
             portable_key: "q",
             shell: "/nix/store/t-nixpy-shell.json",

@@ -3,6 +3,9 @@
 //! layers no remaining entry uses, and leftovers of interrupted builds.
 //! The kept generations of the projects that stay keep their GC roots, and
 //! what their entries use stays too. Search indexes not read for as long go.
+//! The store paths of the pip layers and distributions it unroots, which
+//! are nixpy's own, it deletes when nothing else keeps them alive, and
+//! reports what that actually freed.
 
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStringExt;
@@ -14,6 +17,7 @@ use crate::entry::CacheEntry;
 use crate::error::{Error, Result};
 use crate::history;
 use crate::layout::{Cache, ProjectDir};
+use crate::nix::{self, Nix};
 use crate::project;
 use crate::support::disk_usage::{human_bytes, tree_size};
 use crate::support::FileLock;
@@ -57,6 +61,16 @@ impl Removal {
             path,
         }
     }
+
+    /// A link into the store whose target is counted when (and if) it is
+    /// deleted, not here.
+    fn link(path: PathBuf, why: impl Into<String>) -> Removal {
+        Removal {
+            bytes: 0,
+            why: why.into(),
+            path,
+        }
+    }
 }
 
 /// Leftovers of interrupted work older than this are removed.
@@ -77,10 +91,29 @@ pub(super) fn run(args: &GcArgs) -> Result<i32> {
     let projects = survey_projects(&cache, now, older_than);
     let mut removals = projects.removals;
     removals.extend(unused_flakes(&cache, &projects.kept, now));
-    removals.extend(unused_layers(&cache, &projects.kept));
     removals.extend(old_scratch_folders(&cache, now));
     removals.extend(unused_search_indexes(&cache, now, older_than));
+    // Layers and distributions only while no build is between choosing
+    // them and publishing the entry that names them.
+    let store_work = std::fs::create_dir_all(cache.locks_dir())
+        .ok()
+        .and_then(|()| FileLock::try_acquire(&cache.store_lock()));
+    let mut unrooted = Vec::new();
+    if store_work.is_some() {
+        let (layer_removals, layer_paths) = unused_layers(&cache, &projects.kept, now);
+        removals.extend(layer_removals);
+        unrooted.extend(layer_paths);
+        let (dist_removals, dist_paths) = unused_dists(&cache, &projects.kept, now);
+        removals.extend(dist_removals);
+        unrooted.extend(dist_paths);
+    } else {
+        ui::note("a build is running: pip layers and distributions are left for the next `nixpy gc`");
+    }
     remove(&removals, args.dry_run)?;
+    unrooted.sort();
+    unrooted.dedup();
+    unrooted.retain(|p| !projects.kept.store_paths.contains(p));
+    delete_store_paths(&unrooted, args.dry_run);
     Ok(0)
 }
 
@@ -89,6 +122,9 @@ pub(super) fn run(args: &GcArgs) -> Result<i32> {
 struct Kept {
     shells: HashSet<String>,
     layers: HashSet<String>,
+    /// Every store path the kept entries need (layers' compositions and
+    /// distributions among them).
+    store_paths: HashSet<String>,
     /// A project is being built: its new flake is named by no entry yet.
     build_running: bool,
 }
@@ -149,6 +185,7 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
                     .chain(history::entries(&project));
                 for entry in entries {
                     survey.kept.shells.insert(entry.shell_key.clone());
+                    survey.kept.store_paths.extend(entry.needed_store_paths());
                     if let Some(layer) = entry.layer {
                         survey.kept.layers.insert(layer.key);
                     }
@@ -188,23 +225,111 @@ fn unused_flakes(cache: &Cache, kept: &Kept, now: SystemTime) -> Vec<Removal> {
     removals
 }
 
-/// Layers no remaining entry uses, and installs that were interrupted.
-/// Published layers are symlinks (GC roots) into the store; removing the
-/// link lets nix-collect-garbage free the layer.
-fn unused_layers(cache: &Cache, kept: &Kept) -> Vec<Removal> {
+/// The GC roots of layers no remaining entry uses (a layer's composition
+/// and its distributions), leftovers of interrupted installs, and the
+/// store paths the removed roots kept alive.
+fn unused_layers(cache: &Cache, kept: &Kept, now: SystemTime) -> (Vec<Removal>, Vec<String>) {
     let mut removals = Vec::new();
-    for dir in entries(&cache.layers_dir()) {
-        let name = file_name(&dir);
-        if let Some(key) = Cache::staged_layer_key(&name) {
-            // An install in progress holds the layer's lock.
-            if FileLock::try_acquire(&cache.layer_lock(key)).is_some() {
-                removals.push(Removal::of(dir, "interrupted pip install"));
+    let mut unrooted = Vec::new();
+    for path in entries(&cache.layers_dir()) {
+        let name = file_name(&path);
+        match Cache::layer_root_key(&name) {
+            Some(key) if !kept.layers.contains(key) => {
+                if let Ok(target) = std::fs::read_link(&path) {
+                    unrooted.push(target.display().to_string());
+                }
+                removals.push(Removal::link(path, "pip layer no project uses"));
             }
-        } else if !kept.layers.contains(&name) {
-            removals.push(Removal::of(dir, "pip layer no project uses"));
+            Some(_) => {}
+            // Nix's own temporary link (`<key>.tmp-<pid>-<n>`) of a root
+            // being made, or a folder of an older layout: only once old,
+            // as no build is running now.
+            None if age_of(&path, now) > STALE_AFTER => {
+                removals.push(if path.is_symlink() {
+                    Removal::link(path, "interrupted pip install")
+                } else {
+                    Removal::of(path, "interrupted pip install")
+                });
+            }
+            None => {}
         }
     }
-    removals
+    (removals, unrooted)
+}
+
+/// Index entries of distributions no remaining layer uses, leftovers of
+/// interrupted installs, and the store paths of those distributions.
+fn unused_dists(cache: &Cache, kept: &Kept, now: SystemTime) -> (Vec<Removal>, Vec<String>) {
+    let mut removals = Vec::new();
+    let mut unrooted = Vec::new();
+    for path in entries(&cache.dists_dir()) {
+        let name = file_name(&path);
+        if Cache::is_staging(&name) {
+            if age_of(&path, now) > STALE_AFTER {
+                removals.push(Removal::of(path, "interrupted pip install"));
+            }
+            continue;
+        }
+        let target = std::fs::read_link(&path)
+            .ok()
+            .map(|t| t.display().to_string());
+        if target
+            .as_ref()
+            .is_some_and(|t| kept.store_paths.contains(t))
+        {
+            continue;
+        }
+        unrooted.extend(target);
+        removals.push(Removal::link(path, "distribution no pip layer uses"));
+    }
+    (removals, unrooted)
+}
+
+/// Deletes the unrooted store paths nothing else keeps alive (another
+/// cache's layer may share a distribution) and says what that freed.
+fn delete_store_paths(paths: &[String], dry_run: bool) {
+    let paths: Vec<String> = paths
+        .iter()
+        .filter(|p| nix::is_store_path(p) && Path::new(p).exists())
+        .cloned()
+        .collect();
+    if paths.is_empty() {
+        return;
+    }
+    let sizes: Vec<(String, u64)> = paths
+        .iter()
+        .map(|p| (p.clone(), tree_size(Path::new(p))))
+        .collect();
+    if dry_run {
+        let total: u64 = sizes.iter().map(|(_, s)| s).sum();
+        println!(
+            "would delete the {} pip layer and distribution store path(s) nothing else uses (up to {})",
+            paths.len(),
+            human_bytes(total)
+        );
+        return;
+    }
+    let Ok(nix) = Nix::locate(&nix::Substituters::default()) else {
+        println!("{} pip layer and distribution store path(s) are no longer rooted; `nix-collect-garbage` frees them", paths.len());
+        return;
+    };
+    let deleted = nix.delete_unused(&paths);
+    let freed: u64 = sizes
+        .iter()
+        .filter(|(p, _)| deleted.contains(p))
+        .map(|(_, s)| s)
+        .sum();
+    println!(
+        "deleted {} of {} unrooted pip layer and distribution store path(s), freeing {}{}",
+        deleted.len(),
+        paths.len(),
+        human_bytes(freed),
+        if deleted.len() < paths.len() {
+            " (the others are still in use elsewhere)"
+        } else {
+            ""
+        }
+    );
 }
 
 fn old_scratch_folders(cache: &Cache, now: SystemTime) -> Vec<Removal> {
@@ -253,7 +378,7 @@ fn remove(removals: &[Removal], dry_run: bool) -> Result<()> {
         }
     }
     let verb = if dry_run { "would free" } else { "freed" };
-    println!("{verb} {} in {} item(s); run `nix-collect-garbage` to free the store paths they kept alive", human_bytes(total), removals.len());
+    println!("{verb} {} in {} item(s) of the cache folder; `nix-collect-garbage` frees the Nix shells' store paths they kept alive", human_bytes(total), removals.len());
     Ok(())
 }
 

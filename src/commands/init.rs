@@ -91,7 +91,8 @@ fn write_envrc(dir: &Path) -> Result<i32> {
             envrc.display()
         ));
     }
-    ignore_direnv_folder(&dir.join(".gitignore"))?;
+    // direnv's per-project folder.
+    crate::project::gitignore::ignore(&dir.join(".gitignore"), ".direnv/")?;
     Ok(0)
 }
 
@@ -223,29 +224,6 @@ python-packages = []
     )
 }
 
-/// Adds `.direnv/` (direnv's per-project folder) to an existing .gitignore
-/// that does not ignore it yet; a project without one is left without one.
-fn ignore_direnv_folder(gitignore: &Path) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(gitignore) else {
-        return Ok(());
-    };
-    let ignored = text
-        .lines()
-        .map(str::trim)
-        .any(|l| matches!(l, ".direnv" | ".direnv/" | "/.direnv" | "/.direnv/"));
-    if ignored {
-        return Ok(());
-    }
-    let mut new = text;
-    if !new.is_empty() && !new.ends_with('\n') {
-        new.push('\n');
-    }
-    new.push_str(".direnv/\n");
-    atomic_write::write_project_file(gitignore, new.as_bytes())?;
-    ui::status(&format!("added .direnv/ to {}", gitignore.display()));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,17 +263,5 @@ mod tests {
         assert_eq!(pip_setup(tmp.path()), PipSetup::Pyproject);
         std::fs::write(tmp.path().join("requirements.txt"), "rich\n").unwrap();
         assert_eq!(pip_setup(tmp.path()), PipSetup::RequirementsTxt);
-    }
-
-    #[test]
-    fn gitignore_gets_the_direnv_folder_once() {
-        let tmp = tempfile::tempdir().unwrap();
-        let gi = tmp.path().join(".gitignore");
-        ignore_direnv_folder(&gi).unwrap();
-        assert!(!gi.exists(), "no .gitignore is created");
-        std::fs::write(&gi, "target").unwrap();
-        ignore_direnv_folder(&gi).unwrap();
-        ignore_direnv_folder(&gi).unwrap();
-        assert_eq!(std::fs::read_to_string(&gi).unwrap(), "target\n.direnv/\n");
     }
 }

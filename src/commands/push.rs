@@ -1,6 +1,7 @@
 //! `nixpy push --to STORE_URI`: copies the shell environment's closure, the
-//! pip layer and the pinned nixpkgs source to a Nix store or binary cache,
-//! so other machines fetch them instead of building.
+//! pip layer with each of its distributions, and the pinned nixpkgs source
+//! to a Nix store or binary cache, so other machines fetch them instead of
+//! building.
 
 use crate::build::{self, Context};
 use crate::cli::PushArgs;
@@ -15,14 +16,15 @@ pub(super) fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
     let location = ctx.locate()?;
     let pc = ProjectCache::of(&location)?;
     let nix = Nix::locate(&ctx.substituters)?;
-    let mut paths = vec![entry.shell_file.clone()];
-    if let Some(layer) = &entry.layer {
-        paths.push(layer.dir.display().to_string());
-    }
+    // The layer's composition links its distributions without Nix
+    // references, so each is named: `nix copy` then copies it once per
+    // cache, however many layers share it.
+    let mut paths = entry.needed_store_paths();
     // The nixpkgs source lets other machines evaluate the flake offline too.
-    if let Ok(source) = std::fs::canonicalize(pc.dir.nixpkgs_source()) {
-        paths.push(source.display().to_string());
-    }
+    let source = std::fs::canonicalize(pc.dir.nixpkgs_source())
+        .ok()
+        .map(|s| s.display().to_string());
+    paths.extend(source.clone());
     if paths.iter().any(|p| !nix::is_store_path(p)) {
         return Err(Error::new(
             "the environment has parts outside the Nix store; nothing was pushed",
@@ -37,8 +39,11 @@ pub(super) fn run(ctx: &Context, args: PushArgs) -> Result<i32> {
     println!("  shell environment  {}", entry.shell_file);
     if let Some(layer) = &entry.layer {
         println!("  pip layer          {}", layer.dir.display());
+        for dist in &layer.dists {
+            println!("    distribution     {dist}");
+        }
     }
-    if let Some(source) = paths.get(if entry.layer.is_some() { 2 } else { 1 }) {
+    if let Some(source) = source {
         println!("  nixpkgs source     {source}");
     }
     Ok(0)

@@ -15,8 +15,9 @@ use crate::support::fingerprint::Fingerprint;
 use crate::support::{atomic_write, os_bytes};
 
 /// 2: the entry names the project's manifest. 3: the shell is nixpy's
-/// shell file, and the entry lists its GC roots.
-pub(crate) const ENTRY_FORMAT: u32 = 3;
+/// shell file, and the entry lists its GC roots. 4: a pip layer of
+/// distributions, and the project interpreter.
+pub(crate) const ENTRY_FORMAT: u32 = 4;
 
 /// Everything the warm path needs, in one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +47,9 @@ pub(crate) struct CacheEntry {
     #[serde(default)]
     pub from_stale_lock: bool,
     pub layer: Option<LayerRef>,
+    /// The project interpreter (a venv in the project's cache folder).
+    #[serde(default)]
+    pub venv: Option<PathBuf>,
     /// Store paths that must still exist for the entry to be used.
     pub store_paths: Vec<String>,
     /// The GC roots keeping them (and the nixpkgs source) alive, which
@@ -131,12 +135,15 @@ impl CacheEntry {
             add(path.clone());
         }
         if let Some(layer) = &self.layer {
-            add(layer.dir.display().to_string());
+            for path in layer.store_paths() {
+                add(path);
+            }
         }
         paths
     }
 
-    /// A store path or layer folder that has gone (garbage collected, deleted).
+    /// A store path, layer or interpreter folder that has gone (garbage
+    /// collected, deleted).
     pub(crate) fn missing_path(&self) -> Option<String> {
         self.store_paths
             .iter()
@@ -144,10 +151,24 @@ impl CacheEntry {
             .cloned()
             .or_else(|| {
                 self.layer
-                    .as_ref()
-                    .filter(|l| !l.dir.is_dir())
-                    .map(|l| l.dir.display().to_string())
+                    .iter()
+                    .map(|l| &l.dir)
+                    .chain(self.venv.iter())
+                    .find(|dir| !dir.is_dir())
+                    .map(|dir| dir.display().to_string())
             })
+    }
+
+    /// Every store path the environment is made of: nixpy's shell file
+    /// (which references the shell's whole closure), the pip layer's
+    /// composition and each of its distributions (which no Nix reference
+    /// holds). What `push` copies.
+    pub(crate) fn needed_store_paths(&self) -> Vec<String> {
+        let mut paths = vec![self.shell_file.clone()];
+        if let Some(layer) = &self.layer {
+            paths.extend(layer.store_paths());
+        }
+        paths
     }
 }
 
@@ -191,7 +212,9 @@ mod tests {
             layer: Some(LayerRef {
                 key: "k".into(),
                 dir: store.join("layer"),
+                dists: Vec::new(),
             }),
+            venv: None,
             store_paths: vec![store.join("shell").display().to_string()],
             roots: links.iter().map(|(link, _)| GcRoot::new(link)).collect(),
             env: EnvSpec::default(),

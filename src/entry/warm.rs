@@ -34,7 +34,8 @@
 //!    input file of the fingerprint (only a file whose stat
 //!    moved is opened without blocking, checked to be a regular file with
 //!    `statx`, read and hashed), `lstat` of the one store path the
-//!    entry needs, `stat` of the pip layer's folder, then `readlink` of
+//!    entry needs, `stat` of the pip layer's folder and of the project
+//!    interpreter's folder, then `readlink` of
 //!    each GC root's registration (`/nix/var/nix/gcroots/auto/<name>`: a
 //!    garbage collection drops it while the cache folder is away, and
 //!    nothing else would notice). No daemon is asked.
@@ -288,6 +289,7 @@ mod tests {
             resolution_key: None,
             from_stale_lock: false,
             layer: None,
+            venv: None,
             store_paths: vec![dir.join("store").display().to_string()],
             roots: Vec::new(),
             env: EnvSpec::default(),

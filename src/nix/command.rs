@@ -406,23 +406,6 @@ impl Nix {
         Ok(paths)
     }
 
-    /// Makes `link` a GC root for the first of `paths`, and `link-2`,
-    /// `link-3`, ... for the others (Nix's own naming), fetching any that
-    /// are not here from a substituter: one call however many paths. False
-    /// when one of them cannot be had (none is rooted then).
-    pub(crate) fn realise_with_roots(&self, paths: &[String], link: &Path) -> Result<bool> {
-        let mut args: Vec<OsString> = vec!["--realise".into()];
-        args.extend(paths.iter().map(OsString::from));
-        args.extend(["--add-root".into(), link.into()]);
-        match self.run_store("fetch store paths", &args)? {
-            Ok(_) => Ok(true),
-            Err(out) => {
-                tracing::debug!("cannot realise {paths:?}: {}", out.stderr.trim());
-                Ok(false)
-            }
-        }
-    }
-
     /// Those of `paths` that are not valid in the store.
     pub(crate) fn invalid_paths(&self, paths: &[String]) -> Result<Vec<String>> {
         let mut args: Vec<OsString> = vec!["--check-validity".into(), "--print-invalid".into()];

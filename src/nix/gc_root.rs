@@ -102,6 +102,31 @@ impl Nix {
         })
     }
 
+    /// Makes `link` a registered GC root of the first of `paths`, and
+    /// `link-2`, `link-3`, ... of the others (Nix's own naming), fetching
+    /// any that are not here from a substituter: one call however many
+    /// paths (a pip layer roots its composition and every distribution).
+    /// `Ok(Err(stderr))`: one of them cannot be had, and none is rooted.
+    pub(crate) fn realise_rooted_all(
+        &self,
+        paths: &[String],
+        link: &Path,
+    ) -> Result<std::result::Result<Vec<GcRoot>, String>> {
+        let mut args: Vec<OsString> = vec!["--realise".into()];
+        args.extend(paths.iter().map(OsString::from));
+        args.extend(["--add-root".into(), link.into()]);
+        Ok(match self.run_store("root store paths", &args)? {
+            Ok(_) => Ok(rooted_links(link, paths.len())
+                .iter()
+                .map(|l| GcRoot::new(l))
+                .collect()),
+            Err(out) => {
+                tracing::debug!("cannot realise {paths:?}: {}", out.stderr.trim());
+                Err(out.stderr)
+            }
+        })
+    }
+
     /// Roots a path that is here (again, when a garbage collection dropped
     /// its root). A failure only warns: the path merely stays unprotected.
     pub(crate) fn keep_rooted(&self, store_path: &str, link: &Path) -> Result<GcRoot> {
@@ -172,6 +197,22 @@ fn root_failure(store_path: &str, link: &Path, stderr: &str, vanished: bool) -> 
     }
 }
 
+/// The links `nix-store --realise P1 P2 ... --add-root LINK` makes: LINK,
+/// then LINK-2, LINK-3, ...
+pub(crate) fn rooted_links(link: &Path, count: usize) -> Vec<PathBuf> {
+    (0..count)
+        .map(|i| {
+            if i == 0 {
+                link.to_path_buf()
+            } else {
+                let mut name = link.as_os_str().to_owned();
+                name.push(format!("-{}", i + 1));
+                PathBuf::from(name)
+            }
+        })
+        .collect()
+}
+
 /// The name Nix gives the registration of the indirect root `link`: the
 /// SHA-1 of the path as given, in Nix's base 32.
 pub(crate) fn auto_link_name(link: &Path) -> String {
@@ -213,6 +254,19 @@ mod tests {
                 "/tmp/nixpy-it-cache-FUyIWw/v1/layers/0a20cf17c6f76626f457e34fb8360c0f"
             )),
             "0dpzadi7z0230gwrgg5jzmr9ww1z6h2r"
+        );
+    }
+
+    #[test]
+    fn many_paths_root_as_nix_names_them() {
+        // `nix-store --realise a b c --add-root /c/multi` (Nix 2.8).
+        assert_eq!(
+            rooted_links(Path::new("/c/multi"), 3),
+            [
+                PathBuf::from("/c/multi"),
+                PathBuf::from("/c/multi-2"),
+                PathBuf::from("/c/multi-3")
+            ]
         );
     }
 

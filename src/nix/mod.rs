@@ -20,7 +20,7 @@ pub(crate) use access::{daemon_socket, store_problem, substituters_fix, user_nam
 pub(crate) use build_plan::heavy_builds;
 pub(crate) use command::{identity, not_installed, NameStatus, Nix, Substituters, FEATURES};
 pub(crate) use explain::NixFailure;
-pub(crate) use gc_root::GcRoot;
+pub(crate) use gc_root::{rooted_links, GcRoot};
 pub(crate) use literal::string_literal;
 pub(crate) use names::{NameProblem, NameReport};
 pub(crate) use store::{is_store_path, store_path_of};

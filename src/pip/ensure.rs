@@ -4,8 +4,8 @@
 use super::groups::resolve_with_groups;
 use super::inputs::PipInputs;
 use super::installer::Tool;
+use super::interpreter::nix_provided;
 use super::layer::{build_layer, name_direct_references, LayerRef};
-use super::nix_provided::nix_provided;
 use super::resolve::resolve;
 use crate::error::{Error, Result};
 use crate::project::lockfile::{portable, LockMode, PipLock, PipUpgrade};
@@ -40,8 +40,12 @@ pub(crate) fn ensure(inputs: &PipInputs<'_>) -> Result<PipOutcome> {
             )
             .with_hint("run `nixpy lock` and commit nixpy.lock"))
         }
+        // --refresh resolves again when the lock may change: a local wheel
+        // rebuilt under the same name and version has a new hash.
         (LockMode::Update | LockMode::Locked | LockMode::Check, Some(lock))
-            if lock.inputs == resolution_key && keep_pins =>
+            if lock.inputs == resolution_key
+                && keep_pins
+                && !(inputs.refresh && inputs.mode == LockMode::Update) =>
         {
             lock.clone()
         }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::LayerRef;
 use crate::flake::ShellEnv;
 use crate::layout::Cache;
 use crate::nix::Nix;
@@ -23,9 +24,14 @@ pub(crate) struct PipInputs<'a> {
     /// Which pins may move (`nixpy lock --upgrade*`).
     pub upgrade: &'a PipUpgrade,
     pub offline: bool,
+    /// `--refresh`: resolve again (when the lock may change) and install
+    /// every distribution again, whatever the index has: a local wheel
+    /// rebuilt under the same name and version is noticed (or its hash
+    /// refused).
+    pub refresh: bool,
     pub nix: &'a Nix,
-    /// (layer key, store path) recorded in nixpy.lock, to fetch instead of installing.
-    pub recorded_layer: Option<(String, String)>,
+    /// The layer recorded in nixpy.lock, to fetch instead of installing.
+    pub recorded_layer: Option<LayerRef>,
     /// Paths under it are written as `${PROJECT_ROOT}` in the lock, so the
     /// lock holds in any checkout folder.
     pub project_root: &'a Path,

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::split::StagingLayout;
 use crate::error::{Error, Result};
 use crate::flake::ShellEnv;
 use crate::project::lockfile::LockedPackage;
@@ -147,8 +148,20 @@ impl<'a> Tool<'a> {
         }
     }
 
+    /// How what [`Tool::install_args`] installs is laid out.
+    pub(super) fn staging_layout(self) -> StagingLayout {
+        match self {
+            Tool::Uv { .. } => StagingLayout::Prefix,
+            Tool::Pip { .. } => StagingLayout::Target,
+        }
+    }
+
     /// The arguments that install the pins file `pins` (`--no-deps`) into
-    /// `target`, with the requirements' index options.
+    /// the folder `target`, with the requirements' index options. uv lays
+    /// it out as a prefix (`lib/pythonX.Y/site-packages`, `bin`, data);
+    /// pip's `--prefix` follows the interpreter's own scheme (Debian's adds
+    /// `local/`), so pip installs with `--target`, which is the same
+    /// everywhere (see [`Tool::staging_layout`]).
     pub(super) fn install_args(
         self,
         target: &Path,
@@ -164,7 +177,7 @@ impl<'a> Tool<'a> {
                 "--quiet",
                 "--python",
                 python,
-                "--target",
+                "--prefix",
             ]),
             Tool::Pip { .. } => strings(&[
                 "-m",
@@ -188,10 +201,26 @@ impl<'a> Tool<'a> {
         args
     }
 
-    /// Runs the installer with `args`, in an environment without prompts,
-    /// downloads of other Pythons, or anything from the user's site folder.
-    pub(super) fn run(self, args: Vec<String>) -> Result<std::process::Output> {
-        let command = duct::cmd(self.program()?, args)
+    /// Runs the installer with `args` in the Nix shell's environment (its
+    /// variables, its PATH first: a source distribution builds with the
+    /// shell's compiler and libraries), without prompts, downloads of other
+    /// Pythons, or anything from the user's site folder.
+    pub(super) fn run(self, args: Vec<String>, shell: &ShellEnv) -> Result<std::process::Output> {
+        let mut command = duct::cmd(self.program()?, args);
+        for (name, value) in &shell.vars {
+            command = command.env(name, value);
+        }
+        let caller_path = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            shell
+                .path
+                .iter()
+                .map(std::path::PathBuf::from)
+                .chain(std::env::split_paths(&caller_path)),
+        )
+        .unwrap_or(caller_path);
+        let command = command
+            .env("PATH", path)
             .env("UV_PYTHON_DOWNLOADS", "never")
             .env("PYTHONNOUSERSITE", "1")
             .env("PIP_NO_INPUT", "1")
@@ -199,7 +228,9 @@ impl<'a> Tool<'a> {
             .env_remove("PYTHONPATH")
             .env_remove("VIRTUAL_ENV")
             .env_remove("PIP_TARGET")
-            .env_remove("PIP_PREFIX");
+            .env_remove("PIP_PREFIX")
+            .env_remove("PIP_USER")
+            .env("PIP_REQUIRE_VIRTUALENV", "0");
         process::capture(command)
             .map_err(|e| Error::new(format!("cannot run {}: {e}", self.name())))
     }
@@ -363,7 +394,7 @@ mod tests {
             python: "/p",
         };
         assert_eq!(tool.identity(), "uv:");
-        let err = tool.run(Vec::new()).unwrap_err();
+        let err = tool.run(Vec::new(), &ShellEnv::default()).unwrap_err();
         assert!(err.message.contains("no uv"), "{}", err.message);
     }
 

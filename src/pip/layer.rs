@@ -1,32 +1,75 @@
-//! Installing the resolved pins (`--no-deps`) into a folder, compiling its
-//! bytecode, adding it to the Nix store content-addressed and rooting it:
-//! a published layer is complete, and shared by projects with the same pins.
+//! The pip layer: each pinned distribution installed once into a store path
+//! of its own, and a small composition over them, rooted together.
+//!
+//! A layer whose key (pins, interpreter, installer, platform) was built
+//! before is reused as it is. Otherwise each pin's distribution is looked
+//! up in the index of installed distributions (`dists/<key>`); only the
+//! missing ones are installed, in one installer run into a staging folder,
+//! then split by RECORD, bytecode-compiled in one interpreter run and added
+//! to the store with the new composition in one `nix-store --add`. So an
+//! edit that adds one package installs that package, and every project on
+//! the machine shares the distributions of its pins.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::bytecode;
+use super::compose::{self, Part};
+use super::dist_key::{built_here_key, dist_key, local_location, KeyContext};
 use super::inputs::PipInputs;
 use super::installer::Tool;
+use super::interpreter::{interpreter_facts, InterpreterFacts};
 use super::scratch::{scratch_dir, write};
+use super::split::{self, SplitDist};
 use crate::error::{Error, Result};
 use crate::flake::ShellEnv;
 use crate::layout::Cache;
-use crate::nix::{GcRoot, Nix};
+use crate::nix::{rooted_links, store_path_of_folder, GcRoot, Nix};
 use crate::project::local_project::LocalProject;
-use crate::project::lockfile::{localized, PipLock};
+use crate::project::lockfile::{localized, LockedPackage, PipLock};
 use crate::project::requirements::normalize_name;
+use crate::support::atomic_write;
+use crate::support::disk_usage::tree_size;
 use crate::support::hash::key_of;
-use crate::support::process;
 use crate::support::text::indent;
 use crate::support::FileLock;
 use crate::ui;
 
-/// A published pip layer: its key and its store path.
+/// A published pip layer: its key, its composition's store path, and the
+/// store paths of its distributions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LayerRef {
     pub key: String,
     pub dir: PathBuf,
+    #[serde(default)]
+    pub dists: Vec<String>,
+}
+
+impl LayerRef {
+    /// Every store path the layer needs: the composition and each
+    /// distribution (the composition's links are no Nix references).
+    pub(crate) fn store_paths(&self) -> Vec<String> {
+        std::iter::once(self.dir.display().to_string())
+            .chain(self.dists.iter().cloned())
+            .collect()
+    }
+
+    /// The layer's `site-packages` in the composition.
+    pub(crate) fn site_packages(&self) -> Option<PathBuf> {
+        site_packages_in(&self.dir)
+    }
+}
+
+/// `<layer>/lib/pythonX.Y/site-packages`, when there is one.
+fn site_packages_in(layer: &Path) -> Option<PathBuf> {
+    let lib = layer.join("lib");
+    std::fs::read_dir(&lib)
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
 }
 
 /// Editable, path and URL pins come out of the resolver without a name or
@@ -36,19 +79,11 @@ pub(super) fn name_direct_references(lock: &mut PipLock, layer: &Path, root: &Pa
     if lock.packages.iter().all(|p| !p.version.is_empty()) {
         return;
     }
-    let installed = direct_references_in(layer);
+    let installed = site_packages_in(layer)
+        .map(|sp| direct_references_in(&sp))
+        .unwrap_or_default();
     for pin in lock.packages.iter_mut().filter(|p| p.version.is_empty()) {
-        let location = localized(&pin.requirement, root);
-        let location = location.trim_start_matches("-e ");
-        let location = location
-            .split_once(" @ ")
-            .map_or(location, |(_, url)| url)
-            .trim();
-        let url = if location.starts_with('/') {
-            format!("file://{location}")
-        } else {
-            location.to_owned()
-        };
+        let url = location_url(&localized(&pin.requirement, root));
         if let Some((name, version)) = installed
             .iter()
             .find(|(u, _, _)| u.trim_end_matches('/') == url.trim_end_matches('/'))
@@ -61,32 +96,47 @@ pub(super) fn name_direct_references(lock: &mut PipLock, layer: &Path, root: &Pa
     lock.packages.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
-/// (url, name, version) of every distribution in `layer` installed from a
-/// direct reference.
-fn direct_references_in(layer: &Path) -> Vec<(String, String, String)> {
-    let Ok(entries) = std::fs::read_dir(layer) else {
+/// The URL an installer records in direct_url.json for a requirement.
+fn location_url(requirement: &str) -> String {
+    let location = requirement.trim_start_matches("-e ");
+    let location = location
+        .split_once(" @ ")
+        .map_or(location, |(_, url)| url)
+        .trim();
+    if location.starts_with('/') {
+        format!("file://{location}")
+    } else {
+        location.to_owned()
+    }
+}
+
+/// (url, name, version) of every distribution in `site_packages` installed
+/// from a direct reference.
+fn direct_references_in(site_packages: &Path) -> Vec<(String, String, String)> {
+    let Ok(entries) = std::fs::read_dir(site_packages) else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".dist-info"))
-        .filter_map(|e| {
-            let direct: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(e.path().join("direct_url.json")).ok()?)
-                    .ok()?;
-            let metadata = std::fs::read_to_string(e.path().join("METADATA")).ok()?;
-            let field = |key: &str| {
-                metadata
-                    .lines()
-                    .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
-            };
-            Some((
-                direct["url"].as_str()?.to_owned(),
-                field("Name:")?,
-                field("Version:")?,
-            ))
-        })
+        .filter_map(|e| direct_reference(&e.path()))
         .collect()
+}
+
+fn direct_reference(dist_info: &Path) -> Option<(String, String, String)> {
+    let direct: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dist_info.join("direct_url.json")).ok()?).ok()?;
+    let metadata = std::fs::read_to_string(dist_info.join("METADATA")).ok()?;
+    let field = |key: &str| {
+        metadata
+            .lines()
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
+    };
+    Some((
+        direct["url"].as_str()?.to_owned(),
+        field("Name:")?,
+        field("Version:")?,
+    ))
 }
 
 /// The layer's key: interpreter, exact pins, installer, platform. Two
@@ -114,6 +164,7 @@ fn layer_key(
     let identity = tool.identity();
     let system = crate::flake::current_system();
     let mut parts: Vec<&[u8]> = vec![
+        b"nixpy-layer-2",
         shell.python.as_bytes(),
         pins.as_bytes(),
         identity.as_bytes(),
@@ -132,28 +183,46 @@ fn layer_key(
     key_of(&parts)
 }
 
-/// A published layer: `layers/<key>` is a GC root (symlink) to its store
-/// path. A root a garbage collection dropped while the link was away (a
-/// cache folder moved, an unmounted home) is registered again.
+/// A published layer: `layers/<key>` roots its composition, which names
+/// its distributions (rooted by `layers/<key>-<n>`). Roots a garbage
+/// collection dropped while the links were away (a cache folder moved, an
+/// unmounted home) are registered again.
 fn published(nix: &Nix, key: &str, link: &Path) -> Result<Option<LayerRef>> {
     let Ok(target) = std::fs::read_link(link) else {
         return Ok(None);
     };
-    if !target.is_dir() {
+    let Some(manifest) = target
+        .is_dir()
+        .then(|| compose::read_manifest(&target))
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    if !manifest.dists.iter().all(|d| Path::new(d).is_dir()) {
         return Ok(None);
     }
-    let root = GcRoot::new(link);
-    if root.is_missing() {
-        ui::note(&format!(
-            "the GC root of the pip layer {} was lost; registering it again",
-            target.display()
-        ));
-        nix.keep_rooted(&target.display().to_string(), link)?;
-    }
-    Ok(Some(LayerRef {
+    let layer = LayerRef {
         key: key.to_owned(),
         dir: target,
-    }))
+        dists: manifest.dists,
+    };
+    let paths = layer.store_paths();
+    let lost = rooted_links(link, paths.len())
+        .iter()
+        .any(|l| GcRoot::new(l).is_missing());
+    if lost {
+        ui::note(&format!(
+            "the GC roots of the pip layer {} were lost; registering them again",
+            layer.dir.display()
+        ));
+        if let Err(stderr) = nix.realise_rooted_all(&paths, link)? {
+            ui::warn(&format!(
+                "could not protect the pip layer from garbage collection:\n{}",
+                indent(stderr.trim())
+            ));
+        }
+    }
+    Ok(Some(layer))
 }
 
 pub(super) fn build_layer(
@@ -168,119 +237,453 @@ pub(super) fn build_layer(
         inputs.project_root,
         &inputs.requirements.local_projects,
     );
-    let layers = inputs.cache.layers_dir();
-    let link = inputs.cache.layer_link(&key);
-    if let Some(layer) = published(inputs.nix, &key, &link)? {
-        return Ok(layer);
-    }
-    inputs.cache.ensure(&layers)?;
-    inputs.cache.ensure(&inputs.cache.locks_dir())?;
-    let _lock = FileLock::acquire(&inputs.cache.layer_lock(&key), || {
-        ui::waiting("installing the same pip layer");
-    })?;
-    if let Some(layer) = published(inputs.nix, &key, &link)? {
-        return Ok(layer);
-    }
-    if let Some((_, path)) = inputs.recorded_layer.as_ref().filter(|(k, _)| *k == key) {
-        let phase = ui::Phase::start(format!("fetching the recorded pip layer {path}"));
-        let Err(stderr) = inputs.nix.realise_rooted(path, &link)? else {
-            phase.finish();
-            return Ok(LayerRef {
-                key,
-                dir: path.into(),
-            });
-        };
-        drop(phase);
-        let (why, fix) = inputs.nix.why_not_fetched(path, &stderr);
-        ui::note(&format!("{why}; installing the layer instead"));
-        if let Some(fix) = fix {
-            ui::note(&format!("fix: {fix}"));
+    let cache = inputs.cache;
+    let link = cache.layer_link(&key);
+    if !inputs.refresh {
+        if let Some(layer) = published(inputs.nix, &key, &link)? {
+            return Ok(layer);
         }
     }
-    let phase = ui::Phase::start(format!(
-        "installing {} pip package(s) with {}",
-        lock.packages.len(),
-        tool.name()
-    ));
-    // Installed into a temporary folder (removed on any failure), then
-    // added to the Nix store whole: a layer that is published is complete.
-    let building = crate::support::atomic_write::private_tempdir_in(
-        &layers,
-        &Cache::layer_staging_prefix(&key),
-    )?;
-    let scratch = scratch_dir(inputs.cache)?;
-    let pins_file = scratch.path().join("pins.txt");
-    write(&pins_file, &pins_text(lock, tool, inputs.project_root))?;
-    install(inputs, tool, building.path(), &pins_file)?;
-    write(&building.path().join("sitecustomize.py"), SITECUSTOMIZE)?;
-    compile_bytecode(&inputs.shell.python, building.path());
-    clear_stale_link(&link)?;
-    let (store_path, _) = inputs.nix.add_rooted(&link, || {
-        inputs
-            .nix
-            .add_to_store(building.path(), &format!("nixpy-layer-{key}"))
+    cache.ensure(&cache.layers_dir())?;
+    cache.ensure(&cache.dists_dir())?;
+    cache.ensure(&cache.locks_dir())?;
+    let _lock = FileLock::acquire(&cache.layer_lock(&key), || {
+        ui::waiting("installing the same pip layer");
     })?;
-    phase.finish();
-    Ok(LayerRef {
-        key,
-        dir: store_path.into(),
-    })
+    if !inputs.refresh {
+        if let Some(layer) = published(inputs.nix, &key, &link)? {
+            return Ok(layer);
+        }
+    }
+    if let Some(layer) = fetch_recorded(inputs, &key, &link)? {
+        return Ok(layer);
+    }
+    let facts = interpreter_facts(cache, &inputs.shell.python)?;
+    let index_args = inputs.requirements.index.to_args();
+    let ctx = KeyContext {
+        facts: &facts,
+        installer: tool.name(),
+        index_args: &index_args,
+        project_root: inputs.project_root,
+    };
+    let mut builder = LayerBuilder {
+        inputs,
+        tool,
+        facts: &facts,
+        build_env: build_env_key(inputs.shell),
+        key: &key,
+        link: &link,
+    };
+    let mut wanted: Vec<Wanted<'_>> = lock
+        .packages
+        .iter()
+        .map(|pin| Wanted {
+            key: dist_key(pin, &ctx),
+            pin,
+            path: None,
+        })
+        .collect();
+    // One retry: a distribution found in the index can be collected (its
+    // last layer's roots removed) before this layer roots it.
+    for attempt in 0..2 {
+        for w in &mut wanted {
+            if w.path.is_none() && !inputs.refresh {
+                w.path = builder.indexed(&w.key);
+            }
+        }
+        match builder.build(&mut wanted)? {
+            Some(layer) => return Ok(layer),
+            None if attempt == 0 => {
+                let paths: Vec<String> = wanted.iter().filter_map(|w| w.path.clone()).collect();
+                let gone = inputs.nix.invalid_paths(&paths)?;
+                for w in &mut wanted {
+                    if w.path.as_ref().is_some_and(|p| gone.contains(p)) {
+                        w.path = None;
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    Err(Error::new(format!(
+        "cannot register {} as a GC root of the pip layer",
+        link.display()
+    ))
+    .with_hint(
+        "check that the cache folder and /nix/var/nix/gcroots are writable (`nixpy doctor`)",
+    ))
 }
 
-/// Removes whatever stands where the layer's GC root goes: a dangling link
-/// (its store path was collected) or a folder from an older cache layout.
-fn clear_stale_link(link: &Path) -> Result<()> {
-    let Ok(meta) = std::fs::symlink_metadata(link) else {
-        return Ok(());
-    };
-    let removed = if meta.is_dir() {
-        std::fs::remove_dir_all(link)
-    } else {
-        std::fs::remove_file(link)
-    };
-    removed.map_err(|e| Error::io("remove the stale layer", link, e))
+/// A pin, its distribution's key, and its store path once known.
+struct Wanted<'a> {
+    pin: &'a LockedPackage,
+    key: String,
+    path: Option<String>,
 }
 
-/// The store is read-only, so Python could never cache bytecode there:
-/// compile it now, hash-checked so the files' store timestamps do not
-/// invalidate it. Best effort: a module that does not compile (Python 2
-/// leftovers in some packages) just stays uncompiled.
-fn compile_bytecode(python: &str, dir: &Path) {
-    let args: Vec<std::ffi::OsString> = [
-        "-I",
-        "-m",
-        "compileall",
-        "-q",
-        "-j",
-        "0",
-        "--invalidation-mode",
-        "unchecked-hash",
-        // A fixed name for the source path inside the pycs (Python points
-        // code at the real file when it loads them), so the same layer
-        // gives the same bytes, and so the same store path, everywhere.
-        "-d",
-        "/nixpy-layer",
-    ]
-    .iter()
-    .map(Into::into)
-    .chain([dir.as_os_str().to_owned()])
-    .collect();
-    let result = process::dies_with_nixpy(duct::cmd(python, args))
-        .stdin_null()
-        .stdout_null()
-        .stderr_null()
-        .unchecked()
-        .run();
-    if let Err(e) = result {
-        tracing::debug!("compileall failed to start: {e}");
+/// The layer recorded in nixpy.lock, fetched from the store or a
+/// substituter with its distributions, when the lock records this key.
+fn fetch_recorded(inputs: &PipInputs<'_>, key: &str, link: &Path) -> Result<Option<LayerRef>> {
+    let Some(recorded) = inputs.recorded_layer.as_ref().filter(|r| r.key == key) else {
+        return Ok(None);
+    };
+    let phase = ui::Phase::start(format!(
+        "fetching the recorded pip layer {}",
+        recorded.dir.display()
+    ));
+    clear_roots(inputs.cache, key)?;
+    let Err(stderr) = inputs
+        .nix
+        .realise_rooted_all(&recorded.store_paths(), link)?
+    else {
+        phase.finish();
+        return Ok(Some(recorded.clone()));
+    };
+    drop(phase);
+    let (why, fix) = inputs
+        .nix
+        .why_not_fetched(&recorded.dir.display().to_string(), &stderr);
+    ui::note(&format!("{why}; installing the layer instead"));
+    if let Some(fix) = fix {
+        ui::note(&format!("fix: {fix}"));
+    }
+    Ok(None)
+}
+
+/// What the distributions a build here compiles against depend on: the
+/// shell's variables and PATH (compiler, libraries, pkg-config paths).
+fn build_env_key(shell: &ShellEnv) -> String {
+    let vars: String = shell
+        .vars
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    key_of(&[vars.as_bytes(), shell.path.join(":").as_bytes()])
+}
+
+struct LayerBuilder<'a> {
+    inputs: &'a PipInputs<'a>,
+    tool: Tool<'a>,
+    facts: &'a InterpreterFacts,
+    build_env: String,
+    key: &'a str,
+    link: &'a Path,
+}
+
+/// New distributions up to this size are hashed here, so their store paths
+/// are known before adding and the composition goes in the same
+/// `nix-store --add` (a process start saved); bigger ones are added first,
+/// which hashes them once instead of twice.
+const HASH_AHEAD_LIMIT: u64 = 16 << 20;
+
+impl LayerBuilder<'_> {
+    /// The store path the index has for `key` (or for it built here), if
+    /// it is still there.
+    fn indexed(&self, key: &str) -> Option<String> {
+        let cache = self.inputs.cache;
+        [key.to_owned(), built_here_key(key, &self.build_env)]
+            .iter()
+            .filter_map(|k| std::fs::read_link(cache.dist_link(k)).ok())
+            .find(|target| target.is_dir())
+            .map(|target| target.display().to_string())
+    }
+
+    /// Installs what `wanted` lacks, composes, adds and roots. None when a
+    /// distribution taken from the index was gone by the time it was rooted.
+    fn build(&mut self, wanted: &mut [Wanted<'_>]) -> Result<Option<LayerRef>> {
+        let inputs = self.inputs;
+        let cache = inputs.cache;
+        let missing: Vec<usize> = (0..wanted.len())
+            .filter(|&i| wanted[i].path.is_none())
+            .collect();
+        let phase = ui::Phase::start(if missing.is_empty() {
+            "composing the pip layer".to_owned()
+        } else {
+            format!(
+                "installing {} of {} pip package(s) with {}",
+                missing.len(),
+                wanted.len(),
+                self.tool.name()
+            )
+        });
+        let work =
+            atomic_write::private_tempdir_in(&cache.dists_dir(), Cache::dist_staging_prefix())?;
+        let out = work.path().join("out");
+        std::fs::create_dir(&out).map_err(|e| Error::io("create folder", &out, e))?;
+        let mut timings = Timings::default();
+        let new = if missing.is_empty() {
+            Vec::new()
+        } else {
+            self.install(wanted, &missing, work.path(), &out, &mut timings)?
+        };
+        let layer_dir = out.join("nixpy-layer");
+        let new_bytes: u64 = new.iter().map(|(_, d)| tree_size(&d.dir)).sum();
+        let started = Instant::now();
+        let mut added = if new_bytes <= HASH_AHEAD_LIMIT {
+            // Store paths known ahead: distributions and composition in one call.
+            for (i, dist) in &new {
+                wanted[*i].path = Some(store_path_of_folder(&dist.dir, &file_name(&dist.dir))?);
+            }
+            self.compose(wanted, &new, &layer_dir)?;
+            let mut dirs: Vec<&Path> = new.iter().map(|(_, d)| d.dir.as_path()).collect();
+            dirs.push(&layer_dir);
+            let paths = inputs.nix.add_folders(&dirs)?;
+            let expected: Vec<&String> = new
+                .iter()
+                .filter_map(|(i, _)| wanted[*i].path.as_ref())
+                .collect();
+            if paths[..new.len()].iter().collect::<Vec<_>>() != expected {
+                return Err(Error::new(format!(
+                    "Nix gave other store paths than nixpy computed: {:?} for {expected:?}",
+                    &paths[..new.len()]
+                )));
+            }
+            paths
+        } else {
+            let dirs: Vec<&Path> = new.iter().map(|(_, d)| d.dir.as_path()).collect();
+            let paths = inputs.nix.add_folders(&dirs)?;
+            for ((i, _), path) in new.iter().zip(&paths) {
+                wanted[*i].path = Some(path.clone());
+            }
+            self.compose(wanted, &new, &layer_dir)?;
+            let mut paths = paths;
+            paths.extend(inputs.nix.add_folders(&[&layer_dir])?);
+            paths
+        };
+        timings.store = started.elapsed();
+        let layer_path = added.pop().expect("the composition was added");
+        let dists: Vec<String> = wanted.iter().filter_map(|w| w.path.clone()).collect();
+        let layer = LayerRef {
+            key: self.key.to_owned(),
+            dir: PathBuf::from(&layer_path),
+            dists,
+        };
+        let started = Instant::now();
+        clear_roots(cache, self.key)?;
+        if inputs
+            .nix
+            .realise_rooted_all(&layer.store_paths(), self.link)?
+            .is_err()
+        {
+            return Ok(None);
+        }
+        timings.root = started.elapsed();
+        for (i, dist) in &new {
+            let key = if dist.built_here {
+                built_here_key(&wanted[*i].key, &self.build_env)
+            } else {
+                wanted[*i].key.clone()
+            };
+            index(cache, &key, wanted[*i].path.as_deref().unwrap_or_default())?;
+        }
+        phase.finish();
+        timings.report(new.len(), new_bytes);
+        Ok(Some(layer))
+    }
+
+    /// Installs the `missing` pins into `work`, splits them into `out` and
+    /// compiles them. Returns (index in `wanted`, its distribution).
+    fn install(
+        &self,
+        wanted: &[Wanted<'_>],
+        missing: &[usize],
+        work: &Path,
+        out: &Path,
+        timings: &mut Timings,
+    ) -> Result<Vec<(usize, SplitDist)>> {
+        let inputs = self.inputs;
+        let staging = work.join("stage");
+        let scratch = scratch_dir(inputs.cache)?;
+        let pins_file = scratch.path().join("pins.txt");
+        let pins: Vec<&LockedPackage> = missing.iter().map(|&i| wanted[i].pin).collect();
+        write(
+            &pins_file,
+            &pins_text(&pins, self.tool, inputs.project_root),
+        )?;
+        let started = Instant::now();
+        install(inputs, self.tool, &staging, &pins_file)?;
+        timings.install = started.elapsed();
+        let started = Instant::now();
+        let site = PathBuf::from(format!(
+            "lib/python{}/site-packages",
+            self.facts.minor_version()
+        ));
+        let (dists, leftovers) = split::split(&staging, self.tool.staging_layout(), &site, out)?;
+        if !leftovers.is_empty() {
+            tracing::debug!("files no RECORD names, left out of the layer: {leftovers:?}");
+        }
+        let matched = match_pins(wanted, missing, dists, &site, inputs.project_root)?;
+        timings.split = started.elapsed();
+        let started = Instant::now();
+        let sites: Vec<PathBuf> = matched
+            .iter()
+            .map(|(_, d)| d.dir.join(&site))
+            .filter(|p| p.is_dir())
+            .collect();
+        bytecode::compile(&inputs.shell.python, &sites);
+        timings.compile = started.elapsed();
+        Ok(matched)
+    }
+
+    /// The composition of every wanted distribution (new ones read from
+    /// their staging folders) in `layer_dir`.
+    fn compose(
+        &self,
+        wanted: &[Wanted<'_>],
+        new: &[(usize, SplitDist)],
+        layer_dir: &Path,
+    ) -> Result<()> {
+        let contents: Vec<PathBuf> = wanted
+            .iter()
+            .enumerate()
+            .map(|(i, w)| match new.iter().find(|(j, _)| *j == i) {
+                Some((_, dist)) => dist.dir.clone(),
+                None => PathBuf::from(w.path.as_deref().unwrap_or_default()),
+            })
+            .collect();
+        let parts: Vec<Part<'_>> = wanted
+            .iter()
+            .zip(&contents)
+            .map(|(w, contents)| Part {
+                target: w.path.as_deref().unwrap_or_default(),
+                contents,
+            })
+            .collect();
+        compose::compose(layer_dir, &parts)
     }
 }
 
-fn pins_text(lock: &PipLock, tool: Tool<'_>, root: &Path) -> String {
-    let every_pin_hashed = lock.packages.iter().all(|p| !p.hashes.is_empty());
+/// How long each step of a layer build took, for `-v` (and the bench).
+#[derive(Default)]
+struct Timings {
+    install: std::time::Duration,
+    split: std::time::Duration,
+    compile: std::time::Duration,
+    store: std::time::Duration,
+    root: std::time::Duration,
+}
+
+impl Timings {
+    fn report(&self, count: usize, bytes: u64) {
+        if ui::verbosity() >= 2 {
+            ui::status(&format!(
+                "pip layer: {count} new distribution(s), {}; install {:.3}s, split {:.3}s, compile {:.3}s, store {:.3}s, root {:.3}s",
+                crate::support::disk_usage::human_bytes(bytes),
+                self.install.as_secs_f64(),
+                self.split.as_secs_f64(),
+                self.compile.as_secs_f64(),
+                self.store.as_secs_f64(),
+                self.root.as_secs_f64(),
+            ));
+        }
+    }
+}
+
+/// Pairs each installed distribution with the pin it was installed for:
+/// by name, then (editable and path pins, named by their location) by the
+/// location in its direct_url.json.
+fn match_pins(
+    wanted: &[Wanted<'_>],
+    missing: &[usize],
+    dists: Vec<SplitDist>,
+    site: &Path,
+    root: &Path,
+) -> Result<Vec<(usize, SplitDist)>> {
+    let mut left: Vec<usize> = missing.to_vec();
+    let mut matched = Vec::new();
+    let mut unmatched = Vec::new();
+    for dist in dists {
+        match left.iter().position(|&i| wanted[i].pin.name == dist.name) {
+            Some(at) => matched.push((left.remove(at), dist)),
+            None => unmatched.push(dist),
+        }
+    }
+    for dist in unmatched {
+        let url = std::fs::read_dir(dist.dir.join(site))
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".dist-info"))
+            .and_then(|e| direct_reference(&e.path()))
+            .map(|(url, _, _)| url);
+        let at = left.iter().position(|&i| {
+            let requirement = localized(&wanted[i].pin.requirement, root);
+            url.as_deref().is_some_and(|u| {
+                u.trim_end_matches('/') == location_url(&requirement).trim_end_matches('/')
+                    || local_location(&requirement, root)
+                        .and_then(|p| p.canonicalize().ok())
+                        .is_some_and(|p| {
+                            u.trim_end_matches('/') == format!("file://{}", p.display())
+                        })
+            })
+        });
+        let at = at.or((left.len() == 1).then_some(0));
+        match at {
+            Some(at) => matched.push((left.remove(at), dist)),
+            None => {
+                return Err(Error::new(format!(
+                    "the installer installed {} {}, which no pin names",
+                    dist.name, dist.version
+                )))
+            }
+        }
+    }
+    if let Some(&i) = left.first() {
+        return Err(Error::new(format!(
+            "the installer installed nothing for `{}`",
+            wanted[i].pin.requirement
+        ))
+        .with_hint("run with --refresh; if it persists, the package's wheel has no .dist-info"));
+    }
+    Ok(matched)
+}
+
+/// Records `store_path` as the distribution with `key` (a link replaced
+/// atomically).
+fn index(cache: &Cache, key: &str, store_path: &str) -> Result<()> {
+    let link = cache.dist_link(key);
+    let tmp = cache
+        .dists_dir()
+        .join(format!(".link-{key}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(store_path, &tmp).map_err(|e| Error::io("link", &tmp, e))?;
+    std::fs::rename(&tmp, &link).map_err(|e| Error::io("replace", &link, e))
+}
+
+/// Removes the layer's GC roots (`<key>` and `<key>-<n>`, and whatever
+/// stands there: a dangling link, a folder of an older layout) before
+/// rooting it anew, so no stale `-<n>` root outlives it.
+fn clear_roots(cache: &Cache, key: &str) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(cache.layers_dir()) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if Cache::layer_root_key(&name.to_string_lossy()) != Some(key) {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| Error::io("remove the stale layer root", &path, e))?;
+    }
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn pins_text(pins: &[&LockedPackage], tool: Tool<'_>, root: &Path) -> String {
+    let every_pin_hashed = pins.iter().all(|p| !p.hashes.is_empty());
     let write_hashes = tool.writes_hashes(every_pin_hashed);
-    let text: String = lock
-        .packages
+    let text: String = pins
         .iter()
         .map(|p| {
             let hashes: String = if write_hashes {
@@ -301,7 +704,7 @@ fn install(inputs: &PipInputs<'_>, tool: Tool<'_>, target: &Path, pins: &Path) -
         inputs.offline,
         pins,
     );
-    let output = tool.run(args)?;
+    let output = tool.run(args, inputs.shell)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if stderr.contains("No space left on device") {
@@ -324,39 +727,9 @@ fn install(inputs: &PipInputs<'_>, tool: Tool<'_>, target: &Path, pins: &Path) -
     Ok(())
 }
 
-/// Makes the layer a site directory, so `.pth` files in it (editable
-/// installs, namespace packages) take effect, then runs the sitecustomize
-/// this file shadows (nixpkgs' Python has one).
-const SITECUSTOMIZE: &str = r#"# Written by nixpy. Processes this pip layer's .pth files, then chains to
-# the interpreter's own sitecustomize, which this file shadows.
-import os as _os, site as _site, sys as _sys
-
-_layer = _os.path.dirname(_os.path.abspath(__file__))
-_site.addsitedir(_layer)
-
-
-def _nixpy_chain():
-    import importlib.util
-    for entry in list(_sys.path):
-        if not entry or _os.path.abspath(entry) == _layer:
-            continue
-        candidate = _os.path.join(entry, "sitecustomize.py")
-        if _os.path.isfile(candidate):
-            spec = importlib.util.spec_from_file_location("_nixpy_next_sitecustomize", candidate)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return
-
-
-_nixpy_chain()
-del _nixpy_chain
-"#;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use crate::project::lockfile::LockedPackage;
 
     #[test]
     fn hashes_are_written_only_when_every_pin_has_them() {
@@ -367,24 +740,26 @@ mod tests {
             hashes: h.iter().map(std::string::ToString::to_string).collect(),
             groups: Vec::new(),
         };
-        let lock = PipLock {
-            inputs: String::new(),
-            installer: "uv".into(),
-            packages: vec![pin("a==1", &["sha256:1"]), pin("-e /x", &[])],
-        };
         let root = Path::new("/p");
         let pip = Tool::Pip { python: "/p" };
         let uv = Tool::Uv {
             uv: "/u",
             python: "/p",
         };
-        assert_eq!(pins_text(&lock, pip, root), "a==1\n-e /x\n");
+        let a = pin("a==1", &["sha256:1"]);
+        let e = pin("-e /x", &[]);
+        assert_eq!(pins_text(&[&a, &e], pip, root), "a==1\n-e /x\n");
         // uv checks each given hash on its own.
-        assert_eq!(pins_text(&lock, uv, root), "a==1 --hash=sha256:1\n-e /x\n");
-        let lock = PipLock {
-            packages: vec![pin("a==1", &["sha256:1"])],
-            ..lock
-        };
-        assert_eq!(pins_text(&lock, pip, root), "a==1 --hash=sha256:1\n");
+        assert_eq!(
+            pins_text(&[&a, &e], uv, root),
+            "a==1 --hash=sha256:1\n-e /x\n"
+        );
+        assert_eq!(pins_text(&[&a], pip, root), "a==1 --hash=sha256:1\n");
+    }
+
+    #[test]
+    fn requirements_name_the_url_installers_record() {
+        assert_eq!(location_url("-e /src/pkg"), "file:///src/pkg");
+        assert_eq!(location_url("x @ file:///w/x.whl"), "file:///w/x.whl");
     }
 }

@@ -68,12 +68,12 @@ pub(super) fn resolve(
             with_pins.extend(["-c".to_owned(), pins.display().to_string()]);
             let (pinned_args, _) =
                 tool.resolve_args(dir, &requirements_in, with_pins, inputs.offline);
-            output = Some(tool.run(pinned_args)?).filter(|o| o.status.success());
+            output = Some(tool.run(pinned_args, inputs.shell)?).filter(|o| o.status.success());
         }
     }
     let output = match output {
         Some(output) => output,
-        None => tool.run(args)?,
+        None => tool.run(args, inputs.shell)?,
     };
     if !output.status.success() {
         return Err(resolution_failure(

@@ -13,8 +13,9 @@ use crate::support::{atomic_write, input_file};
 /// 1. the nixpkgs pin, the pip resolution, `[store]` with `shell-env`
 ///    (Nix's own environment file: its path differs between Nix versions);
 /// 2. `[store]` records nixpy's shell file (`shell`) instead, the same
-///    path on every Nix version, and the Nix that made it (`nix-version`).
-pub(crate) const LOCK_VERSION: u32 = 2;
+///    path on every Nix version, and the Nix that made it (`nix-version`);
+/// 3. `[store]` records the pip layer's distributions (`dists`).
+pub(crate) const LOCK_VERSION: u32 = 3;
 
 const HEADER: &str =
     "# This file is written by nixpy: commit it, and change it with `nixpy lock`.\n";
@@ -53,6 +54,10 @@ pub(crate) struct StorePaths {
     pub layer_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
+    /// The layer's distributions (its composition's links are no Nix
+    /// references, so they are fetched and pushed by name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dists: Vec<String>,
 }
 
 /// The generated flake's `nixpkgs` lock node, and the reference it locks.
@@ -78,10 +83,11 @@ impl StorePaths {
 impl LockFile {
     /// The oldest lock format that holds what this lock records.
     pub(crate) fn needed_version(&self) -> u32 {
-        if self.store.as_ref().is_some_and(|s| s.shell.is_some()) {
-            2
-        } else {
-            1
+        match &self.store {
+            // 3: the pip layer's distributions.
+            Some(s) if !s.dists.is_empty() => 3,
+            Some(s) if s.shell.is_some() => 2,
+            _ => 1,
         }
     }
 }
@@ -336,6 +342,9 @@ mod tests {
                 shell_key: "k".into(),
                 shell: Some("/nix/store/x-nixpy-shell.json".into()),
                 nix_version: Some("2.8.0".into()),
+                layer_key: Some("l".into()),
+                layer: Some("/nix/store/l-nixpy-layer".into()),
+                dists: vec!["/nix/store/d-nixpy-dist-rich-13.7.0".into()],
                 ..StorePaths::default()
             }),
         };

@@ -42,7 +42,28 @@ struct RawManifest {
     nixpkgs_config: Option<RawNixpkgsConfig>,
     keep_generations: Option<Spanned<i64>>,
     groups: Option<Vec<Spanned<String>>>,
+    venv: Option<Spanned<RawVenv>>,
 }
+
+/// `venv = true | false | "path"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawVenv {
+    On(bool),
+    At(String),
+}
+
+/// Where the link to the project interpreter goes (key `venv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VenvLink {
+    /// `venv = false`: no link (the interpreter is still made).
+    Off,
+    /// The link, absolute: `.venv` in the project folder by default.
+    At(PathBuf),
+}
+
+/// The default place of the project interpreter's link.
+pub(crate) const DEFAULT_VENV: &str = ".venv";
 
 #[derive(Debug, Deserialize)]
 struct RawPyproject {
@@ -126,6 +147,7 @@ pub(crate) struct Manifest {
     /// The files the manifest names (nix-files, requirements) as written,
     /// before symlinks are resolved: the links on the way are inputs too.
     pub written_paths: Vec<PathBuf>,
+    pub venv: VenvLink,
 }
 
 /// `[project]` of pyproject.toml, the default source of pip requirements.
@@ -456,7 +478,34 @@ impl Validator<'_> {
             keep_generations,
             groups,
             written_paths,
+            venv: self.venv_link(raw.venv)?,
         })
+    }
+
+    fn venv_link(&self, raw: Option<Spanned<RawVenv>>) -> Result<VenvLink> {
+        let Some(raw) = raw else {
+            return Ok(VenvLink::At(self.root.join(DEFAULT_VENV)));
+        };
+        match raw.get_ref() {
+            RawVenv::On(false) => Ok(VenvLink::Off),
+            RawVenv::On(true) => Ok(VenvLink::At(self.root.join(DEFAULT_VENV))),
+            RawVenv::At(path) => {
+                let bad = path.is_empty()
+                    || path.contains('\0')
+                    || Path::new(path)
+                        .components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir))
+                    || Path::new(path).is_absolute();
+                if bad {
+                    return Err(self.error_at(
+                        &raw,
+                        "venv must be true, false, or a path inside the project",
+                        "write a relative path such as \".venv\" or \"build/venv\", or venv = false",
+                    ));
+                }
+                Ok(VenvLink::At(self.root.join(path)))
+            }
+        }
     }
 
     fn attr_path(&self, value: &Spanned<String>, hint: &str) -> Result<AttrPath> {
@@ -628,6 +677,29 @@ mod tests {
         assert_eq!(m.libraries.len(), 2);
         assert_eq!(m.installer, Installer::Auto);
         assert!(m.requirements.is_none());
+        assert_eq!(m.venv, VenvLink::At(PathBuf::from("/nonexistent/.venv")));
+    }
+
+    #[test]
+    fn venv_is_on_off_or_a_path_inside_the_project() {
+        assert_eq!(parse_str("venv = false").unwrap().venv, VenvLink::Off);
+        assert_eq!(
+            parse_str("venv = \"build/env\"").unwrap().venv,
+            VenvLink::At(PathBuf::from("/nonexistent/build/env"))
+        );
+        for bad in [
+            "venv = \"../x\"",
+            "venv = \"/abs\"",
+            "venv = \"\"",
+            "venv = 3",
+        ] {
+            let err = parse_str(bad).unwrap_err();
+            assert!(
+                err.message.contains("nixpy.toml:1:"),
+                "{bad}: {}",
+                err.message
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod attr_path;
 pub(crate) mod dependency_groups;
 pub(crate) mod edit;
+pub(crate) mod gitignore;
 mod inputs;
 pub(crate) mod local_project;
 mod location;

@@ -1,6 +1,6 @@
 //! The environment a command runs in: the caller's environment with the
-//! shell's variables applied the way `nix develop` applies them, the pip
-//! layer folded in, and the project's `[env]` on top. Pure, so the warm path
+//! shell's variables applied the way `nix develop` applies them, the project
+//! interpreter's bin/ first, and the project's `[env]` on top. Pure, so the warm path
 //! only reads a cached [`EnvSpec`] and calls [`compose`].
 
 use std::collections::BTreeMap;
@@ -35,16 +35,19 @@ pub(crate) struct EnvSpec {
     pub programs: ProgramIndex,
 }
 
-/// What the pip layer adds, when there is one.
+/// The project interpreter (a venv) and the pip layer it sees, when there
+/// is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LayerPaths {
-    pub dir: String,
-    pub bin: String,
+pub(crate) struct InterpreterPaths {
+    /// The venv folder.
+    pub venv: String,
+    /// The pip layer's composition (reported as NIXPY_LAYER), if any.
+    pub layer: Option<String>,
 }
 
 pub(crate) struct SpecInputs<'a> {
     pub shell: &'a ShellEnv,
-    pub layer: Option<&'a LayerPaths>,
+    pub interpreter: Option<&'a InterpreterPaths>,
     pub project_root: &'a std::path::Path,
     pub manifest_env: &'a [(String, String)],
     pub manifest_hook: &'a str,
@@ -58,26 +61,28 @@ pub(crate) fn spec(inputs: SpecInputs<'_>) -> EnvSpec {
         ..EnvSpec::default()
     };
     let mut path = Vec::new();
-    if let Some(layer) = inputs.layer {
-        path.push(layer.bin.clone());
+    if let Some(interpreter) = inputs.interpreter {
+        // The project interpreter's bin/ (python, the layer's console
+        // scripts) first; VIRTUAL_ENV so uv and pip install into it, never
+        // into the store. The interpreter finds the layer, the Nix packages
+        // and the libraries through its own files: no PYTHONPATH, no
+        // LD_LIBRARY_PATH reaches other programs.
+        path.push(format!("{}/bin", interpreter.venv));
+        spec.set
+            .insert("VIRTUAL_ENV".into(), interpreter.venv.clone());
+        spec.set.insert(
+            "NIXPY_PYTHON".into(),
+            format!("{}/bin/python", interpreter.venv),
+        );
+        if let Some(layer) = &interpreter.layer {
+            spec.set.insert("NIXPY_LAYER".into(), layer.clone());
+        }
     }
     path.extend(shell.path.iter().cloned());
     spec.prepend.insert("PATH".into(), path);
     if !shell.xdg_data_dirs.is_empty() {
         spec.prepend
             .insert("XDG_DATA_DIRS".into(), shell.xdg_data_dirs.clone());
-    }
-    if let Some(layer) = inputs.layer {
-        spec.prepend
-            .insert("PYTHONPATH".into(), vec![layer.dir.clone()]);
-        spec.set.insert("PYTHONNOUSERSITE".into(), "1".into());
-        spec.set.insert("NIXPY_LAYER".into(), layer.dir.clone());
-        // Native wheels find libstdc++/libz here; appended so nothing the
-        // user or the shell chose is shadowed.
-        if !shell.library_path.is_empty() {
-            spec.append
-                .insert("LD_LIBRARY_PATH".into(), shell.library_path.clone());
-        }
     }
     spec.project.extend(
         inputs
@@ -178,14 +183,14 @@ mod tests {
     }
 
     #[test]
-    fn shell_path_goes_first_without_duplicates() {
-        let layer = LayerPaths {
-            dir: "/c/layer".into(),
-            bin: "/c/layer/bin".into(),
+    fn the_interpreter_goes_first_and_no_python_or_library_path_is_exported() {
+        let interpreter = InterpreterPaths {
+            venv: "/c/venvs/k".into(),
+            layer: Some("/nix/store/l-nixpy-layer".into()),
         };
         let s = spec(SpecInputs {
             shell: &shell(),
-            layer: Some(&layer),
+            interpreter: Some(&interpreter),
             project_root: std::path::Path::new("/p"),
             manifest_env: &[],
             manifest_hook: "",
@@ -197,54 +202,32 @@ mod tests {
             ),
             (OsString::from("HOME"), OsString::from("/home/u")),
             (OsString::from("PYTHONPATH"), OsString::from("/mine")),
+            (OsString::from("LD_LIBRARY_PATH"), OsString::from("/opt/lib")),
             (OsString::from("FOO"), OsString::from("caller")),
         ];
         let env = compose(caller, &s);
         assert_eq!(
             get(&env, "PATH"),
-            Some("/c/layer/bin:/nix/store/a/bin:/usr/bin:/home/u/bin")
+            Some("/c/venvs/k/bin:/nix/store/a/bin:/usr/bin:/home/u/bin")
         );
         assert_eq!(get(&env, "HOME"), Some("/home/u"));
         assert_eq!(get(&env, "FOO"), Some("nix"));
-        assert_eq!(get(&env, "PYTHONPATH"), Some("/c/layer:/mine"));
-        assert_eq!(get(&env, "PYTHONNOUSERSITE"), Some("1"));
-        assert_eq!(get(&env, "NIXPY_LAYER"), Some("/c/layer"));
-        assert_eq!(get(&env, "LD_LIBRARY_PATH"), Some("/nix/store/gcc/lib"));
+        assert_eq!(get(&env, "VIRTUAL_ENV"), Some("/c/venvs/k"));
+        assert_eq!(get(&env, "NIXPY_PYTHON"), Some("/c/venvs/k/bin/python"));
+        assert_eq!(get(&env, "NIXPY_LAYER"), Some("/nix/store/l-nixpy-layer"));
+        // The caller's own values pass through untouched.
+        assert_eq!(get(&env, "PYTHONPATH"), Some("/mine"));
+        assert_eq!(get(&env, "LD_LIBRARY_PATH"), Some("/opt/lib"));
+        assert_eq!(get(&env, "PYTHONNOUSERSITE"), None);
         assert_eq!(get(&env, "XDG_DATA_DIRS"), Some("/nix/store/a/share"));
         assert_eq!(get(&env, "NIXPY_PROJECT"), Some("/p"));
     }
 
     #[test]
-    fn library_path_is_appended_after_the_callers() {
-        let layer = LayerPaths {
-            dir: "/l".into(),
-            bin: "/l/bin".into(),
-        };
+    fn no_interpreter_means_no_python_variables() {
         let s = spec(SpecInputs {
             shell: &shell(),
-            layer: Some(&layer),
-            project_root: std::path::Path::new("/p"),
-            manifest_env: &[],
-            manifest_hook: "",
-        });
-        let env = compose(
-            [(
-                OsString::from("LD_LIBRARY_PATH"),
-                OsString::from("/opt/cuda/lib"),
-            )],
-            &s,
-        );
-        assert_eq!(
-            get(&env, "LD_LIBRARY_PATH"),
-            Some("/opt/cuda/lib:/nix/store/gcc/lib")
-        );
-    }
-
-    #[test]
-    fn no_layer_means_no_python_variables() {
-        let s = spec(SpecInputs {
-            shell: &shell(),
-            layer: None,
+            interpreter: None,
             project_root: std::path::Path::new("/p"),
             manifest_env: &[],
             manifest_hook: "",
@@ -255,6 +238,7 @@ mod tests {
             "PYTHONNOUSERSITE",
             "NIXPY_LAYER",
             "LD_LIBRARY_PATH",
+            "VIRTUAL_ENV",
         ] {
             assert_eq!(get(&env, absent), None, "{absent}");
         }
@@ -265,7 +249,7 @@ mod tests {
         let menv = vec![("FOO".to_owned(), "it's ${x} ''".to_owned())];
         let s = spec(SpecInputs {
             shell: &shell(),
-            layer: None,
+            interpreter: None,
             project_root: std::path::Path::new("/p"),
             manifest_env: &menv,
             manifest_hook: "echo mine\n",
@@ -279,7 +263,7 @@ mod tests {
     fn non_utf8_caller_values_survive() {
         let s = spec(SpecInputs {
             shell: &shell(),
-            layer: None,
+            interpreter: None,
             project_root: std::path::Path::new("/p"),
             manifest_env: &[],
             manifest_hook: "",

@@ -9,7 +9,7 @@ mod programs;
 
 #[cfg(test)]
 pub(crate) use env::compose;
-pub(crate) use env::{spec, target_env, EnvSpec, LayerPaths, SpecInputs};
+pub(crate) use env::{spec, target_env, EnvSpec, InterpreterPaths, SpecInputs};
 pub(crate) use exec::{exec, exec_in};
 pub(crate) use hook::HOOK_VAR;
 pub(crate) use programs::ProgramIndex;

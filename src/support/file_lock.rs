@@ -1,4 +1,5 @@
-//! Exclusive locks on files (flock), held until dropped.
+//! Locks on files (flock), held until dropped: exclusive, or shared (many
+//! holders, none while someone holds it exclusively).
 
 use std::fs::File;
 use std::path::Path;
@@ -30,6 +31,23 @@ impl FileLock {
             Err(std::fs::TryLockError::WouldBlock) => {
                 on_wait();
                 file.lock().map_err(|e| Error::io("lock", path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+        Ok(FileLock { _file: file })
+    }
+
+    /// A shared lock: waits only while someone holds the lock exclusively
+    /// (`on_wait` runs first then).
+    pub(crate) fn acquire_shared(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
+        let file = lock_file_options()
+            .open(path)
+            .map_err(|e| Error::io("open lock file", path, e))?;
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                on_wait();
+                file.lock_shared().map_err(|e| Error::io("lock", path, e))?;
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
         }

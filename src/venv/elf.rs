@@ -1,0 +1,139 @@
+//! The shared libraries an ELF file asks the loader for (DT_NEEDED), and
+//! whether it finds some of them beside itself ($ORIGIN in its RPATH or
+//! RUNPATH, as manylinux wheels bundle them). Only what deciding a preload
+//! needs: 64-bit little-endian files; anything else reads as needing
+//! nothing.
+
+use std::path::Path;
+
+/// What one ELF file needs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Needs {
+    pub needed: Vec<String>,
+    /// Its RPATH/RUNPATH names $ORIGIN: bundled libraries are found.
+    pub origin_relative: bool,
+}
+
+const PT_LOAD: u32 = 1;
+const PT_DYNAMIC: u32 = 2;
+const DT_NULL: u64 = 0;
+const DT_NEEDED: u64 = 1;
+const DT_STRTAB: u64 = 5;
+const DT_RPATH: u64 = 15;
+const DT_RUNPATH: u64 = 29;
+
+/// Reads `path`; None when it is not a 64-bit little-endian ELF file with
+/// a dynamic section.
+pub(super) fn needs(path: &Path) -> Option<Needs> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    if &head != b"\x7fELF" {
+        return None;
+    }
+    parse(&std::fs::read(path).ok()?)
+}
+
+fn parse(data: &[u8]) -> Option<Needs> {
+    // ELFCLASS64, ELFDATA2LSB.
+    if data.get(..4)? != b"\x7fELF" || *data.get(4)? != 2 || *data.get(5)? != 1 {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(data, 0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(data, 0x36)?);
+    let phnum = usize::from(u16_at(data, 0x38)?);
+    let mut loads = Vec::new();
+    let mut dynamic = None;
+    for i in 0..phnum {
+        let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        let kind = u32_at(data, at)?;
+        let offset = u64_at(data, at + 8)?;
+        let vaddr = u64_at(data, at + 16)?;
+        let filesz = u64_at(data, at + 32)?;
+        match kind {
+            PT_LOAD => loads.push((vaddr, offset, filesz)),
+            PT_DYNAMIC => dynamic = Some((offset, filesz)),
+            _ => {}
+        }
+    }
+    let (dyn_offset, dyn_size) = dynamic?;
+    let to_offset = |vaddr: u64| {
+        loads
+            .iter()
+            .find(|(start, _, size)| vaddr >= *start && vaddr < start + size)
+            .map(|(start, offset, _)| vaddr - start + offset)
+    };
+    let mut needed_offsets = Vec::new();
+    let mut path_offsets = Vec::new();
+    let mut strtab = None;
+    let mut at = usize::try_from(dyn_offset).ok()?;
+    let end = at.checked_add(usize::try_from(dyn_size).ok()?)?;
+    while at + 16 <= end {
+        let tag = u64_at(data, at)?;
+        let value = u64_at(data, at + 8)?;
+        match tag {
+            DT_NULL => break,
+            DT_NEEDED => needed_offsets.push(value),
+            DT_STRTAB => strtab = to_offset(value),
+            DT_RPATH | DT_RUNPATH => path_offsets.push(value),
+            _ => {}
+        }
+        at += 16;
+    }
+    let strtab = usize::try_from(strtab?).ok()?;
+    let string = |offset: u64| -> Option<String> {
+        let start = strtab.checked_add(usize::try_from(offset).ok()?)?;
+        let rest = data.get(start..)?;
+        let len = rest.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&rest[..len]).into_owned())
+    };
+    Some(Needs {
+        needed: needed_offsets.into_iter().filter_map(string).collect(),
+        origin_relative: path_offsets
+            .into_iter()
+            .filter_map(string)
+            .any(|p| p.contains("$ORIGIN") || p.contains("${ORIGIN}")),
+    })
+}
+
+fn u16_at(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(data: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_library_lists_its_needs() {
+        // Any shared library of the test machine: libstdc++ needs libc.
+        let candidates = [
+            "/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+            "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
+            "/usr/lib64/libstdc++.so.6",
+        ];
+        let Some(lib) = candidates.iter().map(Path::new).find(|p| p.exists()) else {
+            return;
+        };
+        let needs = needs(lib).expect("an ELF file");
+        assert!(
+            needs.needed.iter().any(|n| n.starts_with("libc.so")),
+            "{needs:?}"
+        );
+    }
+
+    #[test]
+    fn other_files_need_nothing() {
+        assert_eq!(parse(b"#!/bin/sh\n"), None);
+        assert_eq!(parse(b"\x7fELF\x01\x01"), None, "32-bit");
+        assert_eq!(parse(b"\x7fELF\x02\x01"), None, "truncated");
+    }
+}
