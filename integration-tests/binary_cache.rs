@@ -63,6 +63,17 @@ impl MachineA {
         cmd
     }
 
+    /// `[store].dists` of the lock: the layer's distributions.
+    fn recorded_dists(&self) -> Vec<String> {
+        let lock = read_lock(&self.project);
+        lock["store"]["dists"]
+            .as_array()
+            .unwrap_or_else(|| panic!("nixpy.lock has no [store].dists:\n{lock}"))
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// `nixpy lock --record-paths`; returns (shell, layer) from the lock.
     fn record_paths(&self) -> (String, String) {
         self.nixpy()
@@ -84,7 +95,7 @@ impl MachineA {
             "[store].shell = {shell_env:?}"
         );
         assert!(
-            is_store_path(&layer, "nixpy-layer-"),
+            is_store_path(&layer, "nixpy-layer"),
             "[store].layer = {layer:?}"
         );
         (shell_env, layer)
@@ -110,12 +121,16 @@ impl MachineA {
     }
 
     /// Machine B takes over: A's nixpy cache (its GC roots) is gone, the
-    /// recorded store paths are deleted, and so are the wheels.
+    /// recorded store paths (and the layer's distributions) are deleted,
+    /// and so are the wheels.
     fn hand_over(&self, paths: &[&str]) {
+        let dists = self.recorded_dists();
         std::fs::remove_dir_all(self.cache.path()).unwrap();
+        let mut paths: Vec<&str> = paths.to_vec();
+        paths.extend(dists.iter().map(String::as_str));
         Command::new("nix-store")
             .arg("--delete")
-            .args(paths)
+            .args(&paths)
             .env("NIX_CONFIG", NIX_CONFIG)
             .outcome()
             .success();
@@ -170,16 +185,20 @@ fn machine_b(project: &Project, b_cache: &Path, binary_cache: &Path, keys: &Keys
     cmd
 }
 
-/// The NIXPY_* variables nixpy sets, and PATH, from `env` output. (The
-/// caller's own NIXPY_CACHE_DIR differs between the machines by design.)
-fn fingerprint_vars(env_output: &str) -> BTreeMap<String, String> {
+/// The NIXPY_* variables nixpy sets, VIRTUAL_ENV and PATH, from `env`
+/// output, with the machine's nixpy cache folder (where the project
+/// interpreter lives, different on each machine by design) as `<cache>`.
+fn fingerprint_vars(env_output: &str, cache: &Path) -> BTreeMap<String, String> {
+    let cache = cache.display().to_string();
     env_output
         .lines()
         .filter_map(|line| line.split_once('='))
         .filter(|(name, _)| {
-            (name.starts_with("NIXPY_") && *name != "NIXPY_CACHE_DIR") || *name == "PATH"
+            (name.starts_with("NIXPY_") && *name != "NIXPY_CACHE_DIR")
+                || *name == "PATH"
+                || *name == "VIRTUAL_ENV"
         })
-        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .map(|(n, v)| (n.to_owned(), v.replace(&cache, "<cache>")))
         .collect()
 }
 
@@ -189,8 +208,14 @@ fn another_machine_fetches_both_layers_from_the_cache() {
     let a = MachineA::new();
     let (shell_env, layer) = a.record_paths();
     let env_a = a.nixpy().args(["run", "--", "env"]).outcome();
-    let env_a = fingerprint_vars(&env_a.success().stdout);
+    let env_a = fingerprint_vars(&env_a.success().stdout, a.cache.path());
     assert_eq!(env_a.get("NIXPY_LAYER"), Some(&layer), "{env_a:?}");
+    let dists = a.recorded_dists();
+    assert_eq!(dists.len(), 1, "{dists:?}");
+    assert!(
+        is_store_path(&dists[0], "nixpy-dist-cached-pkg-1.0"),
+        "{dists:?}"
+    );
 
     let keys = generate_keys();
     let binary_cache_dir = temp_dir("nixpy-it-binary-cache-");
@@ -199,9 +224,10 @@ fn another_machine_fetches_both_layers_from_the_cache() {
     pushed
         .success()
         .stdout_has(&format!("shell environment  {shell_env}"))
-        .stdout_has(&format!("pip layer          {layer}"));
+        .stdout_has(&format!("pip layer          {layer}"))
+        .stdout_has(&format!("distribution     {}", dists[0]));
     assert!(binary_cache.join("nix-cache-info").is_file());
-    for path in [&shell_env, &layer] {
+    for path in [&shell_env, &layer, &dists[0]] {
         assert!(
             narinfo(&binary_cache, path).is_file(),
             "the cache has no narinfo for {path}"
@@ -224,12 +250,19 @@ fn another_machine_fetches_both_layers_from_the_cache() {
         .json();
     assert_eq!(v, serde_json::json!([a.token, layer, "1.16.0"]));
     assert!(Path::new(&shell_env).exists() && Path::new(&layer).exists());
+    assert!(
+        Path::new(&dists[0]).exists(),
+        "the distribution was fetched too"
+    );
 
     // The same environment as on machine A.
     let env_b = machine_b(&a.project, b_cache.path(), &binary_cache, &keys)
         .args(["run", "--offline", "--", "env"])
         .outcome();
-    assert_eq!(fingerprint_vars(&env_b.success().stdout), env_a);
+    assert_eq!(
+        fingerprint_vars(&env_b.success().stdout, b_cache.path()),
+        env_a
+    );
 }
 
 /// Machine A records and pushes; machine B runs `run --locked --offline`

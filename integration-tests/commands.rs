@@ -502,8 +502,8 @@ fn add_in_a_pyproject_project_edits_tool_nixpy_and_project_dependencies() {
     let listing: Vec<String> = project.listing().into_iter().collect();
     assert_eq!(
         listing,
-        ["nixpy.lock", "pyproject.toml"],
-        "no nixpy.toml or requirements.txt may appear"
+        [".venv", "nixpy.lock", "pyproject.toml"],
+        "no nixpy.toml or requirements.txt may appear (.venv: the project interpreter's link)"
     );
     nixpy_run(&project, ["jq"])
         .outcome()
@@ -1421,7 +1421,7 @@ expected `]`
     body_and_hint(
         &MISTAKES[1],
         "\
-error: <project>/nixpy.toml:2:1: unknown field `pakages`, expected one of `nixpkgs`, `python`, `packages`, `python-packages`, `nix-files`, `env`, `shell-hook`, `requirements`, `pip-extras`, `installer`, `libraries`, `app-modules`, `substituters`, `trusted-public-keys`, `nixpkgs-config`, `keep-generations`, `groups`
+error: <project>/nixpy.toml:2:1: unknown field `pakages`, expected one of `nixpkgs`, `python`, `packages`, `python-packages`, `nix-files`, `env`, `shell-hook`, `requirements`, `pip-extras`, `installer`, `libraries`, `app-modules`, `substituters`, `trusted-public-keys`, `nixpkgs-config`, `keep-generations`, `groups`, `venv`
   |
 2 | pakages = [\"ffmpeg\"]
   | ^^^^^^^

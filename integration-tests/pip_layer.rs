@@ -1,5 +1,7 @@
-//! The pip layer (issue 3): requirements installed by uv or pip into a
-//! content-addressed store path, next to what Nix provides.
+//! The pip layer (issues 3 and 12): requirements installed by uv or pip,
+//! each distribution into a content-addressed store path of its own,
+//! composed into one layer next to what Nix provides, and seen through the
+//! project interpreter.
 //!
 //! Every wheel is built by the test ([`make_wheel`]) into the project's
 //! `wheels/` folder, and requirement files say `--no-index --find-links
@@ -33,7 +35,7 @@ fn wheel(project: &Project, name: &str, version: &str, requires: &[&str]) -> Pat
 }
 
 /// `python -c` printing `{name: os.environ.get(name)}` for `names`, as JSON.
-const PRINT_LAYER_ENV: &str = "import json, os; print(json.dumps({n: os.environ.get(n) for n in ['NIXPY_LAYER', 'PYTHONPATH', 'PYTHONNOUSERSITE', 'PATH', 'LD_LIBRARY_PATH']}))";
+const PRINT_LAYER_ENV: &str = "import json, os; print(json.dumps({n: os.environ.get(n) for n in ['NIXPY_LAYER', 'VIRTUAL_ENV', 'PYTHONPATH', 'PYTHONNOUSERSITE', 'PATH', 'LD_LIBRARY_PATH']}))";
 
 /// The version of `module` (its `V`) as the environment imports it.
 fn imported_version(project: &Project, module: &str) -> String {
@@ -46,10 +48,21 @@ fn layer_of(project: &Project) -> String {
     let out = nixpy_python(project, "import os; print(os.environ['NIXPY_LAYER'])").outcome();
     let layer = out.success().stdout.trim().to_owned();
     assert!(
-        is_store_path(&layer, "nixpy-layer-"),
+        is_store_path(&layer, "nixpy-layer"),
         "NIXPY_LAYER is not a pip-layer store path: {layer:?}"
     );
     layer
+}
+
+/// The layer's site-packages in its composition.
+fn site_packages(layer: &str) -> PathBuf {
+    let lib = Path::new(layer).join("lib");
+    std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e}", lib.display()))
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| panic!("no site-packages in {layer}"))
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -76,8 +89,16 @@ fn locked_packages(project: &Project) -> Vec<(String, String)> {
     out
 }
 
-/// Folders and links directly in `$NIXPY_CACHE_DIR/v1/layers`.
+/// The layers rooted in `$NIXPY_CACHE_DIR/v1/layers`: one `<key>` link
+/// each (its distributions' roots are `<key>-<n>`).
 fn layer_dir_entries(cache: &Path) -> Vec<String> {
+    let mut names = layer_dir_all(cache);
+    names.retain(|n| !n.contains('-'));
+    names
+}
+
+/// Everything directly in `$NIXPY_CACHE_DIR/v1/layers`.
+fn layer_dir_all(cache: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(cache.join("v1/layers"))
         .map(|entries| {
             entries
@@ -95,7 +116,7 @@ fn layer_dir_entries(cache: &Path) -> Vec<String> {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn console_script_runs_with_the_nix_interpreter_and_the_layer_is_on_the_paths() {
+fn console_script_runs_with_the_project_interpreter_and_nothing_leaks_into_the_environment() {
     needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
@@ -120,43 +141,37 @@ fn console_script_runs_with_the_nix_interpreter_and_the_layer_is_on_the_paths() 
 
     let out = nixpy_python(&project, PRINT_LAYER_ENV)
         .env("PYTHONPATH", "/caller/pythonpath")
+        .env_remove("LD_LIBRARY_PATH")
         .outcome();
     let env = out.success().json();
     let layer = str_of(&env, "NIXPY_LAYER");
     assert!(
-        is_store_path(layer, "nixpy-layer-"),
+        is_store_path(layer, "nixpy-layer"),
         "NIXPY_LAYER = {layer:?}"
     );
-    assert_eq!(str_of(&env, "PYTHONNOUSERSITE"), "1");
-    // The layer first on PYTHONPATH, the caller's entry kept after it.
-    let pythonpath: Vec<&str> = str_of(&env, "PYTHONPATH").split(':').collect();
-    assert_eq!(pythonpath[0], layer, "PYTHONPATH = {pythonpath:?}");
-    assert!(
-        pythonpath.contains(&"/caller/pythonpath"),
-        "the caller's PYTHONPATH is kept: {pythonpath:?}"
-    );
-    // The layer's bin/ first on PATH.
+    // No Python or library path for the rest of the environment: the
+    // caller's PYTHONPATH passes through as it was, nothing else is set.
+    assert_eq!(str_of(&env, "PYTHONPATH"), "/caller/pythonpath");
+    assert_eq!(env["PYTHONNOUSERSITE"], Value::Null);
+    assert_eq!(env["LD_LIBRARY_PATH"], Value::Null);
+    // The project interpreter's bin/ first on PATH, and VIRTUAL_ENV names it.
+    let venv = str_of(&env, "VIRTUAL_ENV");
     let path: Vec<&str> = str_of(&env, "PATH").split(':').collect();
-    assert_eq!(path[0], format!("{layer}/bin"), "PATH = {path:?}");
+    assert_eq!(path[0], format!("{venv}/bin"), "PATH = {path:?}");
 
-    // The script's shebang is the Nix interpreter, not the host's python.
-    let script = std::fs::read_to_string(Path::new(layer).join("bin/greet")).unwrap();
-    let shebang = script.lines().next().unwrap();
-    let interpreter = shebang
-        .strip_prefix("#!")
-        .unwrap_or_else(|| panic!("no shebang: {script}"));
-    assert!(
-        interpreter.starts_with("/nix/store/") && interpreter.contains("python"),
-        "the console script runs with {interpreter:?}, not the Nix Python"
-    );
-    // And it is the interpreter `python` on PATH is.
-    let out = nixpy_python(&project, "import shutil; print(shutil.which('python3'))").outcome();
-    let nix_python = out.success().stdout.trim().to_owned();
+    // The layer keeps the wheel's `#!python`; the interpreter's bin/ runs
+    // the script with itself.
+    let in_layer = std::fs::read_to_string(Path::new(layer).join("bin/greet")).unwrap();
+    assert!(in_layer.starts_with("#!python\n"), "{in_layer}");
+    let script = std::fs::read_to_string(Path::new(venv).join("bin/greet")).unwrap();
     assert_eq!(
-        Path::new(interpreter).parent(),
-        Path::new(&nix_python).parent(),
-        "the shebang's interpreter and python3 on PATH come from the same Nix environment"
+        script.lines().next().unwrap(),
+        format!("#!{venv}/bin/python"),
+        "{script}"
     );
+    // And that interpreter is `python` on PATH.
+    let out = nixpy_python(&project, "import shutil; print(shutil.which('python3'))").outcome();
+    assert_eq!(out.success().stdout.trim(), format!("{venv}/bin/python3"));
 }
 
 #[test]
@@ -599,13 +614,15 @@ fn the_pip_installer_gives_an_equivalent_layer() {
     let layer = layer_of(&project);
     let script = std::fs::read_to_string(Path::new(&layer).join("bin/greet")).unwrap();
     assert!(
-        script.starts_with("#!/nix/store/") && script.lines().next().unwrap().contains("python"),
-        "pip's console script must run with the Nix Python:\n{script}"
+        script.starts_with("#!python\n"),
+        "pip's console script is kept as the wheel wrote it:\n{script}"
     );
     assert!(
-        !Path::new(&layer).join("six.py").exists(),
+        !site_packages(&layer).join("six.py").exists(),
         "pip must not install what Nix provides"
     );
+    // pip's --target layout becomes the same prefix layout as uv's.
+    assert!(site_packages(&layer).join("greet/__init__.py").is_file());
     assert_eq!(imported_version(&project, "greet"), "1.0");
     assert_eq!(
         read_lock(&project)["pip"]["installer"].as_str(),
@@ -1045,8 +1062,21 @@ fn base64_encode(data: &[u8]) -> String {
     out
 }
 
+/// The libraries the project interpreter preloads, from its spec.
+fn preloaded(project: &Project) -> Vec<String> {
+    let spec = std::fs::read_to_string(project.path(".venv/nixpy-venv.json"))
+        .expect("the project interpreter's spec");
+    let spec: Value = serde_json::from_str(&spec).unwrap();
+    spec["preload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
-fn ld_library_path_has_the_library_folders_after_the_callers() {
+fn no_library_is_preloaded_for_a_layer_without_extension_modules() {
     needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     wheel(&project, "pkga", "1.0", &[]);
@@ -1055,70 +1085,62 @@ fn ld_library_path_has_the_library_folders_after_the_callers() {
         .env("LD_LIBRARY_PATH", "/caller/lib")
         .outcome();
     let env = out.success().json();
-    let entries: Vec<&str> = str_of(&env, "LD_LIBRARY_PATH").split(':').collect();
-    assert_eq!(entries[0], "/caller/lib", "LD_LIBRARY_PATH = {entries:?}");
-    for suffix in ["-gcc-lib-standin/lib", "-zlib-standin/lib"] {
-        assert!(
-            entries[1..]
-                .iter()
-                .any(|e| e.starts_with("/nix/store/") && e.ends_with(suffix)),
-            "no store path ending in {suffix} after the caller's entry in {entries:?}"
-        );
-    }
-}
-
-/// The store folder ending in `suffix` on the command's LD_LIBRARY_PATH.
-fn library_folder(project: &Project, suffix: &str) -> String {
-    let out = nixpy_python(project, PRINT_LAYER_ENV).outcome();
-    let env = out.success().json();
-    str_of(&env, "LD_LIBRARY_PATH")
-        .split(':')
-        .find(|e| e.starts_with("/nix/store/") && e.ends_with(suffix))
-        .unwrap_or_else(|| panic!("no {suffix} on LD_LIBRARY_PATH: {env}"))
-        .to_owned()
+    assert_eq!(
+        str_of(&env, "LD_LIBRARY_PATH"),
+        "/caller/lib",
+        "the caller's value, untouched"
+    );
+    assert_eq!(preloaded(&project), Vec::<String>::new());
 }
 
 #[test]
-fn native_libraries_resolve_from_the_library_folders() {
+fn native_libraries_the_layer_needs_are_preloaded_from_the_library_folders() {
     needs_nix!();
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
-    let zext = compile_zext(&wheels);
-    match &zext {
-        Some((file, so)) => {
-            make_binary_wheel(&wheels, "zext", "1.0", &[(file, so)]);
-            project.write("requirements.txt", &local_requirements(&["zext"]));
-        }
-        None => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "note: no gcc or Python headers; the C extension part of {} is skipped",
-                std::thread::current().name().unwrap_or("?")
-            );
-            wheel(&project, "pkga", "1.0", &[]);
-            project.write("requirements.txt", &local_requirements(&["pkga"]));
-        }
-    }
-    let zlib_dir = library_folder(&project, "-zlib-standin/lib");
-
-    // A library loaded by soname comes from the store's zlib folder.
-    let out = nixpy_python(&project, ZLIB_THROUGH_CTYPES).outcome();
-    let v = out.success().json();
-    assert!(v[0].as_str().is_some_and(|s| !s.is_empty()), "{v}");
-    assert_eq!(
-        v[1],
-        format!("{zlib_dir}/libz.so.1"),
-        "libz was loaded from elsewhere"
+    let Some((file, so)) = compile_zext(&wheels) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {}: no gcc or no Python headers for the host Python",
+            std::thread::current().name().unwrap_or("?")
+        );
+        return;
+    };
+    make_binary_wheel(&wheels, "zext", "1.0", &[(&file, &so)]);
+    project.write("requirements.txt", &local_requirements(&["zext"]));
+    nixpy_run(&project, ["true"]).outcome().success();
+    // zext needs libz.so.1: the one in the `libraries` folders (zlib's store
+    // path), and nothing else the layer does not need.
+    let preload = preloaded(&project);
+    assert_eq!(preload.len(), 1, "{preload:?}");
+    assert!(
+        preload[0].starts_with("/nix/store/")
+            && preload[0].ends_with("-zlib-standin/lib/libz.so.1"),
+        "{preload:?}"
     );
 
-    // So does the libz an extension module in the layer links against.
-    if zext.is_some() {
-        let code = "import json, os, zext; print(json.dumps([zext.__file__.startswith(os.environ['NIXPY_LAYER']), *zext.where()]))";
-        let out = nixpy_python(&project, code).outcome();
-        let v = out.success().json();
-        assert_eq!(v[0], true, "zext imported from the layer");
-        assert_eq!(v[2], format!("{zlib_dir}/libz.so.1"));
-    }
+    // The extension's libz, and libz loaded by soname, are that file (the
+    // stand-in's zlib links the host's, which the host Python may have
+    // loaded already under its own name: compared as files).
+    let real = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let code = "import json, os, zext; print(json.dumps([zext.__file__.startswith(os.environ['NIXPY_LAYER']), *zext.where()]))";
+    let out = nixpy_python(&project, code)
+        .env_remove("LD_LIBRARY_PATH")
+        .outcome();
+    let v = out.success().json();
+    assert_eq!(v[0], true, "zext imported from the layer");
+    assert_eq!(real(v[2].as_str().unwrap()), real(&preload[0]));
+    let out = nixpy_python(&project, ZLIB_THROUGH_CTYPES).outcome();
+    assert_eq!(
+        real(out.success().json()[1].as_str().unwrap()),
+        real(&preload[0])
+    );
+    // A program other than the project interpreter gets no library path.
+    nixpy_run(&project, ["sh", "-c", "echo \"${LD_LIBRARY_PATH-unset}\""])
+        .env_remove("LD_LIBRARY_PATH")
+        .outcome()
+        .success()
+        .stdout_is("unset\n");
 }
 
 #[test]
@@ -1136,7 +1158,7 @@ fn a_c_extension_in_the_layer_loads() {
     };
     make_binary_wheel(&wheels, "zext", "1.0", &[(&file, &so)]);
     project.write("requirements.txt", &local_requirements(&["zext"]));
-    let code = "import json, os, zext; print(json.dumps([os.path.dirname(zext.__file__) == os.environ['NIXPY_LAYER'], *zext.where()]))";
+    let code = "import json, os, zext; print(json.dumps([zext.__file__.startswith(os.environ['NIXPY_LAYER']), *zext.where()]))";
     let out = nixpy_python(&project, code).outcome();
     let v = out.success().json();
     assert_eq!(v[0], true, "zext is imported from the layer: {v}");
@@ -1183,16 +1205,30 @@ fn a_failed_install_publishes_nothing_and_a_fixed_one_succeeds() {
         .nixpy_error()
         .stderr_has("installing")
         .stderr_has("uv failed to install");
-    let left = layer_dir_entries(cache.path());
+    let left = layer_dir_all(cache.path());
     assert!(left.is_empty(), "a failed install left {left:?} in layers/");
+    let dists: Vec<_> = std::fs::read_dir(cache.path().join("v1/dists"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        dists.is_empty(),
+        "a failed install left {dists:?} in dists/"
+    );
 
     std::fs::write(&whl, &good).unwrap();
     let fixed = run();
     fixed.success();
     let layer = fixed.stdout.trim();
-    assert!(is_store_path(layer, "nixpy-layer-"), "{layer}");
+    assert!(is_store_path(layer, "nixpy-layer"), "{layer}");
     let left = layer_dir_entries(cache.path());
     assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        !layer_dir_all(cache.path())
+            .iter()
+            .any(|n| n.starts_with('.')),
+        "{:?}",
+        layer_dir_all(cache.path())
+    );
     assert_eq!(
         std::fs::read_link(cache.path().join("v1/layers").join(&left[0]))
             .unwrap()

@@ -83,11 +83,19 @@ fn python_packages_are_importable_from_the_nix_store() {
         out.stderr
     );
     assert_eq!(v[1], "1.26.4", "numpy is the stand-in's");
-    // `python` itself is the Nix interpreter, not whatever the caller had.
+    // `python` itself is the project interpreter on the Nix one, not
+    // whatever the caller had.
+    let python = v[2].as_str().unwrap();
     assert!(
-        v[2].as_str().is_some_and(|p| p.starts_with("/nix/store/")),
-        "python on PATH is {}",
-        v[2]
+        python.starts_with(&project.cache_dir().display().to_string())
+            && python.ends_with("/bin/python"),
+        "python on PATH is {python}"
+    );
+    let real = std::fs::canonicalize(python).unwrap();
+    assert_eq!(
+        real,
+        std::fs::canonicalize(host_python()).unwrap(),
+        "the stand-in's interpreter"
     );
 }
 
@@ -876,9 +884,11 @@ fn generated_flake_lives_in_the_cache_not_the_project() {
     let listing: Vec<String> = project.listing().into_iter().collect();
     assert_eq!(
         listing,
-        ["nixpy.lock", "nixpy.toml", "script.py"],
-        "only the user's files and the lock belong in the project"
+        [".venv", "nixpy.lock", "nixpy.toml", "script.py"],
+        "only the user's files, the lock and the interpreter's link belong in the project"
     );
+    let venv = std::fs::read_link(project.path(".venv")).unwrap();
+    assert!(venv.starts_with(project.cache_dir()), "{}", venv.display());
     let flakes: Vec<_> = walk(project.cache_dir())
         .into_iter()
         .filter(|p| p.ends_with("flake.nix"))

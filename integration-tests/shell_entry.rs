@@ -960,5 +960,9 @@ fn init_direnv_writes_an_envrc_that_loads() {
             "echo $NIXPY_PROJECT && command -v python3",
         )
         .success()
-        .stdout_has(&format!("{}\n/nix/store/", project.root().display()));
+        .stdout_has(&format!(
+            "{}\n{}/",
+            project.root().display(),
+            project.cache_dir().display()
+        ));
 }

@@ -661,7 +661,7 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
     // The same for the pip layer.
     let layer = str_at(&entry, "/layer/dir").to_owned();
     let key = str_at(&entry, "/layer/key").to_owned();
-    assert!(is_store_path(&layer, "nixpy-layer-"), "{layer}");
+    assert!(is_store_path(&layer, "nixpy-layer"), "{layer}");
     std::fs::remove_file(cache.join("v1/layers").join(&key)).unwrap();
     std::fs::remove_dir_all(dir.join("generations")).unwrap();
     Command::new("nix-store")
@@ -670,7 +670,10 @@ fn a_garbage_collected_shell_or_layer_is_noticed_and_rebuilt() {
         .success();
     let out = nixpy_run(&project, versions_of(&[&module])).outcome();
     out.success().stdout_is("[\"0.1.0\"]\n");
-    assert_phases(&out.stderr, LAYER_INSTALL, 1);
+    // Its distribution is still in the store (and rooted): only the
+    // composition is made again.
+    assert_phases(&out.stderr, LAYER_INSTALL, 0);
+    assert_phases(&out.stderr, "composing the pip layer", 1);
     assert_warm(&project, &["true"]);
 }
 
@@ -830,7 +833,7 @@ fn eight_simultaneous_cold_runs_build_once_and_agree() {
     }
     let first: Value = serde_json::from_str(&results[0]).unwrap();
     assert!(
-        is_store_path(first[0].as_str().unwrap(), "nixpy-layer-"),
+        is_store_path(first[0].as_str().unwrap(), "nixpy-layer"),
         "{first}"
     );
     for r in &results {
@@ -958,39 +961,49 @@ fn runs_killed_at_any_point_leave_a_usable_cache() {
     let out = nixpy_run(&project, ["tesseract"]).outcome();
     out.success();
 
-    // layers/ holds published layers (roots into the store) and at most
+    // layers/ holds published layers' roots (a layer's composition and its
+    // distributions); dists/ the index of distributions and at most
     // leftovers of interrupted installs, which `nixpy gc` removes.
     let layers = cache.join("v1/layers");
-    let mut leftovers = Vec::new();
     for entry in std::fs::read_dir(&layers).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let meta = std::fs::symlink_metadata(entry.path()).unwrap();
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(entry.path()).unwrap();
-            assert!(
-                is_store_path(&target.display().to_string(), "nixpy-layer-") && target.is_dir(),
-                "{name} -> {}",
-                target.display()
-            );
+        let target = std::fs::read_link(entry.path())
+            .unwrap_or_else(|_| panic!("{name} in layers/ is not a GC root link"));
+        let target = target.display().to_string();
+        let kind = if name.contains('-') {
+            "nixpy-dist-"
         } else {
-            assert!(
-                name.starts_with(".building-"),
-                "unexpected {name} in layers/"
-            );
-            leftovers.push(name);
-        }
+            "nixpy-layer"
+        };
+        assert!(
+            is_store_path(&target, kind) && Path::new(&target).is_dir(),
+            "{name} -> {target}"
+        );
     }
-    nixpy(&project).arg("gc").outcome().success();
-    for name in &leftovers {
-        assert!(!layers.join(name).exists(), "nixpy gc left {name}");
-    }
-    let left: Vec<String> = std::fs::read_dir(&layers)
+    let dists = cache.join("v1/dists");
+    let leftovers: Vec<String> = std::fs::read_dir(&dists)
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with('.'))
         .collect();
-    assert!(left.is_empty(), "after gc: {left:?}");
+    for name in &leftovers {
+        assert!(
+            name.starts_with(".building-"),
+            "unexpected {name} in dists/"
+        );
+        // As if the interrupted install were an hour old.
+        let path = dists.join(name);
+        let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    nixpy(&project).arg("gc").outcome().success();
+    for name in &leftovers {
+        assert!(!dists.join(name).exists(), "nixpy gc left {name}");
+    }
     assert_warm(
         &project,
         &versions_of(&[last])

@@ -21,8 +21,6 @@ pub(crate) fn ensure(project: &ProjectDir, spec: &VenvSpec) -> Result<PathBuf> {
     atomic_write::create_private_dir(&venvs)?;
     let tmp = atomic_write::private_tempdir_in(&venvs, ProjectDir::venv_writing_prefix())?;
     write(tmp.path(), &target, spec)?;
-    // Readable by the user's other tools (editors, Jupyter), as a venv is.
-    set_mode(tmp.path(), 0o755)?;
     if let Err(e) = std::fs::rename(tmp.path(), &target) {
         if !target.join("pyvenv.cfg").is_file() {
             return Err(Error::io("publish the project interpreter", &target, e));
@@ -36,7 +34,7 @@ fn write(dir: &Path, final_dir: &Path, spec: &VenvSpec) -> Result<()> {
     let bin = dir.join("bin");
     let site = dir.join(format!("lib/python{}/site-packages", spec.minor));
     for folder in [&bin, &site] {
-        std::fs::create_dir_all(folder).map_err(|e| Error::io("create folder", folder, e))?;
+        atomic_write::create_private_dir(folder)?;
     }
     put(&dir.join("pyvenv.cfg"), &spec.pyvenv_cfg())?;
     for name in [
@@ -109,8 +107,10 @@ fn python_script_body(bytes: &[u8]) -> Option<&[u8]> {
         .then_some(&rest[end + 1..])
 }
 
+/// Writes a file of the venv, its mode fixed whatever the umask.
 fn put(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io("write", path, e))
+    std::fs::write(path, text).map_err(|e| Error::io("write", path, e))?;
+    set_mode(path, 0o644)
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
