@@ -139,8 +139,10 @@ fn direct_reference(dist_info: &Path) -> Option<(String, String, String)> {
     ))
 }
 
-/// The layer's key: interpreter, exact pins, installer, platform. Two
-/// projects with the same resolution share one layer.
+/// The layer's key: base interpreter, exact pins, installer, platform. Two
+/// projects with the same resolution share one layer, and a change of the
+/// Nix `python-packages` that leaves the pins as they were (a new
+/// environment, the same base interpreter) keeps it.
 fn layer_key(
     shell: &ShellEnv,
     tool: Tool<'_>,
@@ -165,7 +167,7 @@ fn layer_key(
     let system = crate::flake::current_system();
     let mut parts: Vec<&[u8]> = vec![
         b"nixpy-layer-2",
-        shell.python.as_bytes(),
+        shell.base_python.as_bytes(),
         pins.as_bytes(),
         identity.as_bytes(),
         system.as_bytes(),
