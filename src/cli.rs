@@ -79,6 +79,9 @@ pub(crate) enum Command {
     Shell(ShellArgs),
     /// Print the `use nixpy` function for direnv: `eval "$(nixpy direnvrc)"` in .envrc.
     Direnvrc,
+    /// Install or remove a Jupyter kernel that runs the project's interpreter.
+    #[command(subcommand)]
+    Kernel(KernelCommand),
     /// Write a starting nixpy.toml in the current folder.
     Init(InitArgs),
     /// Print shell completions for bash, zsh or fish.
@@ -100,6 +103,33 @@ pub(crate) struct EditArgs {
     /// names. Takes every word after it (and is repeatable).
     #[arg(long, value_name = "REQUIREMENT", num_args = 1..)]
     pub pip: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KernelCommand {
+    /// Write a kernelspec into the user's Jupyter data folder.
+    Install(KernelInstallArgs),
+    /// Remove a kernelspec `nixpy kernel install` wrote.
+    Remove(KernelRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KernelInstallArgs {
+    /// The kernel's name (default: nixpy-<project folder>).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The name notebooks show (default: Python (<project folder>, nixpy)).
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
+    #[command(flatten)]
+    pub build: BuildFlags,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KernelRemoveArgs {
+    /// The kernel's name (default: nixpy-<project folder>).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod env;
 mod gc;
 mod history;
 mod init;
+mod kernel;
 mod lock;
 mod parse;
 mod push;
@@ -97,6 +98,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32> {
         Command::Env(args) => env::run(&ctx, args),
         Command::Shell(args) => shell::run(&ctx, args),
         Command::Direnvrc => direnvrc::run(),
+        Command::Kernel(command) => kernel::run(&ctx, command),
         Command::Init(args) => init::run(&ctx, args),
         Command::Gc(args) => gc::run(&args),
         Command::Search(args) => search::run(&ctx, &args),
