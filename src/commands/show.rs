@@ -9,8 +9,9 @@ use crate::error::Result;
 use crate::nix::{is_store_path, store_path_of};
 use crate::pip;
 use crate::project::lockfile;
-use crate::project::manifest;
+use crate::project::manifest::{self, VenvLink};
 use crate::support::os_bytes;
+use crate::venv;
 
 pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     let location = ctx.locate()?;
@@ -55,6 +56,15 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         .as_ref()
         .map(|s| app_module_lines(&s.app_modules, &manifest.python.to_string()))
         .unwrap_or_default();
+    let venv_dir = entry.as_ref().and_then(|e| e.venv.clone());
+    let hand_installed = venv_dir
+        .as_deref()
+        .map(venv::hand_installed)
+        .unwrap_or_default();
+    let venv_link = match &manifest.venv {
+        VenvLink::At(link) => Some(link.clone()),
+        VenvLink::Off => None,
+    };
     let json = json!({
         "project": os_bytes::json_value(&location.root),
         "manifest": os_bytes::json_value(&location.manifest),
@@ -65,7 +75,10 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         },
         "python": {
             "attribute": manifest.python.to_string(),
-            "interpreter": shell.as_ref().map(|s| s.python.clone()),
+            "interpreter": venv_dir.as_ref().map(|v| v.join("bin/python")),
+            "venv": venv_dir,
+            "venv_link": venv_link,
+            "nix_interpreter": shell.as_ref().map(|s| s.python.clone()),
             "version": shell.as_ref().map(|s| s.python_version.clone()),
         },
         "packages": manifest.packages.iter().map(|p| json!({"attribute": p.to_string(), "source": manifest_name})).collect::<Vec<_>>(),
@@ -80,6 +93,8 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
             "pins": pins.iter().map(|p| json!({"name": p.name, "version": p.version, "requirement": p.requirement})).collect::<Vec<_>>(),
             "nix_provided": nix_provided.iter().map(|(n, v)| json!({"name": n, "version": v})).collect::<Vec<_>>(),
             "layer": entry.as_ref().and_then(|e| e.layer.as_ref()).map(|l| l.dir.clone()),
+            "distributions": entry.as_ref().and_then(|e| e.layer.as_ref()).map(|l| l.dists.clone()).unwrap_or_default(),
+            "installed_by_hand": hand_installed.iter().map(|(n, v)| json!({"name": n, "version": v})).collect::<Vec<_>>(),
         },
         "cache": match &state {
             Ok(_) => json!({"state": "fresh"}),
@@ -113,8 +128,19 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     println!(
         "python:           {} -> {} ({})",
         manifest.python,
-        text(&json["python"]["interpreter"]),
+        text(&json["python"]["nix_interpreter"]),
         text(&json["python"]["version"])
+    );
+    println!(
+        "interpreter:      {}{}",
+        text(&json["python"]["interpreter"]),
+        match (&venv_link, &json["python"]["venv"]) {
+            (Some(link), serde_json::Value::String(v))
+                if std::fs::read_link(link).is_ok_and(|t| t == std::path::Path::new(v)) =>
+                format!(" (linked as {})", relative(link)),
+            (Some(link), _) if link.exists() => format!(" ({} is not nixpy's)", relative(link)),
+            _ => String::new(),
+        }
     );
     println!(
         "packages:         {}",
@@ -154,6 +180,22 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     );
     for pin in &pins {
         println!("  {}", pin.requirement);
+    }
+    if let Some(layer) = entry.as_ref().and_then(|e| e.layer.as_ref()) {
+        println!(
+            "pip layer:        {} ({} distribution(s))",
+            layer.dir.display(),
+            layer.dists.len()
+        );
+    }
+    if !hand_installed.is_empty() {
+        println!(
+            "installed by hand, not in requirements: {}",
+            list(hand_installed.iter().map(|(n, v)| format!("{n} {v}")))
+        );
+        println!(
+            "  (the next environment change leaves them behind; `nixpy add --pip NAME` keeps one)"
+        );
     }
     if !nix_provided.is_empty() {
         println!(
