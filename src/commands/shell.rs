@@ -18,6 +18,10 @@
 //!   .zshrc and sets the prompt.
 //! * fish: `--init-command` sets the prompt after the user's config.
 //!
+//! After the user's startup files, folders they put before the
+//! environment's on PATH (a pyenv or conda line) are moved after it, with a
+//! note, so `python` is still the project interpreter.
+//!
 //! The hook is bash code. In bash it runs inside the shell, so the functions
 //! it defines are there; for zsh and fish it runs in bash just before the
 //! shell starts (`nix develop` users know this from `nix develop -c zsh`),
@@ -45,6 +49,60 @@ pub(super) enum Kind {
 /// remove them. Any found in the caller's environment are stale.
 const SAVED_BASH_ENV: &str = "__NIXPY_BASH_ENV";
 const SAVED_ZDOTDIR: &str = "__NIXPY_ZDOTDIR";
+/// PATH as the shell starts, before the user's startup files run.
+const PATH_BEFORE: &str = "__NIXPY_PATH_BEFORE";
+
+/// sh code (bash and zsh) run after the user's startup files: folders they
+/// put before the environment's on PATH (pyenv's shims, conda's bin) go
+/// after it, so `python` stays the project interpreter; said on stderr.
+const KEEP_PATH_FIRST: &str = r#"if [ -n "${__NIXPY_PATH_BEFORE+set}" ]; then
+  case ":$PATH:" in
+    ":$__NIXPY_PATH_BEFORE:"*) ;;
+    *)
+      __nixpy_path=$__NIXPY_PATH_BEFORE
+      __nixpy_rest=$PATH:
+      while [ -n "$__nixpy_rest" ]; do
+        __nixpy_dir=${__nixpy_rest%%:*}
+        __nixpy_rest=${__nixpy_rest#*:}
+        case ":$__nixpy_path:" in
+          *":$__nixpy_dir:"*|::) ;;
+          *) [ -n "$__nixpy_dir" ] && __nixpy_path=$__nixpy_path:$__nixpy_dir ;;
+        esac
+      done
+      PATH=$__nixpy_path
+      echo "nixpy: the shell's startup files put folders before the environment's on PATH; they now come after it" >&2
+      unset __nixpy_path __nixpy_rest __nixpy_dir
+      ;;
+  esac
+  unset __NIXPY_PATH_BEFORE
+fi"#;
+
+/// The same for fish.
+const FISH_KEEP_PATH_FIRST: &str = r#"if set -q __NIXPY_PATH_BEFORE
+    set -l before (string split : -- $__NIXPY_PATH_BEFORE)
+    set -l moved 0
+    if test (count $PATH) -lt (count $before)
+        set moved 1
+    else
+        for i in (seq (count $before))
+            if test "$PATH[$i]" != "$before[$i]"
+                set moved 1
+                break
+            end
+        end
+    end
+    if test $moved = 1
+        set -l rest
+        for d in $PATH
+            if not contains -- $d $before
+                set -a rest $d
+            end
+        end
+        set -gx PATH $before $rest
+        echo "nixpy: the shell's startup files put folders before the environment's on PATH; they now come after it" >&2
+    end
+    set -e __NIXPY_PATH_BEFORE
+end"#;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -61,6 +119,7 @@ case $- in
   *i*) if [ -f ~/.bashrc ]; then . ~/.bashrc; fi ;;
   *) if [ -n "${BASH_ENV:-}" ]; then . "$BASH_ENV"; fi ;;
 esac
+@KEEP_PATH_FIRST@
 @HOOK@
 case $- in
   *i*) if [ -z "${NIXPY_NO_PROMPT:-}" ]; then PS1="(nixpy) ${PS1-}"; fi ;;
@@ -79,6 +138,9 @@ fi
 unset __NIXPY_ZDOTDIR
 if [[ -f ${ZDOTDIR:-$HOME}/.zshenv ]]; then
   source "${ZDOTDIR:-$HOME}/.zshenv"
+fi
+if [[ ! -o interactive ]]; then
+@KEEP_PATH_FIRST@
 fi
 if [[ -o interactive ]]; then
   # Back here for .zshrc, remembering where the user's files are.
@@ -100,6 +162,7 @@ fi
 if [[ -f ${ZDOTDIR:-$HOME}/.zshrc ]]; then
   source "${ZDOTDIR:-$HOME}/.zshrc"
 fi
+@KEEP_PATH_FIRST@
 if [[ -z ${NIXPY_NO_PROMPT-} ]]; then
   PS1="(nixpy) $PS1"
 fi
@@ -122,12 +185,22 @@ end"#;
 pub(super) fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
     let (entry, fell_back) = build::prepare_or_last_good(ctx, args.build.into())?;
     let mut env = run::target_env(std::env::vars_os().collect(), &entry.env, fell_back);
-    for stale in [HOOK_VAR, SAVED_BASH_ENV, SAVED_ZDOTDIR] {
+    for stale in [HOOK_VAR, SAVED_BASH_ENV, SAVED_ZDOTDIR, PATH_BEFORE] {
         env.remove(OsStr::new(stale));
     }
     env.insert("NIXPY_SHELL".into(), "1".into());
+    if let Some(path) = env.get(OsStr::new("PATH")).cloned() {
+        env.insert(PATH_BEFORE.into(), path);
+    }
     let (shell, kind) = choose(std::env::var_os("SHELL").as_deref(), &entry.env.bash);
-    let hook = entry.env.shell_hook.as_str();
+    // For zsh and fish the hook runs before the shell: PATH as it leaves
+    // the hook (which may put the project's own folders first) is the one
+    // the startup files must not reorder.
+    let hook = if entry.env.shell_hook.is_empty() {
+        String::new()
+    } else {
+        format!("{}\nexport {PATH_BEFORE}=\"$PATH\"", entry.env.shell_hook)
+    };
     let cache = Cache::locate()?;
     let mut argv: Vec<OsString> = vec![shell];
     // The hook runs in the shell for bash (through its startup file), and
@@ -138,8 +211,8 @@ pub(super) fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
             install(&rc, BASHRC)?;
             save(&mut env, "BASH_ENV", SAVED_BASH_ENV);
             env.insert("BASH_ENV".into(), rc.clone().into());
-            if !hook.is_empty() {
-                env.insert(HOOK_VAR.into(), hook.into());
+            if !entry.env.shell_hook.is_empty() {
+                env.insert(HOOK_VAR.into(), entry.env.shell_hook.clone().into());
             }
             argv.extend(["--rcfile".into(), rc.into()]);
             ""
@@ -150,11 +223,14 @@ pub(super) fn run(ctx: &Context, args: ShellArgs) -> Result<i32> {
             install(&dir.join(".zshrc"), ZSHRC)?;
             save(&mut env, "ZDOTDIR", SAVED_ZDOTDIR);
             env.insert("ZDOTDIR".into(), dir.into());
-            hook
+            hook.as_str()
         }
         Kind::Fish => {
-            argv.extend(["--init-command".into(), FISH_INIT.into()]);
-            hook
+            argv.extend([
+                "--init-command".into(),
+                format!("{FISH_KEEP_PATH_FIRST}\n{FISH_INIT}").into(),
+            ]);
+            hook.as_str()
         }
     };
     Err(run::exec(
@@ -212,6 +288,7 @@ fn install(path: &Path, template: &str) -> Result<()> {
 fn fill(template: &str) -> String {
     template
         .replace("@VERSION@", VERSION)
+        .replace("@KEEP_PATH_FIRST@", KEEP_PATH_FIRST)
         .replace("@HOOK@", &hook::from_var())
 }
 
@@ -262,5 +339,6 @@ mod tests {
         check("zsh", "-n", &fill(ZSHENV));
         check("zsh", "-n", &fill(ZSHRC));
         check("fish", "--no-execute", FISH_INIT);
+        check("fish", "--no-execute", FISH_KEEP_PATH_FIRST);
     }
 }
