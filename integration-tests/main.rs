@@ -13,6 +13,7 @@
 mod bad_input;
 mod binary_cache;
 mod commands;
+mod dists;
 mod faults;
 mod groups;
 mod harness;
