@@ -19,6 +19,7 @@ mod groups;
 mod harness;
 mod history;
 mod locking;
+mod interpreter;
 mod nixpkgs_config;
 mod nixpkgs_semantics;
 mod papercuts;
