@@ -329,11 +329,10 @@ fn app_modules_false_keeps_the_twins_out() {
         .stdout_is("yt-dlp 2025.1.12 mutagen 1.47.0\n");
 }
 
-/// Needs the project interpreter of issue 16: the pip layer reaches the
-/// interpreter through its venv, not through PYTHONPATH (which every
-/// Python program inherits, the application's script among them).
+/// The pip layer reaches the project interpreter through its venv, not
+/// through PYTHONPATH (which every Python program would inherit, the
+/// application's script among them).
 #[test]
-#[ignore = "needs issue 16: the pip layer must not travel on PYTHONPATH"]
 fn an_applications_cli_keeps_its_own_dependencies() {
     needs_nix!();
     // yt-dlp is built for python3; the project uses python312 and, in its
