@@ -254,8 +254,9 @@ let
             done
             # Bytecode, as nixpkgs' packages ship it (unchecked-hash: the
             # store's mtimes do not invalidate it); without it Python run as
-            # root writes __pycache__ into the store path.
-            "$interpreter" -I -m compileall -q --invalidation-mode unchecked-hash "$sp" > /dev/null
+            # root writes __pycache__ into the store path. Skipped when the
+            # builder cannot run the host's interpreter (pyenv's, under /root).
+            "$interpreter" -I -m compileall -q --invalidation-mode unchecked-hash "$sp" > /dev/null 2>&1 || true
             dirs="'$sp'"
             for d in $depSitePackages; do dirs="$dirs, '$d'"; done
             i=0
