@@ -31,10 +31,14 @@ pub(super) struct Part<'a> {
 pub(super) struct LayerManifest {
     /// Store paths of the distributions, in the order they were merged.
     pub dists: Vec<String>,
+    /// When some were built here from source: the key of the Nix shell's
+    /// environment they were built in (the layer serves that shell only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_in: Option<String>,
 }
 
 /// Writes the composition of `parts` into the new folder `out`.
-pub(super) fn compose(out: &Path, parts: &[Part<'_>]) -> Result<()> {
+pub(super) fn compose(out: &Path, parts: &[Part<'_>], built_in: Option<&str>) -> Result<()> {
     std::fs::create_dir(out).map_err(|e| Error::io("create folder", out, e))?;
     let mut merger = Merger {
         out,
@@ -48,6 +52,7 @@ pub(super) fn compose(out: &Path, parts: &[Part<'_>]) -> Result<()> {
     }
     let manifest = LayerManifest {
         dists: parts.iter().map(|p| p.target.to_owned()).collect(),
+        built_in: built_in.map(str::to_owned),
     };
     let path = out.join(MANIFEST);
     std::fs::write(
@@ -181,7 +186,7 @@ mod tests {
                 contents: &b,
             },
         ];
-        compose(&out, &parts).unwrap();
+        compose(&out, &parts, None).unwrap();
         let link = |rel: &str| {
             std::fs::read_link(out.join(rel))
                 .ok()
@@ -237,7 +242,11 @@ mod tests {
                 contents: &b,
             },
         ];
-        compose(&out, &parts).unwrap();
+        compose(&out, &parts, Some("env")).unwrap();
+        assert_eq!(
+            read_manifest(&out).unwrap().built_in.as_deref(),
+            Some("env")
+        );
         assert_eq!(
             std::fs::read_link(out.join("x/tests/__init__.py")).unwrap(),
             Path::new("/s/a/x/tests/__init__.py")

@@ -186,10 +186,12 @@ fn layer_key(
 }
 
 /// A published layer: `layers/<key>` roots its composition, which names
-/// its distributions (rooted by `layers/<key>-<n>`). Roots a garbage
-/// collection dropped while the links were away (a cache folder moved, an
-/// unmounted home) are registered again.
-fn published(nix: &Nix, key: &str, link: &Path) -> Result<Option<LayerRef>> {
+/// its distributions (rooted by `layers/<key>-<n>`). One with
+/// distributions built here from source serves only the shell they were
+/// built in (`build_env`). Roots a garbage collection dropped while the
+/// links were away (a cache folder moved, an unmounted home) are
+/// registered again.
+fn published(nix: &Nix, key: &str, link: &Path, build_env: &str) -> Result<Option<LayerRef>> {
     let Ok(target) = std::fs::read_link(link) else {
         return Ok(None);
     };
@@ -200,7 +202,11 @@ fn published(nix: &Nix, key: &str, link: &Path) -> Result<Option<LayerRef>> {
     else {
         return Ok(None);
     };
-    if !manifest.dists.iter().all(|d| Path::new(d).is_dir()) {
+    let other_shell = manifest
+        .built_in
+        .as_deref()
+        .is_some_and(|env| env != build_env);
+    if other_shell || !manifest.dists.iter().all(|d| Path::new(d).is_dir()) {
         return Ok(None);
     }
     let layer = LayerRef {
@@ -240,9 +246,21 @@ pub(super) fn build_layer(
         &inputs.requirements.local_projects,
     );
     let cache = inputs.cache;
-    let link = cache.layer_link(&key);
+    let build_env = build_env_key(inputs.shell);
+    // A layer with distributions built here from source is this shell's
+    // only: rooted under a key of its own, so another shell's build of the
+    // same pins does not unroot it.
+    let here_key = key_of(&[key.as_bytes(), build_env.as_bytes()]);
+    let find = || -> Result<Option<LayerRef>> {
+        for k in [&key, &here_key] {
+            if let Some(layer) = published(inputs.nix, k, &cache.layer_link(k), &build_env)? {
+                return Ok(Some(layer));
+            }
+        }
+        Ok(None)
+    };
     if !inputs.refresh {
-        if let Some(layer) = published(inputs.nix, &key, &link)? {
+        if let Some(layer) = find()? {
             return Ok(layer);
         }
     }
@@ -253,11 +271,11 @@ pub(super) fn build_layer(
         ui::waiting("installing the same pip layer");
     })?;
     if !inputs.refresh {
-        if let Some(layer) = published(inputs.nix, &key, &link)? {
+        if let Some(layer) = find()? {
             return Ok(layer);
         }
     }
-    if let Some(layer) = fetch_recorded(inputs, &key, &link)? {
+    if let Some(layer) = fetch_recorded(inputs, &[&key, &here_key])? {
         return Ok(layer);
     }
     let facts = interpreter_facts(cache, &inputs.shell.python)?;
@@ -272,9 +290,9 @@ pub(super) fn build_layer(
         inputs,
         tool,
         facts: &facts,
-        build_env: build_env_key(inputs.shell),
+        build_env,
         key: &key,
-        link: &link,
+        here_key: &here_key,
     };
     let mut wanted: Vec<Wanted<'_>> = lock
         .packages
@@ -283,6 +301,7 @@ pub(super) fn build_layer(
             key: dist_key(pin, &ctx),
             pin,
             path: None,
+            built_here: false,
         })
         .collect();
     // One retry: a distribution found in the index can be collected (its
@@ -290,7 +309,10 @@ pub(super) fn build_layer(
     for attempt in 0..2 {
         for w in &mut wanted {
             if w.path.is_none() && !inputs.refresh {
-                w.path = builder.indexed(&w.key);
+                (w.path, w.built_here) = match builder.indexed(&w.key) {
+                    Some((path, built_here)) => (Some(path), built_here),
+                    None => (None, false),
+                };
             }
         }
         match builder.build(&mut wanted)? {
@@ -309,7 +331,7 @@ pub(super) fn build_layer(
     }
     Err(Error::new(format!(
         "cannot register {} as a GC root of the pip layer",
-        link.display()
+        cache.layer_link(&key).display()
     ))
     .with_hint(
         "check that the cache folder and /nix/var/nix/gcroots are writable (`nixpy doctor`)",
@@ -321,14 +343,23 @@ struct Wanted<'a> {
     pin: &'a LockedPackage,
     key: String,
     path: Option<String>,
+    /// Built here from source, in this shell's environment.
+    built_here: bool,
 }
 
 /// The layer recorded in nixpy.lock, fetched from the store or a
-/// substituter with its distributions, when the lock records this key.
-fn fetch_recorded(inputs: &PipInputs<'_>, key: &str, link: &Path) -> Result<Option<LayerRef>> {
-    let Some(recorded) = inputs.recorded_layer.as_ref().filter(|r| r.key == key) else {
+/// substituter with its distributions, when the lock records one of `keys`.
+fn fetch_recorded(inputs: &PipInputs<'_>, keys: &[&String]) -> Result<Option<LayerRef>> {
+    let Some(recorded) = inputs
+        .recorded_layer
+        .as_ref()
+        .filter(|r| keys.contains(&&r.key))
+    else {
         return Ok(None);
     };
+    let key = recorded.key.as_str();
+    let link = inputs.cache.layer_link(key);
+    let link = link.as_path();
     let phase = ui::Phase::start(format!(
         "fetching the recorded pip layer {}",
         recorded.dir.display()
@@ -369,7 +400,7 @@ struct LayerBuilder<'a> {
     facts: &'a InterpreterFacts,
     build_env: String,
     key: &'a str,
-    link: &'a Path,
+    here_key: &'a str,
 }
 
 /// New distributions up to this size are hashed here, so their store paths
@@ -379,15 +410,22 @@ struct LayerBuilder<'a> {
 const HASH_AHEAD_LIMIT: u64 = 16 << 20;
 
 impl LayerBuilder<'_> {
-    /// The store path the index has for `key` (or for it built here), if
-    /// it is still there.
-    fn indexed(&self, key: &str) -> Option<String> {
+    /// The store path the index has for `key` (or for it built here in
+    /// this shell), if it is still there, and whether it was built here.
+    fn indexed(&self, key: &str) -> Option<(String, bool)> {
         let cache = self.inputs.cache;
-        [key.to_owned(), built_here_key(key, &self.build_env)]
-            .iter()
-            .filter_map(|k| std::fs::read_link(cache.dist_link(k)).ok())
-            .find(|target| target.is_dir())
-            .map(|target| target.display().to_string())
+        [
+            (key.to_owned(), false),
+            (built_here_key(key, &self.build_env), true),
+        ]
+        .into_iter()
+        .filter_map(|(k, here)| {
+            std::fs::read_link(cache.dist_link(&k))
+                .ok()
+                .map(|t| (t, here))
+        })
+        .find(|(target, _)| target.is_dir())
+        .map(|(target, here)| (target.display().to_string(), here))
     }
 
     /// Installs what `wanted` lacks, composes, adds and roots. None when a
@@ -418,6 +456,9 @@ impl LayerBuilder<'_> {
         } else {
             self.install(wanted, &missing, work.path(), &out, &mut timings)?
         };
+        for (i, dist) in &new {
+            wanted[*i].built_here = dist.built_here;
+        }
         let layer_dir = out.join("nixpy-layer");
         let new_bytes: u64 = new.iter().map(|(_, d)| tree_size(&d.dir)).sum();
         let started = Instant::now();
@@ -455,16 +496,21 @@ impl LayerBuilder<'_> {
         timings.store = started.elapsed();
         let layer_path = added.pop().expect("the composition was added");
         let dists: Vec<String> = wanted.iter().filter_map(|w| w.path.clone()).collect();
+        let key = if wanted.iter().any(|w| w.built_here) {
+            self.here_key
+        } else {
+            self.key
+        };
         let layer = LayerRef {
-            key: self.key.to_owned(),
+            key: key.to_owned(),
             dir: PathBuf::from(&layer_path),
             dists,
         };
         let started = Instant::now();
-        clear_roots(cache, self.key)?;
+        clear_roots(cache, key)?;
         if inputs
             .nix
-            .realise_rooted_all(&layer.store_paths(), self.link)?
+            .realise_rooted_all(&layer.store_paths(), &cache.layer_link(key))?
             .is_err()
         {
             return Ok(None);
@@ -551,7 +597,12 @@ impl LayerBuilder<'_> {
                 contents,
             })
             .collect();
-        compose::compose(layer_dir, &parts)
+        let built_here = wanted.iter().any(|w| w.built_here);
+        compose::compose(
+            layer_dir,
+            &parts,
+            built_here.then_some(self.build_env.as_str()),
+        )
     }
 }
 
