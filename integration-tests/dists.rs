@@ -546,3 +546,97 @@ fn gc_during_pip_layer_installs_leaves_every_layer_rooted() {
         assert_eq!(warm.stderr, "");
     }
 }
+
+/// A source distribution `<name>-1.0.tar.gz` whose in-tree build backend
+/// records whether the Nix shell's `hello` was on PATH while it built, and
+/// tags its wheel for this platform, as a compiled package's is.
+fn shell_built_sdist(dir: &Path, name: &str) -> PathBuf {
+    const WRITER: &str = r#"
+import gzip, io, sys, tarfile
+out, name = sys.argv[1], sys.argv[2]
+backend = '''import base64, hashlib, os, shutil, zipfile
+NAME = "%s"
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    info = NAME + "-1.0.dist-info"
+    built = "with hello on PATH" if shutil.which("hello") else "without hello"
+    entries = [(NAME + "/__init__.py", ("BUILT = %%r\\n" %% built).encode()),
+               (info + "/METADATA", ("Metadata-Version: 2.1\\nName: " + NAME + "\\nVersion: 1.0\\n").encode()),
+               (info + "/WHEEL", b"Wheel-Version: 1.0\\nGenerator: in-tree\\nRoot-Is-Purelib: false\\nTag: py3-none-linux_x86_64\\n")]
+    record = "".join("%%s,sha256=%%s,%%d\\n" %% (p, base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode(), len(d)) for p, d in entries)
+    entries.append((info + "/RECORD", (record + info + "/RECORD,,\\n").encode()))
+    wheel = NAME + "-1.0-py3-none-linux_x86_64.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w") as z:
+        for p, d in entries:
+            z.writestr(p, d)
+    return wheel
+''' % name
+files = {
+    "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_build"]\n\n[project]\nname = "%s"\nversion = "1.0"\n' % name,
+    "PKG-INFO": "Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name,
+    "_build/backend.py": backend,
+}
+path = "%s/%s-1.0.tar.gz" % (out, name)
+# The same bytes every time (gzip's header has a time too).
+with gzip.GzipFile(path, "wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+    for rel, text in files.items():
+        data = text.encode()
+        info = tarfile.TarInfo("%s-1.0/%s" % (name, rel))
+        info.size, info.mtime = len(data), 315532800
+        tar.addfile(info, io.BytesIO(data))
+print(path)
+"#;
+    let out = Command::new(host_python())
+        .args(["-c", WRITER])
+        .arg(dir)
+        .arg(name)
+        .outcome();
+    PathBuf::from(out.success().stdout.trim())
+}
+
+#[test]
+fn a_source_distribution_builds_in_the_nix_shell_once_per_shell() {
+    needs_nix!();
+    if std::env::consts::ARCH != "x86_64" {
+        return;
+    }
+    let cache = temp_dir("nixpy-it-cache-");
+    let name = names(1).remove(0);
+    let extra = format!("{name}_extra");
+    let project = |manifest: &str, pins: &[&str]| {
+        let p = Project::with_manifest(manifest);
+        shell_built_sdist(&p.mkdir("wheels"), &name);
+        wheel_in(&p.mkdir("wheels"), &extra, "1.0");
+        p.write("requirements.txt", &local_requirements(pins));
+        p
+    };
+    let run = |p: &Project| {
+        let out = nixpy_python(p, &format!("import {name}; print({name}.BUILT)"))
+            .env("NIXPY_CACHE_DIR", cache.path())
+            .outcome();
+        out.success();
+        out
+    };
+    // Built in the shell's environment: its tools on PATH.
+    let first = project("packages = [\"hello\"]\n", &[&name]);
+    run(&first)
+        .stdout_is("with hello on PATH\n")
+        .stderr_has("installing 1 of 1");
+    // Then cached like a wheel: another project with the same shell and
+    // one more pin installs that pin only.
+    let same_shell = project("packages = [\"hello\"]\n", &[&name, &extra]);
+    let out = run(&same_shell);
+    out.stdout_is("with hello on PATH\n")
+        .stderr_has("installing 1 of 2");
+    assert_eq!(
+        layer(cache.path(), &first).1[&name],
+        layer(cache.path(), &same_shell).1[&name]
+    );
+    // Built for a shell: another shell (other tools, other libraries)
+    // builds it again, in its own environment.
+    let other_shell = project("packages = [\"jq\"]\n", &[&name]);
+    run(&other_shell)
+        .stdout_is("without hello\n")
+        .stderr_has("installing 1 of 1");
+}
