@@ -23,33 +23,33 @@ const DT_RPATH: u64 = 15;
 const DT_RUNPATH: u64 = 29;
 
 /// Reads `path`; None when it is not a 64-bit little-endian ELF file with
-/// a dynamic section.
+/// a dynamic section. Only the parts it needs are read (an extension
+/// module can be tens of megabytes).
 pub(super) fn needs(path: &Path) -> Option<Needs> {
-    use std::io::Read;
-    let mut head = [0u8; 4];
-    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
-    if &head != b"\x7fELF" {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(path).ok()?;
+    let read = |offset: u64, len: usize| -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        let n = file.read_at(&mut buf, offset).ok()?;
+        buf.truncate(n);
+        Some(buf)
+    };
+    let head = read(0, 64)?;
+    if head.get(..4)? != b"\x7fELF" || *head.get(4)? != 2 || *head.get(5)? != 1 {
         return None;
     }
-    parse(&std::fs::read(path).ok()?)
-}
-
-fn parse(data: &[u8]) -> Option<Needs> {
-    // ELFCLASS64, ELFDATA2LSB.
-    if data.get(..4)? != b"\x7fELF" || *data.get(4)? != 2 || *data.get(5)? != 1 {
-        return None;
-    }
-    let phoff = usize::try_from(u64_at(data, 0x20)?).ok()?;
-    let phentsize = usize::from(u16_at(data, 0x36)?);
-    let phnum = usize::from(u16_at(data, 0x38)?);
+    let phoff = u64_at(&head, 0x20)?;
+    let phentsize = usize::from(u16_at(&head, 0x36)?);
+    let phnum = usize::from(u16_at(&head, 0x38)?);
+    let headers = read(phoff, phentsize.checked_mul(phnum)?)?;
     let mut loads = Vec::new();
     let mut dynamic = None;
     for i in 0..phnum {
-        let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
-        let kind = u32_at(data, at)?;
-        let offset = u64_at(data, at + 8)?;
-        let vaddr = u64_at(data, at + 16)?;
-        let filesz = u64_at(data, at + 32)?;
+        let at = i * phentsize;
+        let kind = u32_at(&headers, at)?;
+        let offset = u64_at(&headers, at + 8)?;
+        let vaddr = u64_at(&headers, at + 16)?;
+        let filesz = u64_at(&headers, at + 32)?;
         match kind {
             PT_LOAD => loads.push((vaddr, offset, filesz)),
             PT_DYNAMIC => dynamic = Some((offset, filesz)),
@@ -57,6 +57,7 @@ fn parse(data: &[u8]) -> Option<Needs> {
         }
     }
     let (dyn_offset, dyn_size) = dynamic?;
+    let entries = read(dyn_offset, usize::try_from(dyn_size.min(1 << 20)).ok()?)?;
     let to_offset = |vaddr: u64| {
         loads
             .iter()
@@ -66,11 +67,10 @@ fn parse(data: &[u8]) -> Option<Needs> {
     let mut needed_offsets = Vec::new();
     let mut path_offsets = Vec::new();
     let mut strtab = None;
-    let mut at = usize::try_from(dyn_offset).ok()?;
-    let end = at.checked_add(usize::try_from(dyn_size).ok()?)?;
-    while at + 16 <= end {
-        let tag = u64_at(data, at)?;
-        let value = u64_at(data, at + 8)?;
+    let mut at = 0;
+    while at + 16 <= entries.len() {
+        let tag = u64_at(&entries, at)?;
+        let value = u64_at(&entries, at + 8)?;
         match tag {
             DT_NULL => break,
             DT_NEEDED => needed_offsets.push(value),
@@ -80,12 +80,11 @@ fn parse(data: &[u8]) -> Option<Needs> {
         }
         at += 16;
     }
-    let strtab = usize::try_from(strtab?).ok()?;
+    let strtab = strtab?;
     let string = |offset: u64| -> Option<String> {
-        let start = strtab.checked_add(usize::try_from(offset).ok()?)?;
-        let rest = data.get(start..)?;
-        let len = rest.iter().position(|&b| b == 0)?;
-        Some(String::from_utf8_lossy(&rest[..len]).into_owned())
+        let bytes = read(strtab.checked_add(offset)?, 4096)?;
+        let len = bytes.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&bytes[..len]).into_owned())
     };
     Some(Needs {
         needed: needed_offsets.into_iter().filter_map(string).collect(),
@@ -132,8 +131,15 @@ mod tests {
 
     #[test]
     fn other_files_need_nothing() {
-        assert_eq!(parse(b"#!/bin/sh\n"), None);
-        assert_eq!(parse(b"\x7fELF\x01\x01"), None, "32-bit");
-        assert_eq!(parse(b"\x7fELF\x02\x01"), None, "truncated");
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, bytes) in [
+            ("script", &b"#!/bin/sh\n"[..]),
+            ("elf32", b"\x7fELF\x01\x01"),
+            ("truncated", b"\x7fELF\x02\x01"),
+        ] {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(needs(&path), None, "{name}");
+        }
     }
 }
