@@ -44,12 +44,14 @@
 //!    stats (a temporary file, `write`, `fsync`, `fchmod`, `rename`).
 //! 7. `openat`, `utimensat`, `close` of the entry: its mtime says when it
 //!    was last used (`nixpy gc --older-than`).
-//! 8. Without a shell hook: `getcwd`, then `stat` and `access` of the
-//!    command in each folder of the caller's PATH that the program index
-//!    does not cover (none for a command of the environment),
-//!    `rt_sigaction` (std resets SIGPIPE) and `execve` of the command.
-//!    With one: `rt_sigaction` and `execve` of bash, which looks the
-//!    command up after the hook ran (the hook may put it on PATH).
+//! 8. Without a shell hook: `getcwd`, `stat` of the command in the
+//!    project interpreter's bin/ (which pip may add to, so it is not
+//!    indexed), then `stat` and `access` of the command in each folder of
+//!    the caller's PATH that the program index does not cover (none for a
+//!    command of the environment), `rt_sigaction` (std resets SIGPIPE) and
+//!    `execve` of the command. With one: `rt_sigaction` and `execve` of
+//!    bash, which looks the command up after the hook ran (the hook may
+//!    put it on PATH).
 //!
 //! `strace -f nixpy run -- true` in a built project shows the list.
 

@@ -11,8 +11,15 @@ use crate::nix;
 /// environment; a warm start then finds a command without trying every
 /// package's bin/ folder in turn (hundreds of failed stats with hundreds of
 /// packages), and searches only the caller's part of PATH.
+///
+/// The project interpreter's bin/ comes first on PATH and can change (pip
+/// installs console scripts there): it is not indexed but looked at first,
+/// one stat.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ProgramIndex {
+    /// A folder before the indexed ones, looked into on every lookup.
+    #[serde(default)]
+    pub first: Option<String>,
     pub dirs: Vec<String>,
     /// Name -> index into `dirs` (compact: the entry is parsed every run).
     pub programs: BTreeMap<String, u32>,
@@ -29,8 +36,10 @@ pub(super) enum Lookup<'a> {
 impl ProgramIndex {
     pub(crate) fn build(path: &[String]) -> ProgramIndex {
         use std::os::unix::fs::PermissionsExt;
+        let first = path.first().filter(|d| !nix::is_store_path(d)).cloned();
         let dirs: Vec<String> = path
             .iter()
+            .skip(usize::from(first.is_some()))
             .take_while(|d| nix::is_store_path(d))
             .cloned()
             .collect();
@@ -51,7 +60,11 @@ impl ProgramIndex {
                 }
             }
         }
-        ProgramIndex { dirs, programs }
+        ProgramIndex {
+            first,
+            dirs,
+            programs,
+        }
     }
 
     /// `None` when PATH no longer starts with the indexed folders (the
@@ -60,13 +73,24 @@ impl ProgramIndex {
         if self.dirs.is_empty() {
             return None;
         }
-        let prefix = self.dirs.join(":");
-        let rest = path.strip_prefix(prefix.as_bytes())?;
+        let prefix: Vec<&str> = self
+            .first
+            .iter()
+            .chain(&self.dirs)
+            .map(String::as_str)
+            .collect();
+        let rest = path.strip_prefix(prefix.join(":").as_bytes())?;
         let rest = match rest {
             [] => rest,
             [b':', rest @ ..] => rest,
             _ => return None,
         };
+        if let Some(first) = &self.first {
+            let candidate = std::path::Path::new(first).join(name);
+            if is_executable(&candidate) {
+                return Some(Lookup::Found(candidate));
+            }
+        }
         Some(
             match self
                 .programs
@@ -80,6 +104,11 @@ impl ProgramIndex {
     }
 }
 
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +116,7 @@ mod tests {
     #[test]
     fn program_index_covers_leading_store_folders_only() {
         let index = ProgramIndex {
+            first: None,
             dirs: vec!["/nix/store/a/bin".into(), "/nix/store/b/bin".into()],
             programs: [("ffmpeg".to_owned(), 0)].into(),
         };
@@ -104,6 +134,30 @@ mod tests {
         assert_eq!(
             index.lookup("ffmpeg", b"/nix/store/a/bin:/nix/store/b/binx"),
             None
+        );
+    }
+
+    #[test]
+    fn the_interpreters_bin_is_looked_into_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let venv_bin = tmp.path().join("bin");
+        std::fs::create_dir(&venv_bin).unwrap();
+        let script = venv_bin.join("greet");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let first = venv_bin.display().to_string();
+        let index = ProgramIndex::build(&[first.clone(), "/nix/store/missing-x/bin".into()]);
+        assert_eq!(index.first.as_deref(), Some(first.as_str()));
+        assert_eq!(index.dirs, ["/nix/store/missing-x/bin"]);
+        let path = format!("{first}:/nix/store/missing-x/bin:/usr/bin");
+        assert_eq!(
+            index.lookup("greet", path.as_bytes()),
+            Some(Lookup::Found(script))
+        );
+        assert_eq!(
+            index.lookup("true", path.as_bytes()),
+            Some(Lookup::Search(b"/usr/bin"))
         );
     }
 }
