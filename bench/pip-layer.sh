@@ -144,7 +144,7 @@ bench_log "2. real size: first build (shell, resolution, layer; fills the uv cac
 in_project "$real" "$nixpy" run -- python -c 'import numpy, pandas, pydantic, rich, requests' ||
   bench_fail "the real-size project does not import"
 uvenv=$tmp/uvenv
-uv_venv() { "$uv" venv --quiet --python "$python" "$uvenv" && "$uv" pip install --quiet --python "$uvenv/bin/python" --compile-bytecode -r "$1"; }
+uv_venv() { rm -rf "$uvenv"; "$uv" venv --quiet --python "$python" "$uvenv" && "$uv" pip install --quiet --python "$uvenv/bin/python" --compile-bytecode -r "$1"; }
 uv_venv "$req7"
 
 # First layer: nixpy resolves (the lock's pip part dropped) and installs
