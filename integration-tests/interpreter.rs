@@ -640,6 +640,59 @@ fn nixpy_shell_keeps_the_project_interpreter_first_after_startup_files() {
         .stderr_lacks("PATH");
 }
 
+/// The same for an interactive bash, whose ~/.bashrc has the line pyenv's
+/// installer adds, run in a terminal (`script` gives it one).
+#[test]
+fn an_interactive_bash_with_a_pyenv_line_in_bashrc_keeps_the_project_interpreter() {
+    needs_nix!();
+    let Some(script) = required("script") else {
+        return;
+    };
+    let project = built_project();
+    let home = temp_dir("nixpy-it-home-");
+    let pyenv = home.path().join(".pyenv/shims");
+    std::fs::create_dir_all(&pyenv).unwrap();
+    std::fs::write(pyenv.join("python"), "#!/bin/sh\necho pyenv python\n").unwrap();
+    set_mode(&pyenv.join("python"), 0o755);
+    std::fs::write(
+        home.path().join(".bashrc"),
+        "export PYENV_ROOT=\"$HOME/.pyenv\"\nexport PATH=\"$PYENV_ROOT/shims:$PATH\"\nPS1='rc$ '\n",
+    )
+    .unwrap();
+    let venv = std::fs::read_link(project.path(".venv")).unwrap();
+    let out = Command::new(script)
+        .args(["-qec", &format!("{NIXPY} shell"), "/dev/null"])
+        .current_dir(project.root())
+        .env("HOME", home.path())
+        .env("SHELL", which("bash").unwrap())
+        .env("NIXPY_CACHE_DIR", project.cache_dir())
+        .env("NIXPY_NIXPKGS", &standin().flake_ref)
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .env("TERM", "dumb")
+        .env_remove("CI")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"echo \"python is $(command -v python)\"\nexit\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("python is {}/bin/python", venv.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("put folders before the environment's on PATH"),
+        "{text}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // --refresh and local wheels
 // ---------------------------------------------------------------------------
