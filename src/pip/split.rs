@@ -59,14 +59,71 @@ pub(super) fn split(
         .filter(|n| n.ends_with(".dist-info"))
         .collect();
     infos.sort();
+    let whole = whole_folders(staging, layout, site, &site_dir, &infos)?;
     let mut dists = Vec::new();
     for info in infos {
-        dists.push(split_one(staging, layout, site, &site_dir, &info, out)?);
+        dists.push(split_one(
+            staging, layout, site, &site_dir, &info, out, &whole,
+        )?);
     }
     let mut leftovers = Vec::new();
     collect_files(staging, staging, &mut leftovers);
     leftovers.retain(|p| p != Path::new(".lock"));
     Ok((dists, leftovers))
+}
+
+/// The top-level folders of site-packages that exactly one distribution's
+/// RECORD names (a package such as `numpy/`, never a shared namespace
+/// folder or a dist-info): each moves in one rename, not file by file
+/// (thousands of files for a large package).
+fn whole_folders(
+    staging: &Path,
+    layout: StagingLayout,
+    site: &Path,
+    site_dir: &Path,
+    infos: &[String],
+) -> Result<std::collections::HashSet<PathBuf>> {
+    let mut owners: std::collections::HashMap<PathBuf, std::collections::HashSet<&str>> =
+        std::collections::HashMap::new();
+    for info in infos {
+        let record_path = site_dir.join(info).join("RECORD");
+        let record = std::fs::read_to_string(&record_path)
+            .map_err(|e| Error::io("read", &record_path, e))?;
+        for fields in parse_csv(&record) {
+            let Some(rel) = fields.first().filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            let (_, dest) = locate(staging, layout, site, site_dir, rel)?;
+            let Ok(inside) = dest.strip_prefix(site) else {
+                continue;
+            };
+            let mut parts = inside.components();
+            if let (Some(top), Some(_)) = (parts.next(), parts.next()) {
+                owners
+                    .entry(site.join(top))
+                    .or_default()
+                    .insert(info.as_str());
+            }
+        }
+    }
+    Ok(owners
+        .into_iter()
+        .filter(|(dir, who)| {
+            who.len() == 1
+                && !dir.to_string_lossy().ends_with(".dist-info")
+                && std::fs::symlink_metadata(staged(staging, layout, site, dir))
+                    .is_ok_and(|m| m.is_dir())
+        })
+        .map(|(dir, _)| dir)
+        .collect())
+}
+
+/// Where `dest` (prefix-relative) is in staging.
+fn staged(staging: &Path, layout: StagingLayout, site: &Path, dest: &Path) -> PathBuf {
+    match (layout, dest.strip_prefix(site)) {
+        (StagingLayout::Target, Ok(inside)) => staging.join(inside),
+        _ => staging.join(dest),
+    }
 }
 
 fn split_one(
@@ -76,6 +133,7 @@ fn split_one(
     site_dir: &Path,
     info: &str,
     out: &Path,
+    whole: &std::collections::HashSet<PathBuf>,
 ) -> Result<SplitDist> {
     let info_dir = site_dir.join(info);
     let metadata = std::fs::read_to_string(info_dir.join("METADATA"))
@@ -125,15 +183,38 @@ fn split_one(
             let _ = std::fs::remove_file(&source);
             continue;
         }
-        if std::fs::symlink_metadata(&source).is_err() {
-            // Listed but not written (bytecode an installer skipped).
+        let folder = dest
+            .strip_prefix(site)
+            .ok()
+            .and_then(|inside| inside.components().next())
+            .map(|top| site.join(top))
+            .filter(|top| whole.contains(top) && top != &dest);
+        let target = dir.join(&dest);
+        if let Some(folder) = folder {
+            // Its whole folder moves at once, the first time it is named.
+            let from = staged(staging, layout, site, &folder);
+            if from.exists() {
+                let to = dir.join(&folder);
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io("create folder", parent, e))?;
+                }
+                std::fs::rename(&from, &to).map_err(|e| Error::io("move", &from, e))?;
+            }
+        } else {
+            if std::fs::symlink_metadata(&source).is_err() {
+                // Listed but not written (bytecode an installer skipped).
+                continue;
+            }
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io("create folder", parent, e))?;
+            }
+            std::fs::rename(&source, &target).map_err(|e| Error::io("move", &source, e))?;
+        }
+        if std::fs::symlink_metadata(&target).is_err() {
             continue;
         }
-        let target = dir.join(&dest);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("create folder", parent, e))?;
-        }
-        std::fs::rename(&source, &target).map_err(|e| Error::io("move", &source, e))?;
         let mut row = [
             record_path_of(site, &dest),
             fields.get(1).cloned().unwrap_or_default(),
@@ -472,6 +553,40 @@ mod tests {
             record.ends_with("greet-1.0.dist-info/RECORD,,\n"),
             "{record}"
         );
+    }
+
+    #[test]
+    fn a_folder_of_one_distribution_moves_whole_and_a_shared_one_file_by_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let staging = tmp.path().join("staging");
+        let out = tmp.path().join("out");
+        let sp = staging.join("lib/python3.11/site-packages");
+        for (dist, files) in [
+            ("a", &["a/__init__.py", "a/sub/deep.py", "nsp/a.py"][..]),
+            ("b", &["nsp/b.py"][..]),
+        ] {
+            let info = format!("{dist}-1.0.dist-info");
+            write(
+                &sp.join(&info).join("METADATA"),
+                &format!("Name: {dist}\nVersion: 1.0\n"),
+            );
+            let mut record = format!("{info}/METADATA,,\n");
+            for f in files {
+                write(&sp.join(f), "");
+                record += &format!("{f},sha256=x,0\n");
+            }
+            record += &format!("{info}/RECORD,,\n");
+            write(&sp.join(&info).join("RECORD"), &record);
+        }
+        let site = Path::new("lib/python3.11/site-packages");
+        let (dists, leftovers) = split(&staging, StagingLayout::Prefix, site, &out).unwrap();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        let a = &dists[0].dir.join(site);
+        let b = &dists[1].dir.join(site);
+        assert!(a.join("a/sub/deep.py").is_file() && a.join("nsp/a.py").is_file());
+        assert!(b.join("nsp/b.py").is_file() && !b.join("nsp/a.py").exists());
+        let record = std::fs::read_to_string(a.join("a-1.0.dist-info/RECORD")).unwrap();
+        assert!(record.contains("a/sub/deep.py,sha256=x,0\n"), "{record}");
     }
 
     #[test]
