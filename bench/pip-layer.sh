@@ -256,6 +256,8 @@ def results(name):
     return {r["command"]: r for r in json.load(open(f"{tmp}/{name}.json"))["results"]}
 def median(r):
     return r["median"]
+def cpu(r):
+    return r["user"] + r["system"]
 whole, first, edit, imp = results("whole"), results("first"), results("edit"), results("import")
 w_nixpy, w_uv = median(whole["nixpy whole layer (30 wheels)"]), median(whole["uv pip install --target (30 wheels)"])
 f_nixpy, f_uv = median(first["nixpy first layer"]), median(first["uv venv + pip install --compile-bytecode"])
@@ -285,6 +287,9 @@ rows = [
     ("  (its time, a new Nix shell included)", f"{float('$add_python_s'):.2f} s", "", None),
     ("second project (overlapping pins)", "$second_installed", "the new one", "$second_installed".startswith("installing 1 of")),
     ("import 20 packages: project interpreter / uv venv", f"{i_nixpy / i_uv:.3f}x", "~1x", None),
+    ("  (the same, CPU time user+sys)", f"{cpu(imp['project interpreter: import 20']) / cpu(imp['uv venv: import 20']):.3f}x", "~1x", None),
+    ("  (add one package, CPU time user+sys)", f"{cpu(edit['nixpy add tqdm']) / cpu(edit['uv pip install --compile-bytecode (+ tqdm)']):.2f}x", "", None),
+    ("  (first layer, CPU time user+sys)", f"{cpu(first['nixpy first layer']) / cpu(first['uv venv + pip install --compile-bytecode']):.2f}x", "", None),
 ]
 print(f"\n{'measurement':<52} {'value':>14}  {'target':<11} result")
 for name, value, target, ok in rows:
