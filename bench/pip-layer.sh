@@ -79,7 +79,7 @@ if doomed:
     subprocess.run(["nix-store", "--delete", *doomed], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 left = [p for p in doomed if os.path.exists(p)]
 if left:
-    sys.exit(f"drop.py: still in the store: {left}")
+    sys.exit(f"drop.py: still in the store, rooted elsewhere (another nixpy cache? see `nix-store --query --roots`): {left}")
 PY
 drop() { python3 -I "$tmp/drop.py" "$NIXPY_CACHE_DIR" "$@"; }
 

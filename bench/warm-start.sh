@@ -52,15 +52,19 @@ let
 in
 builtins.listToAttrs (map (name: { inherit name; value = tool name; }) names)
 NIX
-python3 -I - "$tmp/standin/flake.nix" "$TOOLS" <<'PY'
+# The stand-in's `import nixpkgs { ... }` (default.nix) ends with its
+# package set, `import ./pkgs.nix { ... }`: the tools join that set.
+python3 -I - "$tmp/standin/default.nix" "$TOOLS" <<'PY'
 import sys
 path, count = sys.argv[1], sys.argv[2]
 text = open(path).read()
-old = "pkgs = import ./pkgs.nix { inherit host; };"
+old = "import ./pkgs.nix {"
 if text.count(old) != 1:
-    sys.exit(f"bench: cannot find `{old}` in the stand-in's flake.nix")
-new = f"pkgs = import ./pkgs.nix {{ inherit host; }} // import ./bench-pkgs.nix {{ inherit host; count = {count}; }};"
-open(path, "w").write(text.replace(old, new))
+    sys.exit(f"bench: cannot find `{old}` in the stand-in's default.nix")
+at = text.index(old)
+body = text[at:].rstrip()
+new = f"({body}) // (import ./bench-pkgs.nix {{ inherit host; count = {count}; }})\n"
+open(path, "w").write(text[:at] + new)
 PY
 chmod -R a+rX "$tmp/standin"
 
