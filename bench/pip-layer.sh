@@ -215,8 +215,8 @@ grep -q 'installing' "$tmp/remove.err" && removed_installs=yes
 before_paths=$(ls /nix/store | sort)
 in_project "$real" "$nixpy" -vv run -- true 2> "$tmp/add-parts.err" || { cat "$tmp/add-parts.err" >&2; bench_fail "nixpy -vv failed"; }
 add_parts=$(grep -E 'resolving .*: done|pip layer: ' "$tmp/add-parts.err" | sed 's/^nixpy: //' || true)
-growth=$(comm -13 <(printf '%s\n' "$before_paths") <(ls /nix/store | sort) | grep -E 'nixpy-(dist|layer)' | sed 's|^|/nix/store/|' | xargs -r nix-store -q --size | python3 -c 'import sys; print(sum(int(l) for l in sys.stdin))')
-growth_names=$(comm -13 <(printf '%s\n' "$before_paths") <(ls /nix/store | sort) | grep -E 'nixpy-(dist|layer)' | sed 's/^[^-]*-//' | paste -sd' ' || true)
+growth=$(comm -13 <(printf '%s\n' "$before_paths") <(ls /nix/store | sort) | grep -E 'nixpy-dist-|nixpy-layer$' | sed 's|^|/nix/store/|' | xargs -r nix-store -q --size | python3 -c 'import sys; print(sum(int(l) for l in sys.stdin))')
+growth_names=$(comm -13 <(printf '%s\n' "$before_paths") <(ls /nix/store | sort) | grep -E 'nixpy-dist-|nixpy-layer$' | sed 's/^[^-]*-//' | paste -sd' ' || true)
 tqdm_size=$(du -sb "$(readlink -f "$(ls -d "$NIXPY_CACHE_DIR"/v1/dists/* | while read -r l; do readlink "$l"; done | grep -- '-nixpy-dist-tqdm-' | head -1)")" | cut -f1)
 
 # `nixpy add --python attrs`: a new shell, the same pins, no layer work.
