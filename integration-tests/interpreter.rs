@@ -425,6 +425,16 @@ fn a_jupyter_kernel_runs_the_project_interpreter() {
         spec["argv"][0],
         project.path(".venv/bin/python").display().to_string()
     );
+    // pyzmq's bundled libzmq needs libstdc++, which manylinux wheels leave
+    // to the system: the interpreter preloads it from the `libraries`.
+    let venv_spec: Value = serde_json::from_str(&project.read(".venv/nixpy-venv.json")).unwrap();
+    assert!(
+        venv_spec["preload"].as_array().unwrap().iter().any(|p| p
+            .as_str()
+            .unwrap()
+            .ends_with("-gcc-lib-standin/lib/libstdc++.so.6")),
+        "{venv_spec}"
+    );
     // The driver starts the kernel from a bare environment: what the kernel
     // has, it has from its kernelspec and its interpreter.
     let home = temp_dir("nixpy-it-jupyter-home-");
