@@ -482,34 +482,69 @@ fn a_kernel_needs_ipykernel() {
 // pip inside the environment
 // ---------------------------------------------------------------------------
 
-/// Every store path the project's environment uses, verified unmodified.
-fn verify_store(project: &Project) {
+/// Every store path the project's environment uses (the shell file's
+/// closure, the layer and its distributions).
+fn store_closure(project: &Project) -> Vec<String> {
     let entry = read_entry(project.cache_dir(), project).unwrap();
-    let mut paths = vec![entry["shell_env_path"].as_str().unwrap().to_owned()];
+    let mut paths = vec![entry["shell_file"].as_str().unwrap().to_owned()];
     paths.push(entry["layer"]["dir"].as_str().unwrap().to_owned());
     for d in entry["layer"]["dists"].as_array().unwrap() {
         paths.push(d.as_str().unwrap().to_owned());
     }
     let closure = Command::new("nix-store").arg("-qR").args(&paths).outcome();
-    let all: Vec<&str> = closure.success().stdout.lines().collect();
-    Command::new("nix-store")
-        .arg("--verify-path")
-        .args(&all)
-        .outcome()
-        .success();
+    closure
+        .success()
+        .stdout
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Verifies store paths when dropped, whatever the test's outcome, and
+/// repairs any that were modified, so a failing test (or one run against a
+/// nixpy that writes into the store) leaves no damage for other tests.
+struct RepairOnDrop(Vec<String>);
+
+impl Drop for RepairOnDrop {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let ok = Command::new("nix-store")
+                .args(["--verify-path", path])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !ok {
+                let _ = Command::new("nix-store")
+                    .args(["--repair-path", path])
+                    .env("NIX_CONFIG", NIX_CONFIG)
+                    .output();
+            }
+        }
+    }
 }
 
 #[test]
 fn pip_as_root_installs_into_the_project_interpreter_never_into_the_store() {
     needs_nix!();
     for installer in ["pip", "uv"] {
-        let project = Project::with_manifest(&format!(
-            "installer = \"{installer}\"\npython-packages = [\"six\"]\n"
-        ));
+        // A Python environment no other test has (the stand-in's torch
+        // spells out the CUDA capabilities it was given): if anything wrote
+        // into it, only this test would see it.
+        let unique = unique_name("x")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>();
+        let manifest = |extra: &str| {
+            format!(
+                "installer = \"{installer}\"\npython-packages = [\"six\", \"torch\"{extra}]\n\n[nixpkgs-config]\ncuda-capabilities = [\"9.{unique}\"]\n"
+            )
+        };
+        let project = Project::with_manifest(&manifest(""));
         script_wheel(&project, "greet", "hello from greet");
         script_wheel(&project, "extra", "by hand");
         project.write("requirements.txt", &local_requirements(&["greet"]));
         nixpy_run(&project, ["true"]).outcome().success();
+        let closure = store_closure(&project);
+        let _repair = RepairOnDrop(closure.clone());
         let install: Vec<&str> = match installer {
             "pip" => vec![
                 "python",
@@ -557,7 +592,11 @@ fn pip_as_root_installs_into_the_project_interpreter_never_into_the_store() {
             ],
         };
         nixpy_run(&project, &force).outcome().success();
-        verify_store(&project);
+        Command::new("nix-store")
+            .arg("--verify-path")
+            .args(&closure)
+            .outcome()
+            .success();
         let venv = std::fs::read_link(project.path(".venv")).unwrap();
         let code = "import extra, sys; print(extra.__file__.startswith(sys.prefix))";
         nixpy_python(&project, code)
@@ -575,10 +614,7 @@ fn pip_as_root_installs_into_the_project_interpreter_never_into_the_store() {
         show.success()
             .stdout_has("installed by hand, not in requirements: extra 1.0");
         // The next environment change leaves it behind, with a note.
-        project.write(
-            "nixpy.toml",
-            &format!("installer = \"{installer}\"\npython-packages = [\"six\", \"attrs\"]\n"),
-        );
+        project.write("nixpy.toml", &manifest(", \"attrs\""));
         let next = nixpy_python(
             &project,
             "import importlib.util; print(importlib.util.find_spec('extra') is None)",

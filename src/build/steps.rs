@@ -134,9 +134,11 @@ pub(super) fn build(
         pc,
         fingerprint,
         spec,
-        shell,
-        pip,
-        interpreter,
+        Built {
+            shell,
+            pip,
+            interpreter,
+        },
         &inputs.manifest,
     );
     publish(pc, location, &entry)?;
@@ -539,6 +541,14 @@ fn not_writable(location: &ProjectLocation, has_lock: bool, denied: &std::io::Er
     Error::new(format!("nixpy.lock {what}, and {why}")).with_hint(hint)
 }
 
+/// What the build made: the Nix shell, the pip layer, the project
+/// interpreter.
+struct Built {
+    shell: Shell,
+    pip: Option<PipOutcome>,
+    interpreter: PathBuf,
+}
+
 /// The entry the warm path will read: the fingerprint, and the recipe of
 /// the command's environment (with the index of its programs).
 fn cache_entry(
@@ -546,11 +556,14 @@ fn cache_entry(
     pc: &ProjectCache,
     fingerprint: Fingerprint,
     spec: ShellSpec,
-    shell: Shell,
-    pip: Option<PipOutcome>,
-    interpreter: PathBuf,
+    built: Built,
     manifest: &Manifest,
 ) -> CacheEntry {
+    let Built {
+        shell,
+        pip,
+        interpreter,
+    } = built;
     let env = command_env(
         location,
         &shell.env,
@@ -746,7 +759,8 @@ mod tests {
             ..LockFile::default()
         };
         let next = next_lock(Some(&old), pin("a"), Some((&pip, &layer)), SHELL, false);
-        assert_eq!(next.version, 2);
+        // 3: the layer's distributions are recorded too.
+        assert_eq!(next.version, 3);
         let store = next.store.unwrap();
         assert_eq!(
             store.shell.as_deref(),

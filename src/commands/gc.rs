@@ -107,7 +107,9 @@ pub(super) fn run(args: &GcArgs) -> Result<i32> {
         removals.extend(dist_removals);
         unrooted.extend(dist_paths);
     } else {
-        ui::note("a build is running: pip layers and distributions are left for the next `nixpy gc`");
+        ui::note(
+            "a build is running: pip layers and distributions are left for the next `nixpy gc`",
+        );
     }
     remove(&removals, args.dry_run)?;
     unrooted.sort();

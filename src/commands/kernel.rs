@@ -61,13 +61,11 @@ fn install(ctx: &Context, args: KernelInstallArgs) -> Result<i32> {
     // The command's variables, as `nixpy run` sets them (PATH is the
     // interpreter's own business: it puts the environment's first).
     let mut env = serde_json::Map::new();
-    for (k, v) in entry
-        .env
-        .set
-        .iter()
-        .chain(entry.env.project.iter().map(|(k, v)| (k, v)))
-    {
+    for (k, v) in &entry.env.set {
         env.insert(k.clone(), json!(v));
+    }
+    for (k, v) in &entry.env.project {
+        env.insert(k.clone(), json!(v.to_string_lossy()));
     }
     env.insert("VIRTUAL_ENV".into(), json!(prefix.display().to_string()));
     env.insert("NIXPY_PYTHON".into(), json!(python.display().to_string()));

@@ -154,6 +154,7 @@ fn label(command: &Command) -> String {
         Command::Env(_) => "env",
         Command::Shell(_) => "shell",
         Command::Direnvrc => "direnvrc",
+        Command::Kernel(_) => "kernel",
         Command::Init(_) => "init",
         Command::Completions(_) => "completions",
         Command::Man => "man",

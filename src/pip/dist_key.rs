@@ -178,6 +178,7 @@ mod tests {
             version: "1.0".into(),
             requirement: requirement.into(),
             hashes: hashes.iter().map(|h| (*h).to_owned()).collect(),
+            groups: Vec::new(),
         }
     }
 

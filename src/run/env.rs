@@ -202,7 +202,10 @@ mod tests {
             ),
             (OsString::from("HOME"), OsString::from("/home/u")),
             (OsString::from("PYTHONPATH"), OsString::from("/mine")),
-            (OsString::from("LD_LIBRARY_PATH"), OsString::from("/opt/lib")),
+            (
+                OsString::from("LD_LIBRARY_PATH"),
+                OsString::from("/opt/lib"),
+            ),
             (OsString::from("FOO"), OsString::from("caller")),
         ];
         let env = compose(caller, &s);
