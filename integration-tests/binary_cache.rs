@@ -465,10 +465,12 @@ fn a_format_1_record_is_recorded_again() {
     needs_nix!();
     let a = MachineA::new();
     let (shell, _) = a.record_paths();
-    let old = a
-        .project
-        .read("nixpy.lock")
-        .replace("version = 2", "version = 1")
+    // Format 1 had neither `shell` nor the layer's `dists`.
+    let recorded = a.project.read("nixpy.lock");
+    let dists_at = recorded.find("dists = [").expect("[store].dists");
+    let dists_end = dists_at + recorded[dists_at..].find(']').unwrap() + 1;
+    let old = format!("{}{}", &recorded[..dists_at], &recorded[dists_end..])
+        .replace("version = 3", "version = 1")
         .replace(
             &format!("shell = \"{shell}\""),
             "shell-env = \"/nix/store/00000000000000000000000000000000-nixpy-shell-env\"",
@@ -479,7 +481,7 @@ fn a_format_1_record_is_recorded_again() {
     let out = a.run_with_a_fresh_cache();
     out.success().stderr_has("before lock format 2");
     let lock = read_lock(&a.project);
-    assert_eq!(lock["version"].as_integer(), Some(2));
+    assert_eq!(lock["version"].as_integer(), Some(3), "{lock}");
     assert_eq!(lock["store"]["shell"].as_str(), Some(shell.as_str()));
     assert!(lock["store"].get("shell-env").is_none(), "{lock}");
 }

@@ -532,7 +532,28 @@ printf '%s\n' "$out"
     let nix = dir.path().join("nix");
     std::fs::write(&nix, script).unwrap();
     set_mode(&nix, 0o755);
-    std::os::unix::fs::symlink(&real_store, dir.path().join("nix-store")).unwrap();
+    // The pip layer's distributions and composition are added with
+    // `nix-store --add`: the first such call loses what it added.
+    let store_script = format!(
+        r#"#!/bin/bash
+real={real_store}
+case "$1" in
+  --add) ;;
+  *) exec "$real" "$@" ;;
+esac
+out=$("$real" "$@") || exit $?
+marker="$(dirname "$0")/raced-layer"
+if [ ! -e "$marker" ]; then
+  : > "$marker"
+  "$real" --delete $out >/dev/null 2>&1 || rm -f "$marker"
+fi
+printf '%s\n' "$out"
+"#,
+        real_store = real_store.display()
+    );
+    let nix_store = dir.path().join("nix-store");
+    std::fs::write(&nix_store, store_script).unwrap();
+    set_mode(&nix_store, 0o755);
     // The folder may be written by another user's nixpy (its markers).
     set_mode(dir.path(), 0o777);
     dir

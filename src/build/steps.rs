@@ -13,6 +13,7 @@ use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
 use crate::flake::{self, ShellEnv};
 use crate::history;
+use crate::layout::ProjectDir;
 use crate::nix::{self, GcRoot, Nix};
 use crate::pip::{self, LayerRef, PipInputs, PipOutcome};
 use crate::project::lock_diff::LockDiff;
@@ -361,7 +362,8 @@ fn recorded_layer(store: &StorePaths) -> Option<LayerRef> {
 }
 
 /// The project interpreter of this environment (a venv seeing the layer
-/// and the Nix packages), with the project's `.venv` pointing at it.
+/// and the Nix packages), with the project's `.venv` pointing at it when
+/// this is the project's own environment (not one a `--group` adds).
 fn project_interpreter(
     pc: &ProjectCache,
     location: &ProjectLocation,
@@ -371,6 +373,30 @@ fn project_interpreter(
 ) -> Result<PathBuf> {
     let facts = pip::interpreter_facts(&pc.cache, &shell.python)?;
     let previous = pc.read_entry().and_then(|e| e.venv);
+    // The interpreters other environments of the project use stay: those
+    // of `--group` runs, and of the kept generations (a rollback needs no
+    // build).
+    let group_entries = std::fs::read_dir(&pc.dir.path)
+        .map(|files| {
+            files
+                .flatten()
+                .filter(|f| ProjectDir::is_group_entry(&f.file_name().to_string_lossy()))
+                .filter_map(|f| CacheEntry::read(&f.path()))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let keep: Vec<PathBuf> = group_entries
+        .into_iter()
+        .chain(history::entries(&pc.dir))
+        .chain(
+            pc.dir
+                .entry()
+                .exists()
+                .then(|| CacheEntry::read(&pc.dir.entry()))
+                .flatten(),
+        )
+        .filter_map(|e| e.venv)
+        .collect();
     venv::make(&InterpreterInputs {
         shell,
         facts: &facts,
@@ -379,6 +405,8 @@ fn project_interpreter(
         root: &location.root,
         link: &manifest.venv,
         previous: previous.as_deref(),
+        project_default: pc.is_default(),
+        keep: &keep,
     })
 }
 

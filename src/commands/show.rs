@@ -75,9 +75,9 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
         },
         "python": {
             "attribute": manifest.python.to_string(),
-            "interpreter": venv_dir.as_ref().map(|v| v.join("bin/python")),
-            "venv": venv_dir,
-            "venv_link": venv_link,
+            "interpreter": venv_dir.as_ref().map(|v| os_bytes::json_value(&v.join("bin/python"))),
+            "venv": venv_dir.as_deref().map(os_bytes::json_value),
+            "venv_link": venv_link.as_deref().map(os_bytes::json_value),
             "nix_interpreter": shell.as_ref().map(|s| s.python.clone()),
             "version": shell.as_ref().map(|s| s.python_version.clone()),
         },
@@ -133,10 +133,12 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<i32> {
     );
     println!(
         "interpreter:      {}{}",
-        text(&json["python"]["interpreter"]),
-        match (&venv_link, &json["python"]["venv"]) {
-            (Some(link), serde_json::Value::String(v))
-                if std::fs::read_link(link).is_ok_and(|t| t == std::path::Path::new(v)) =>
+        venv_dir.as_ref().map_or_else(
+            || "-".to_owned(),
+            |v| v.join("bin/python").display().to_string()
+        ),
+        match (&venv_link, &venv_dir) {
+            (Some(link), Some(v)) if std::fs::read_link(link).is_ok_and(|t| &t == v) =>
                 format!(" (linked as {})", relative(link)),
             (Some(link), _) if link.exists() => format!(" ({} is not nixpy's)", relative(link)),
             _ => String::new(),

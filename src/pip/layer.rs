@@ -320,6 +320,10 @@ pub(super) fn build_layer(
             None if attempt == 0 => {
                 let paths: Vec<String> = wanted.iter().filter_map(|w| w.path.clone()).collect();
                 let gone = inputs.nix.invalid_paths(&paths)?;
+                ui::note(&format!(
+                    "a garbage collection removed {} of the layer's distribution(s) before they were protected; installing them again",
+                    gone.len()
+                ));
                 for w in &mut wanted {
                     if w.path.as_ref().is_some_and(|p| gone.contains(p)) {
                         w.path = None;
@@ -365,12 +369,12 @@ fn fetch_recorded(inputs: &PipInputs<'_>, keys: &[&String]) -> Result<Option<Lay
         recorded.dir.display()
     ));
     clear_roots(inputs.cache, key)?;
-    let Err(stderr) = inputs
-        .nix
-        .realise_rooted_all(&recorded.store_paths(), link)?
-    else {
-        phase.finish();
-        return Ok(Some(recorded.clone()));
+    let stderr = match fetch_rooted(inputs.nix, recorded, link)? {
+        Ok(layer) => {
+            phase.finish();
+            return Ok(Some(layer));
+        }
+        Err(stderr) => stderr,
     };
     drop(phase);
     let (why, fix) = inputs
@@ -381,6 +385,32 @@ fn fetch_recorded(inputs: &PipInputs<'_>, keys: &[&String]) -> Result<Option<Lay
         ui::note(&format!("fix: {fix}"));
     }
     Ok(None)
+}
+
+/// Fetches and roots a recorded layer and the distributions its
+/// composition names (they are what must be rooted, whatever the lock
+/// lists: a lock of an older format lists none).
+fn fetch_rooted(
+    nix: &Nix,
+    recorded: &LayerRef,
+    link: &Path,
+) -> Result<std::result::Result<LayerRef, String>> {
+    if let Err(stderr) = nix.realise_rooted_all(&recorded.store_paths(), link)? {
+        return Ok(Err(stderr));
+    }
+    let dists = compose::read_manifest(&recorded.dir)
+        .map(|m| m.dists)
+        .unwrap_or_default();
+    let layer = LayerRef {
+        dists,
+        ..recorded.clone()
+    };
+    if layer.dists == recorded.dists {
+        return Ok(Ok(layer));
+    }
+    Ok(nix
+        .realise_rooted_all(&layer.store_paths(), link)?
+        .map(|_| layer))
 }
 
 /// What the distributions a build here compiles against depend on: the

@@ -41,6 +41,11 @@ pub(crate) struct InterpreterInputs<'a> {
     pub link: &'a VenvLink,
     /// The interpreter of the environment this one replaces.
     pub previous: Option<&'a Path>,
+    /// The project's own environment (not one a `--group` adds): the one
+    /// `.venv` links to.
+    pub project_default: bool,
+    /// Interpreters other environments of the project still use.
+    pub keep: &'a [PathBuf],
 }
 
 /// The project interpreter for this environment (written when it is new),
@@ -48,7 +53,16 @@ pub(crate) struct InterpreterInputs<'a> {
 pub(crate) fn make(inputs: &InterpreterInputs<'_>) -> Result<PathBuf> {
     let spec = spec_of(inputs.shell, inputs.facts, inputs.layer);
     let dir = write::ensure(inputs.project, &spec)?;
-    link::update(inputs.link, inputs.root, inputs.project, &dir)?;
+    if !inputs.project_default {
+        return Ok(dir);
+    }
+    if let Err(e) = link::update(inputs.link, inputs.root, inputs.project, &dir) {
+        // A read-only checkout, say: commands still get the interpreter.
+        ui::warn(&format!(
+            "the project interpreter's link could not be made, so editors do not see it: {}",
+            e.message
+        ));
+    }
     if let Some(previous) = inputs.previous.filter(|p| *p != dir) {
         let left = hand_installed(previous);
         if !left.is_empty() {
@@ -66,7 +80,7 @@ pub(crate) fn make(inputs: &InterpreterInputs<'_>) -> Result<PathBuf> {
             ));
         }
     }
-    prune(inputs.project, &dir, inputs.previous);
+    prune(inputs.project, &dir, inputs.previous, inputs.keep);
     Ok(dir)
 }
 
@@ -102,18 +116,18 @@ fn has_pth(dir: &Path) -> bool {
     })
 }
 
-/// Removes the project's interpreters other than the current one and the
-/// one it replaces (a process started before the change may still run
-/// that one).
-fn prune(project: &ProjectDir, current: &Path, previous: Option<&Path>) {
+/// Removes the project's interpreters other than the current one, the one
+/// it replaces (a process started before the change may still run that
+/// one) and those other environments of the project use (`keep`).
+fn prune(project: &ProjectDir, current: &Path, previous: Option<&Path>, keep: &[PathBuf]) {
     let Ok(entries) = std::fs::read_dir(project.venvs()) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let keep = path == current || Some(path.as_path()) == previous;
-        if !keep && (write::is_being_written(&name) || !name.starts_with('.')) {
+        let kept = path == current || Some(path.as_path()) == previous || keep.contains(&path);
+        if !kept && (write::is_being_written(&name) || !name.starts_with('.')) {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
