@@ -13,7 +13,7 @@ fn cold_warm_and_layer(mu: &MultiUser, user: &str) {
     cold.success()
         .stdout_is("0.1.0\n")
         .stderr_has("building the Nix shell")
-        .stderr_has("installing 1 pip package(s)");
+        .stderr_has("installing 1 of 1 pip package(s)");
     let shell_file = p.entry_str("/shell_file");
     let layer = p.entry_str("/layer/dir");
     assert!(
