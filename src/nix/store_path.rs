@@ -38,8 +38,9 @@ fn source_path(nar_sha256_hex: &str, name: &str) -> String {
     format!("{STORE_DIR}/{}-{name}", nix_base32(&compressed))
 }
 
-/// Nix's base-32 (no e, o, t, u), last byte first.
-fn nix_base32(bytes: &[u8]) -> String {
+/// Nix's base-32 (no e, o, t, u), last byte first: store path hashes and
+/// the names of GC root registrations.
+pub(super) fn nix_base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
     let len = (bytes.len() * 8 - 1) / 5 + 1;
     (0..len)
@@ -159,5 +160,19 @@ mod tests {
         assert_eq!(nix_base32(&[0u8; 20]), "0".repeat(32));
         assert_eq!(nix_base32(&[0xff; 20]).len(), 32);
         assert_eq!(&nix_base32(&[1, 0, 0, 0, 0])[7..], "1");
+    }
+
+    #[test]
+    fn nix32_of_known_hashes() {
+        // The empty string's SHA-256 in Nix's base 32 (`nix hash to-base32`).
+        let sha256_empty = [
+            0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f,
+            0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b,
+            0x78, 0x52, 0xb8, 0x55,
+        ];
+        assert_eq!(
+            nix_base32(&sha256_empty),
+            "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
+        );
     }
 }
