@@ -1,6 +1,8 @@
 //! What Nix says it would build: for the warning before a cold build that
 //! compiles CUDA or torch from source (hours that a binary cache saves).
 
+use super::store::{derivation_name, is_store_path};
+
 /// The derivations `nix build --dry-run` says it would build (Nix 2.8:
 /// "these derivations will be built:"; later: "these 3 derivations will be
 /// built:" / "this derivation will be built:"), as store paths.
@@ -13,7 +15,7 @@ pub(super) fn derivations_to_build(stderr: &str) -> Vec<&str> {
             inside = trimmed.ends_with("will be built:");
             continue;
         }
-        if inside && trimmed.starts_with("/nix/store/") && trimmed.ends_with(".drv") {
+        if inside && is_store_path(trimmed) && trimmed.ends_with(".drv") {
             out.push(trimmed);
         }
     }
@@ -38,11 +40,7 @@ const HEAVY: &[&str] = &[
 /// The names (without hash and `.drv`) of the heavy derivations in `drvs`.
 pub(crate) fn heavy_builds(drvs: &[String]) -> Vec<String> {
     drvs.iter()
-        .map(|d| {
-            let file = d.rsplit('/').next().unwrap_or(d);
-            let file = file.strip_suffix(".drv").unwrap_or(file);
-            file.split_once('-').map_or(file, |(_, name)| name)
-        })
+        .map(|d| derivation_name(d))
         .filter(|name| {
             let lower = name.to_ascii_lowercase();
             HEAVY.iter().any(|h| lower.contains(h))

@@ -9,6 +9,7 @@ use super::access::{store_problem, trust_problem};
 use super::names::{line_of_quoted, NameReport};
 use super::output::{is_noise, strip_ansi};
 use super::refusal::{self, Listed, Refusal};
+use super::store::derivation_name;
 use super::trace::{self, NixError};
 use crate::error::Error;
 use crate::flake::contract;
@@ -149,7 +150,7 @@ impl NixFailure {
             .with_hint(problem.fix());
         }
         if let Some(drv) = failed_derivation(&plain) {
-            let name = drv_name(drv);
+            let name = derivation_name(drv);
             let tail = tail(&self.stderr, before_trace(&self.stderr));
             return Error::new(format!("Nix failed to build `{name}` while {phase}:\n{tail}"))
                 .with_hint(format!("the package `{name}` does not build with this nixpkgs; fix or remove it, or pin another nixpkgs"));
@@ -269,13 +270,6 @@ fn quoted_after<'a>(line: &'a str, opening: &str) -> Option<&'a str> {
     let start = line.find(opening)? + opening.len();
     let len = line[start..].find('\'')?;
     Some(&line[start..start + len])
-}
-
-/// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.
-fn drv_name(drv: &str) -> &str {
-    let file = drv.rsplit('/').next().unwrap_or(drv);
-    let file = file.strip_suffix(".drv").unwrap_or(file);
-    file.split_once('-').map_or(file, |(_, name)| name)
 }
 
 /// What of Nix's output an error shows: the last lines of `shown`, or with

@@ -52,6 +52,13 @@ pub(crate) fn store_path_of(path: &str) -> &str {
     }
 }
 
+/// `/nix/store/<hash>-broken-1.0.drv` -> `broken-1.0`.
+pub(super) fn derivation_name(drv: &str) -> &str {
+    let file = drv.rsplit('/').next().unwrap_or(drv);
+    let file = file.strip_suffix(".drv").unwrap_or(file);
+    file.split_once('-').map_or(file, |(_, name)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
