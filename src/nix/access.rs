@@ -14,8 +14,10 @@ pub(crate) fn daemon_socket() -> String {
         .ok()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| {
-            let state = std::env::var("NIX_STATE_DIR").unwrap_or_else(|_| "/nix/var/nix".into());
-            format!("{state}/daemon-socket/socket")
+            super::store::state_dir()
+                .join("daemon-socket/socket")
+                .display()
+                .to_string()
         })
 }
 

@@ -25,13 +25,6 @@ use crate::ui;
 /// between adding and rooting.
 const ADD_ATTEMPTS: u32 = 3;
 
-/// Nix's state folder (`NIX_STATE_DIR`, else Nix's default).
-fn state_dir() -> PathBuf {
-    std::env::var_os("NIX_STATE_DIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| PathBuf::from("/nix/var/nix"), PathBuf::from)
-}
-
 /// A link of nixpy's that is a GC root, and where Nix registers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct GcRoot {
@@ -57,7 +50,9 @@ impl GcRoot {
     pub(crate) fn new(link: &Path) -> GcRoot {
         GcRoot {
             link: link.to_path_buf(),
-            auto: state_dir().join("gcroots/auto").join(auto_link_name(link)),
+            auto: store::state_dir()
+                .join("gcroots/auto")
+                .join(auto_link_name(link)),
         }
     }
 
@@ -189,7 +184,7 @@ fn root_failure(store_path: &str, link: &Path, stderr: &str, vanished: bool) -> 
     } else if store::is_local() {
         error.with_hint(format!(
             "check that {folder} and {}/gcroots are writable (`nixpy doctor`)",
-            state_dir().display()
+            store::state_dir().display()
         ))
     } else {
         error.with_hint(format!(

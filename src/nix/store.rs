@@ -1,6 +1,6 @@
 //! Where the Nix store is, and paths inside it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The store folder. nixpy assumes Nix's default: every store path, and
 /// every binary cache, is made for it.
@@ -22,11 +22,19 @@ pub(crate) fn is_local() -> bool {
     }
 }
 
+/// Nix's state folder (`NIX_STATE_DIR`, else Nix's default): its GC roots
+/// and, by default, the daemon's socket.
+pub(super) fn state_dir() -> PathBuf {
+    std::env::var_os("NIX_STATE_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from("/nix/var/nix"), PathBuf::from)
+}
+
 #[allow(unsafe_code)]
 fn state_dir_writable() -> bool {
     use std::os::unix::ffi::OsStrExt;
-    let dir = std::env::var_os("NIX_STATE_DIR").unwrap_or_else(|| "/nix/var/nix".into());
-    let Ok(c) = std::ffi::CString::new(dir.as_bytes()) else {
+    let dir = state_dir();
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
         return false;
     };
     // SAFETY: access(2) only reads the NUL-terminated path.
