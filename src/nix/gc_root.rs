@@ -83,19 +83,8 @@ impl Nix {
         store_path: &str,
         link: &Path,
     ) -> Result<std::result::Result<GcRoot, String>> {
-        let args: Vec<OsString> = vec![
-            "--realise".into(),
-            store_path.into(),
-            "--add-root".into(),
-            link.into(),
-        ];
-        Ok(match self.run_store("root a store path", &args)? {
-            Ok(_) => Ok(GcRoot::new(link)),
-            Err(out) => {
-                tracing::debug!("cannot realise {store_path}: {}", out.stderr.trim());
-                Err(out.stderr)
-            }
-        })
+        let roots = self.realise_rooted_all(&[store_path.to_owned()], link)?;
+        Ok(roots.map(|mut roots| roots.remove(0)))
     }
 
     /// Makes `link` a registered GC root of the first of `paths`, and
