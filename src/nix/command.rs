@@ -144,10 +144,15 @@ impl Nix {
         what: &str,
         args: &[OsString],
     ) -> Result<std::result::Result<Captured, Captured>> {
+        self.run_program(&self.program, what, &self.nix_args(args))
+    }
+
+    /// `args` of a `nix` call, after the features and options every call has.
+    fn nix_args(&self, args: &[OsString]) -> Vec<OsString> {
         let mut full: Vec<OsString> = FEATURES.iter().map(OsString::from).collect();
         full.extend(self.options.iter().cloned());
         full.extend(args.iter().cloned());
-        self.run_program(&self.program, what, &full)
+        full
     }
 
     pub(super) fn run_store(
@@ -166,10 +171,7 @@ impl Nix {
         what: &str,
         full: &[OsString],
     ) -> Result<std::result::Result<Captured, Captured>> {
-        tracing::debug!(?program, ?full, "running nix");
-        if ui::verbosity() >= 2 {
-            ui::status(&format!("$ {}", command_line(program, full)));
-        }
+        show_command(program, full);
         let output = process::capture(duct::cmd(program, full))
             .map_err(|e| Error::new(format!("cannot run {} to {what}: {e}", program.display())))?;
         let captured = Captured {
@@ -283,10 +285,10 @@ impl Nix {
     ) -> Result<Vec<NameStatus>> {
         let expr = format!(
             "(builtins.getFlake {flake}).{output} {set} (builtins.fromJSON {paths})",
-            flake = super::string_literal(&format!("path:{}", dir.display())),
+            flake = string_literal(&path_ref(dir).to_string_lossy()),
             output = crate::flake::NAMES_OUTPUT,
-            set = super::string_literal(set),
-            paths = super::string_literal(&serde_json::to_string(paths).expect("json")),
+            set = string_literal(set),
+            paths = string_literal(&serde_json::to_string(paths).expect("json")),
         );
         let value = self.eval_json("look names up", &expr)?;
         serde_json::from_value(value).map_err(|e| {
@@ -457,11 +459,7 @@ impl Nix {
     pub(crate) fn eval_json(&self, what: &str, expr: &str) -> Result<serde_json::Value> {
         let args = eval_args(expr);
         match self.run(what, &args)? {
-            Ok(out) => serde_json::from_str(&out.stdout).map_err(|e| {
-                Error::new(format!(
-                    "unexpected output of `nix eval` while trying to {what}: {e}"
-                ))
-            }),
+            Ok(out) => parse_eval_json(what, out.stdout.as_bytes()),
             Err(out) => Err(explain_failure(what, &out.stderr)),
         }
     }
@@ -476,12 +474,8 @@ impl Nix {
         on_line: &mut dyn FnMut(&str),
     ) -> Result<serde_json::Value> {
         use std::io::{BufRead, Read};
-        let mut full: Vec<OsString> = FEATURES.iter().map(OsString::from).collect();
-        full.extend(self.options.iter().cloned());
-        full.extend(eval_args(expr));
-        if ui::verbosity() >= 2 {
-            ui::status(&format!("$ {}", command_line(&self.program, &full)));
-        }
+        let full = self.nix_args(&eval_args(expr));
+        show_command(&self.program, &full);
         let cannot_run = |e: std::io::Error| {
             Error::new(format!(
                 "cannot run {} to {what}: {e}",
@@ -513,11 +507,7 @@ impl Nix {
         if !status.success() {
             return Err(explain_failure(what, &stderr));
         }
-        serde_json::from_slice(&stdout).map_err(|e| {
-            Error::new(format!(
-                "unexpected output of `nix eval` while trying to {what}: {e}"
-            ))
-        })
+        parse_eval_json(what, &stdout)
     }
 
     /// The message evaluating `expr` fails with (nixpkgs' own text for a
@@ -557,6 +547,14 @@ impl Nix {
 
 const MAX_ATTEMPTS: u32 = 3;
 
+/// The command, to the debug log, and to the user with `-v`.
+fn show_command(program: &Path, args: &[OsString]) {
+    tracing::debug!(?program, ?args, "running nix");
+    if ui::verbosity() >= 2 {
+        ui::status(&format!("$ {}", command_line(program, args)));
+    }
+}
+
 /// The command as a shell would take it, for `-v`.
 fn command_line(program: &Path, args: &[OsString]) -> String {
     std::iter::once(program.as_os_str())
@@ -590,6 +588,15 @@ fn eval_args(expr: &str) -> Vec<OsString> {
         "--expr".into(),
         expr.into(),
     ]
+}
+
+/// The JSON value `nix eval --json` printed while trying to `what`.
+fn parse_eval_json(what: &str, stdout: &[u8]) -> Result<serde_json::Value> {
+    serde_json::from_slice(stdout).map_err(|e| {
+        Error::new(format!(
+            "unexpected output of `nix eval` while trying to {what}: {e}"
+        ))
+    })
 }
 
 /// `path:DIR#FRAGMENT`.
