@@ -34,6 +34,8 @@ let
       } + "\n" + message);
     }
     // (if isList allowUnfree then {
+      # lib.getName's rule, written out: `lib` comes from the package set
+      # this config makes.
       allowUnfreePredicate = package:
         builtins.elem (package.pname or (builtins.parseDrvName package.name).name) allowUnfree;
     } else if settings ? allowUnfree then { inherit allowUnfree; } else { })

@@ -35,7 +35,7 @@ pub(super) const REPORTED_ONLY: [&str; 7] = [
 ];
 
 /// The generated flake's output with the template's name lookup:
-/// `names SET PATHS` gives `[{status, siblings}]` for "nixpkgs" or
+/// `names SET PATHS` gives `[{status, depth, siblings}]` for "nixpkgs" or
 /// "python" (the interpreter's package set).
 pub(crate) const NAMES_OUTPUT: &str = "nixpy.names";
 
