@@ -2,29 +2,34 @@
 # itself and the test suite's project modules use. Every function here has
 # the name, the arguments and the semantics of the one in nixpkgs' lib/
 # (lists.nix, attrsets.nix, strings.nix, trivial.nix, fixed-points.nix,
-# modules.nix, customisation.nix), so a template that works here works there.
+# modules.nix), so a template that works here works there. Nothing else is
+# here: a function the template starts to use is added with its real
+# definition's behaviour, and to shells/README.md.
 let
-  inherit (builtins) head tail isAttrs isString parseDrvName;
+  inherit (builtins) elem filter head tail;
 
   concatStringsSep = builtins.concatStringsSep;
   optional = cond: x: if cond then [ x ] else [ ];
-  optionals = cond: xs: if cond then xs else [ ];
   optionalString = cond: s: if cond then s else "";
   optionalAttrs = cond: set: if cond then set else { };
 
-  hasAttrByPath = attrPath: e:
-    if attrPath == [ ] then true
-    else let a = head attrPath; in
-      if isAttrs e && e ? ${a} then hasAttrByPath (tail attrPath) e.${a} else false;
   attrByPath = attrPath: default: e:
     if attrPath == [ ] then e
     else let a = head attrPath; in
-      if isAttrs e && e ? ${a} then attrByPath (tail attrPath) default e.${a} else default;
+      if e ? ${a} then attrByPath (tail attrPath) default e.${a} else default;
+  # `abort`, as nixpkgs': a path that is not there cannot be caught with tryEval.
   getAttrFromPath = attrPath: set:
-    attrByPath attrPath (throw "cannot find attribute `${concatStringsSep "." attrPath}'") set;
+    attrByPath attrPath (abort ("cannot find attribute '" + concatStringsSep "." attrPath + "'")) set;
 
-  makeSearchPath = sub: paths:
-    concatStringsSep ":" (map (p: "${p}/${sub}") (builtins.filter (p: p != null) paths));
+  # The output a search path takes from each package (`lib` for
+  # makeLibraryPath), falling back to `out` and then the package.
+  getOutput = output: pkg:
+    if !(pkg ? outputSpecified) || !pkg.outputSpecified
+    then pkg.${output} or pkg.out or pkg
+    else pkg;
+  makeSearchPath = subDir: paths:
+    concatStringsSep ":" (map (path: path + "/" + subDir) (filter (x: x != null) paths));
+  makeSearchPathOutput = output: subDir: pkgs: makeSearchPath subDir (map (getOutput output) pkgs);
 
   # lib.sublist: `count` elements from index `start`, fewer at the end.
   sublist = start: count: list:
@@ -32,10 +37,8 @@ let
     builtins.genList (n: builtins.elemAt list (n + start))
       (if start >= len then 0 else if start + count > len then len - start else count);
 
-  # lib.getName: a derivation's pname, else the name part of its name.
-  getName = x:
-    if isString x then (parseDrvName x).name
-    else x.pname or (parseDrvName x.name).name;
+  # lib.unique: the first of each element, in order.
+  unique = builtins.foldl' (acc: e: if elem e acc then acc else acc ++ [ e ]) [ ];
 
   # lib.fix / lib.extends: the fixed point that overlays extend.
   fix = f: let x = f x; in x;
@@ -49,16 +52,10 @@ let
   mkOrder = priority: content: { _type = "order"; inherit priority content; };
 in
 {
-  inherit concatStringsSep optional optionals optionalString optionalAttrs
-    hasAttrByPath attrByPath getAttrFromPath makeSearchPath sublist getName fix extends
-    mkIf mkMerge mkOverride mkOrder;
-  makeBinPath = makeSearchPath "bin";
-  makeLibraryPath = makeSearchPath "lib";
-  foldl' = builtins.foldl';
-  concatMap = builtins.concatMap;
-  elem = builtins.elem;
-  isDerivation = value: value.type or null == "derivation";
-  mkOptionDefault = mkOverride 1500;
+  inherit concatStringsSep optional optionalString optionalAttrs
+    attrByPath getAttrFromPath getOutput makeSearchPath makeSearchPathOutput
+    sublist unique fix extends mkIf mkMerge mkOverride mkOrder;
+  makeLibraryPath = makeSearchPathOutput "lib" "lib";
   mkDefault = mkOverride 1000;
   mkForce = mkOverride 50;
   mkBefore = mkOrder 500;

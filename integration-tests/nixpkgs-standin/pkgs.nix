@@ -25,7 +25,6 @@ let
 
   lib = import ./lib.nix;
   checkMeta = import ./check-meta.nix { inherit config system; };
-  unique = builtins.foldl' (acc: e: if builtins.elem e acc then acc else acc ++ [ e ]) [ ];
 
   # Nix 2.8 kills a builder as soon as its log pipe reaches EOF. On some
   # kernels (seen on the test VMs) the builder has then closed its files but
@@ -170,7 +169,7 @@ let
       hasPythonModule = drv: drv ? pythonModule && drv.pythonModule == python;
       requiredPythonModules = drvs:
         let modules = filter hasPythonModule drvs;
-        in unique (modules ++ builtins.concatMap (m: m.requiredPythonModules) modules);
+        in lib.unique (modules ++ builtins.concatMap (m: m.requiredPythonModules) modules);
 
       # python.withPackages: a venv-shaped folder (pyvenv.cfg beside bin/)
       # whose site-packages links the chosen packages, so the interpreter
