@@ -42,19 +42,26 @@ fn nixpy_table(doc: &mut DocumentMut, location: Location) -> Result<&mut dyn Tab
     }
 }
 
-/// Runs `edit` on `text` with LF line endings and gives the result back
-/// in CRLF when every line of `text` ended so (an editor on Windows):
-/// toml_edit writes the lines it adds with LF.
-fn keeping_crlf<T>(
+/// Runs `edit` on the TOML document `text` and gives the document back as
+/// text. toml_edit writes the lines it adds with LF, so a file whose every
+/// line ends in CRLF (an editor on Windows) is edited with LF and given
+/// back in CRLF.
+fn edit_toml<T>(
     text: &str,
-    edit: impl FnOnce(&str) -> Result<(String, T), String>,
+    edit: impl FnOnce(&mut DocumentMut) -> Result<T, String>,
 ) -> Result<(String, T), String> {
     let crlf = text.contains("\r\n") && text.matches('\n').count() == text.matches("\r\n").count();
-    if !crlf {
-        return edit(text);
-    }
-    let (out, touched) = edit(&text.replace("\r\n", "\n"))?;
-    Ok((out.replace('\n', "\r\n"), touched))
+    let text = if crlf {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let touched = edit(&mut doc)?;
+    let out = doc.to_string();
+    Ok((if crlf { out.replace('\n', "\r\n") } else { out }, touched))
 }
 
 /// Adds `items` not already present; returns the ones added.
@@ -64,11 +71,8 @@ pub(crate) fn add_to_list(
     list: ListKey,
     items: &[String],
 ) -> Result<(String, Vec<String>), String> {
-    keeping_crlf(text, |text| {
-        let mut doc: DocumentMut = text
-            .parse()
-            .map_err(|e: toml_edit::TomlError| e.to_string())?;
-        let table = nixpy_table(&mut doc, location)?;
+    edit_toml(text, |doc| {
+        let table = nixpy_table(doc, location)?;
         let array = array_of(table, list.key())?;
         let mut added = Vec::new();
         for item in items {
@@ -77,7 +81,7 @@ pub(crate) fn add_to_list(
                 added.push(item.clone());
             }
         }
-        Ok((doc.to_string(), added))
+        Ok(added)
     })
 }
 
@@ -88,11 +92,8 @@ pub(crate) fn remove_from_list(
     list: ListKey,
     items: &[String],
 ) -> Result<(String, Vec<String>), String> {
-    keeping_crlf(text, |text| {
-        let mut doc: DocumentMut = text
-            .parse()
-            .map_err(|e: toml_edit::TomlError| e.to_string())?;
-        let table = nixpy_table(&mut doc, location)?;
+    edit_toml(text, |doc| {
+        let table = nixpy_table(doc, location)?;
         let mut removed = Vec::new();
         if let Some(array) = table.get_mut(list.key()).and_then(Item::as_array_mut) {
             for item in items {
@@ -106,7 +107,7 @@ pub(crate) fn remove_from_list(
                 }
             }
         }
-        Ok((doc.to_string(), removed))
+        Ok(removed)
     })
 }
 
@@ -199,10 +200,7 @@ pub(crate) fn edit_pyproject_dependencies(
     add: &[(String, String)],
     remove: &[String],
 ) -> Result<(String, Vec<String>), String> {
-    keeping_crlf(text, |text| {
-        let mut doc: DocumentMut = text
-            .parse()
-            .map_err(|e: toml_edit::TomlError| e.to_string())?;
+    edit_toml(text, |doc| {
         let project = doc
             .get_mut("project")
             .and_then(Item::as_table_like_mut)
@@ -226,7 +224,7 @@ pub(crate) fn edit_pyproject_dependencies(
             }
             touched.push(name.clone());
         }
-        Ok((doc.to_string(), touched))
+        Ok(touched)
     })
 }
 
