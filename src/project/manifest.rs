@@ -372,55 +372,24 @@ impl Validator<'_> {
             Some(h) => h.into_inner(),
             None => String::new(),
         };
-        let pip_extras = raw
-            .pip_extras
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| {
-                if is_extra_name(e.get_ref()) {
-                    Ok(e.into_inner())
-                } else {
-                    Err(self.error_at(
-                        &e,
-                        "not a valid extra name",
-                        "use the name of a [project.optional-dependencies] group",
-                    ))
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let substituters = raw
-            .substituters
-            .unwrap_or_default()
-            .into_iter()
-            .map(|url| {
-                if is_store_uri(url.get_ref()) {
-                    Ok(url.into_inner())
-                } else {
-                    Err(self.error_at(
-                        &url,
-                        "not a binary cache URI",
-                        "write a Nix store URI such as https://cuda-maintainers.cachix.org",
-                    ))
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let trusted_public_keys = raw
-            .trusted_public_keys
-            .unwrap_or_default()
-            .into_iter()
-            .map(|key| match key.get_ref().split_once(':') {
-                Some((name, value))
-                    if !name.is_empty() && !value.is_empty() && !key.get_ref().contains(char::is_whitespace) =>
-                {
-                    Ok(key.into_inner())
-                }
-                _ => Err(self.error_at(
-                    &key,
-                    "not a public key of a binary cache",
-                    "write it as the cache publishes it: NAME:BASE64 (such as cuda-maintainers.cachix.org-1:0dq3...)",
-                )),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let pip_extras = self.checked_strings(
+            raw.pip_extras,
+            is_extra_name,
+            "not a valid extra name",
+            "use the name of a [project.optional-dependencies] group",
+        )?;
+        let substituters = self.checked_strings(
+            raw.substituters,
+            is_store_uri,
+            "not a binary cache URI",
+            "write a Nix store URI such as https://cuda-maintainers.cachix.org",
+        )?;
+        let trusted_public_keys = self.checked_strings(
+            raw.trusted_public_keys,
+            is_public_key,
+            "not a public key of a binary cache",
+            "write it as the cache publishes it: NAME:BASE64 (such as cuda-maintainers.cachix.org-1:0dq3...)",
+        )?;
         let nixpkgs_config = nixpkgs_config::validate(
             raw.nixpkgs_config.unwrap_or_default(),
             &|span, message, hint| {
@@ -428,15 +397,13 @@ impl Validator<'_> {
             },
         )?;
         let mut groups: Vec<String> = Vec::new();
-        for group in raw.groups.unwrap_or_default() {
-            if !is_extra_name(group.get_ref()) {
-                return Err(self.error_at(
-                    &group,
-                    "not a valid dependency group name",
-                    "use the name of a group of [dependency-groups] in pyproject.toml",
-                ));
-            }
-            let name = crate::project::requirements::normalize_name(group.get_ref());
+        for group in self.checked_strings(
+            raw.groups,
+            is_extra_name,
+            "not a valid dependency group name",
+            "use the name of a group of [dependency-groups] in pyproject.toml",
+        )? {
+            let name = crate::project::requirements::normalize_name(&group);
             if !groups.contains(&name) {
                 groups.push(name);
             }
@@ -506,6 +473,27 @@ impl Validator<'_> {
                 Ok(VenvLink::At(self.root.join(path)))
             }
         }
+    }
+
+    /// The strings of `list`; the first that `valid` refuses is an error at
+    /// its value.
+    fn checked_strings(
+        &self,
+        list: Option<Vec<Spanned<String>>>,
+        valid: fn(&str) -> bool,
+        message: &str,
+        hint: &str,
+    ) -> Result<Vec<String>> {
+        list.unwrap_or_default()
+            .into_iter()
+            .map(|value| {
+                if valid(value.get_ref()) {
+                    Ok(value.into_inner())
+                } else {
+                    Err(self.error_at(&value, message, hint))
+                }
+            })
+            .collect()
     }
 
     fn attr_path(&self, value: &Spanned<String>, hint: &str) -> Result<AttrPath> {
@@ -582,6 +570,13 @@ fn is_store_uri(text: &str) -> bool {
             && !rest.is_empty()
             && !text.contains(char::is_whitespace)
     })
+}
+
+/// A binary cache's public key: `NAME:BASE64`, both parts present.
+fn is_public_key(text: &str) -> bool {
+    text.split_once(':')
+        .is_some_and(|(name, value)| !name.is_empty() && !value.is_empty())
+        && !text.contains(char::is_whitespace)
 }
 
 fn dedup(list: Vec<AttrPath>) -> Vec<AttrPath> {
