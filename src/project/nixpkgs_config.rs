@@ -138,42 +138,20 @@ pub(super) fn validate(
             })
         }
     };
-    let permitted_insecure_packages = raw
-        .permitted_insecure_packages
-        .map(|list| {
-            list.into_iter()
-                .map(|name| {
-                    if is_package_name(name.get_ref()) && name.get_ref().contains('-') {
-                        Ok(name.into_inner())
-                    } else {
-                        Err(error_at(
-                            name.span(),
-                            "not a package name with its version",
-                            "write the name and version nixpkgs refuses, such as \"openssl-1.1.1w\"",
-                        ))
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let cuda_capabilities = raw
-        .cuda_capabilities
-        .map(|list| {
-            list.into_iter()
-                .map(|c| {
-                    if is_cuda_capability(c.get_ref()) {
-                        Ok(c.into_inner())
-                    } else {
-                        Err(error_at(
-                            c.span(),
-                            "not a CUDA compute capability",
-                            "write versions such as \"8.6\" (see developer.nvidia.com/cuda-gpus)",
-                        ))
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
+    let permitted_insecure_packages = checked_list(
+        raw.permitted_insecure_packages,
+        |name| is_package_name(name) && name.contains('-'),
+        "not a package name with its version",
+        "write the name and version nixpkgs refuses, such as \"openssl-1.1.1w\"",
+        error_at,
+    )?;
+    let cuda_capabilities = checked_list(
+        raw.cuda_capabilities,
+        is_cuda_capability,
+        "not a CUDA compute capability",
+        "write versions such as \"8.6\" (see developer.nvidia.com/cuda-gpus)",
+        error_at,
+    )?;
     Ok(NixpkgsConfig {
         allow_unfree,
         allow_broken: raw.allow_broken.map(Spanned::into_inner),
@@ -183,6 +161,29 @@ pub(super) fn validate(
         cuda_capabilities,
         rocm_support: raw.rocm_support.map(Spanned::into_inner),
     })
+}
+
+/// The strings of `list`, when it is given; the first that `valid`
+/// refuses is an error at its value.
+fn checked_list(
+    list: Option<Vec<Spanned<String>>>,
+    valid: fn(&str) -> bool,
+    message: &str,
+    hint: &str,
+    error_at: &dyn Fn(std::ops::Range<usize>, &str, &str) -> Error,
+) -> Result<Option<Vec<String>>, Error> {
+    list.map(|list| {
+        list.into_iter()
+            .map(|value| {
+                if valid(value.get_ref()) {
+                    Ok(value.into_inner())
+                } else {
+                    Err(error_at(value.span(), message, hint))
+                }
+            })
+            .collect()
+    })
+    .transpose()
 }
 
 /// A derivation name as nixpkgs writes them (`cuda_cudart`, `openssl-1.1.1w`).
