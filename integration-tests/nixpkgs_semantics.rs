@@ -136,6 +136,50 @@ fn the_lessons_modules_give_clis_and_importable_modules() {
         .stdout_is(&standin_version("libavif", "1.1.1"));
 }
 
+/// The lesson's modules list python312 while a manifest written for them
+/// may name no `python`: the project's interpreter is then nixpkgs' default
+/// python3, and nixpy says so, with the key that picks the listed one.
+#[test]
+fn a_listed_interpreter_of_another_version_is_named_with_the_key_to_choose_it() {
+    needs_nix!();
+    let host = &standin().host;
+    let listed_version = host
+        .python_alt
+        .as_ref()
+        .map_or(host.python_version.clone(), |(_, v)| v.clone());
+    let project =
+        Project::with_manifest("nix-files = [\"modules/media.nix\", \"modules/python.nix\"]\n")
+            .file("modules/media.nix", LESSON_MEDIA_NIX)
+            .file("modules/python.nix", LESSON_PYTHON_NIX);
+    let out = nixpy_python(
+        &project,
+        "import sys; print('%d.%d' % sys.version_info[:2])",
+    )
+    .outcome();
+    out.success()
+        .stdout_is(&format!("{}\n", host.python_version));
+    let note = format!("modules/python.nix lists python3-{listed_version}");
+    if listed_version == host.python_version {
+        // Without a second Python on the host the stand-in's python312 has
+        // the same version: nothing to choose between, nothing said.
+        out.stderr_lacks("but the project's interpreter is");
+    } else {
+        out.stderr_has(&note).stderr_has(&format!(
+            "but the project's interpreter is `python3` (Python {}): `python` and the Python \
+             packages of the environment are its; to use Python {listed_version}, set \
+             `python = \"python{}\"` in nixpy.toml",
+            host.python_version,
+            listed_version.replace('.', "")
+        ));
+    }
+    // Chosen in the manifest, the listed interpreter is the project's: no note.
+    let chosen = lesson_project();
+    nixpy_python(&chosen, "print()")
+        .outcome()
+        .success()
+        .stderr_lacks("but the project's interpreter is");
+}
+
 #[test]
 fn an_application_is_importable_through_its_twin_for_the_default_interpreter_too() {
     needs_nix!();

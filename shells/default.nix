@@ -309,6 +309,18 @@ let
       appModules
     ++ lib.optional plan.pip ps.pip));
 
+  # Interpreters of another Python version listed beside the project's own
+  # (the lesson's modules/python.nix lists python312): nixpy says which one
+  # the project's `python` is, instead of leaving the user to guess.
+  otherInterpreters = filter
+    (item:
+      let
+        p = item.package;
+        other = tryEval (isAttrs p && p ? withPackages && p ? interpreter
+          && p ? pythonVersion && p.pythonVersion != python.pythonVersion);
+      in other.success && other.value)
+    listedPackages;
+
   libraries = map (e: listed { inherit (e) attr list source; } e.found.value) libraryEntries;
   isDefaultPython =
     let same = tryEval (pkgs ? python3 && python.outPath == pkgs.python3.outPath);
@@ -361,6 +373,13 @@ in
           inherit (m.found) twin;
         })
         appModules;
+      otherInterpreters = map
+        (i: {
+          package = if i.entry.attr != null then i.entry.attr else i.package.name;
+          inherit (i.entry) source;
+          version = i.package.pythonVersion;
+        })
+        otherInterpreters;
     };
   });
 }

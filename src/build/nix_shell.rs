@@ -223,6 +223,15 @@ pub(super) fn build_shell(
     phase.finish();
     note_ignored_substituters(&built.ignored_substituters, plan);
     note_modules_for_another_interpreter(&shell, plan);
+    let python = plan.python.to_string();
+    for note in other_interpreter_notes(
+        &shell.app_modules,
+        &python,
+        &shell.python_version,
+        &plan.manifest_label,
+    ) {
+        ui::note(&note);
+    }
     remove_profile(&pc.dir);
     // Written again if something (a concurrent `nixpy gc`) removed it.
     let dir = flake::write_dir(&pc.cache, key, files)?;
@@ -422,6 +431,38 @@ fn note_modules_for_another_interpreter(shell: &ShellEnv, plan: &ShellPlan) {
     ));
 }
 
+/// A Python of another version listed beside the project's interpreter
+/// (the lesson's modules/python.nix lists python312 while nixpy.toml names
+/// no `python`): its packages join the project's interpreter, and `python`
+/// is the project's, so say which version that is and how to choose the
+/// other.
+fn other_interpreter_notes(
+    app_modules: &str,
+    python: &str,
+    python_version: &str,
+    manifest: &str,
+) -> Vec<String> {
+    let Ok(report) = serde_json::from_str::<serde_json::Value>(app_modules) else {
+        return Vec::new();
+    };
+    report["otherInterpreters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|other| {
+            let package = other["package"].as_str()?;
+            let source = other["source"].as_str()?;
+            let version = other["version"].as_str()?;
+            Some(format!(
+                "{source} lists {package} (Python {version}), but the project's interpreter is \
+                 `{python}` (Python {python_version}): `python` and the Python packages of the \
+                 environment are its; to use Python {version}, set `python = \"python{}\"` in {manifest}",
+                version.replace('.', "")
+            ))
+        })
+        .collect()
+}
+
 /// Removes Nix's profile of the shell and its generations: the shell
 /// file's root keeps everything the shell uses.
 fn remove_profile(dir: &ProjectDir) {
@@ -433,5 +474,28 @@ fn remove_profile(dir: &ProjectDir) {
         if ProjectDir::is_profile_generation(&entry.file_name().to_string_lossy()) {
             let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_listed_interpreter_is_named_with_the_key_that_chooses_it() {
+        let report = r#"{"defaultPython": true, "modules": [],
+            "otherInterpreters": [{"package": "python3-3.12.8", "source": "modules/python.nix", "version": "3.12"}]}"#;
+        let notes = other_interpreter_notes(report, "python3", "3.11", "nixpy.toml");
+        assert_eq!(
+            notes,
+            ["modules/python.nix lists python3-3.12.8 (Python 3.12), but the project's interpreter is \
+              `python3` (Python 3.11): `python` and the Python packages of the environment are its; \
+              to use Python 3.12, set `python = \"python312\"` in nixpy.toml"]
+        );
+        assert!(
+            other_interpreter_notes(r#"{"modules": []}"#, "python3", "3.11", "nixpy.toml")
+                .is_empty()
+        );
+        assert!(other_interpreter_notes("", "python3", "3.11", "nixpy.toml").is_empty());
     }
 }
