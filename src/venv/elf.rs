@@ -1,31 +1,19 @@
-//! The shared libraries an ELF file asks the loader for (DT_NEEDED), and
-//! whether it finds some of them beside itself ($ORIGIN in its RPATH or
-//! RUNPATH, as manylinux wheels bundle them). Only what deciding a preload
-//! needs: 64-bit little-endian files; anything else reads as needing
-//! nothing.
+//! The shared libraries an ELF file asks the loader for (DT_NEEDED). Only
+//! what deciding a preload needs: 64-bit little-endian files; anything else
+//! reads as needing nothing.
 
 use std::path::Path;
-
-/// What one ELF file needs.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Needs {
-    pub needed: Vec<String>,
-    /// Its RPATH/RUNPATH names $ORIGIN: bundled libraries are found.
-    pub origin_relative: bool,
-}
 
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
-const DT_RPATH: u64 = 15;
-const DT_RUNPATH: u64 = 29;
 
-/// Reads `path`; None when it is not a 64-bit little-endian ELF file with
-/// a dynamic section. Only the parts it needs are read (an extension
-/// module can be tens of megabytes).
-pub(super) fn needs(path: &Path) -> Option<Needs> {
+/// The sonames `path` needs; None when it is not a 64-bit little-endian
+/// ELF file with a dynamic section. Only the parts it needs are read (an
+/// extension module can be tens of megabytes).
+pub(super) fn needed(path: &Path) -> Option<Vec<String>> {
     use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path).ok()?;
     let read = |offset: u64, len: usize| -> Option<Vec<u8>> {
@@ -65,7 +53,6 @@ pub(super) fn needs(path: &Path) -> Option<Needs> {
             .map(|(start, offset, _)| vaddr - start + offset)
     };
     let mut needed_offsets = Vec::new();
-    let mut path_offsets = Vec::new();
     let mut strtab = None;
     let mut at = 0;
     while at + 16 <= entries.len() {
@@ -75,7 +62,6 @@ pub(super) fn needs(path: &Path) -> Option<Needs> {
             DT_NULL => break,
             DT_NEEDED => needed_offsets.push(value),
             DT_STRTAB => strtab = to_offset(value),
-            DT_RPATH | DT_RUNPATH => path_offsets.push(value),
             _ => {}
         }
         at += 16;
@@ -86,13 +72,7 @@ pub(super) fn needs(path: &Path) -> Option<Needs> {
         let len = bytes.iter().position(|&b| b == 0)?;
         Some(String::from_utf8_lossy(&bytes[..len]).into_owned())
     };
-    Some(Needs {
-        needed: needed_offsets.into_iter().filter_map(string).collect(),
-        origin_relative: path_offsets
-            .into_iter()
-            .filter_map(string)
-            .any(|p| p.contains("$ORIGIN") || p.contains("${ORIGIN}")),
-    })
+    Some(needed_offsets.into_iter().filter_map(string).collect())
 }
 
 fn u16_at(data: &[u8], at: usize) -> Option<u16> {
@@ -122,11 +102,8 @@ mod tests {
         let Some(lib) = candidates.iter().map(Path::new).find(|p| p.exists()) else {
             return;
         };
-        let needs = needs(lib).expect("an ELF file");
-        assert!(
-            needs.needed.iter().any(|n| n.starts_with("libc.so")),
-            "{needs:?}"
-        );
+        let needs = needed(lib).expect("an ELF file");
+        assert!(needs.iter().any(|n| n.starts_with("libc.so")), "{needs:?}");
     }
 
     #[test]
@@ -139,7 +116,7 @@ mod tests {
         ] {
             let path = tmp.path().join(name);
             std::fs::write(&path, bytes).unwrap();
-            assert_eq!(needs(&path), None, "{name}");
+            assert_eq!(needed(&path), None, "{name}");
         }
     }
 }

@@ -28,9 +28,7 @@ pub(super) fn libraries_to_preload(dists: &[String], library_dirs: &[String]) ->
                     Ok(t) if t.is_dir() => pending.push(path),
                     Ok(t) if t.is_file() && is_shared_object(&name) => {
                         bundled.insert(name);
-                        if let Some(needs) = elf::needs(&path) {
-                            needed.extend(needs.needed);
-                        }
+                        needed.extend(elf::needed(&path).unwrap_or_default());
                     }
                     _ => {}
                 }
