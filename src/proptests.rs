@@ -295,21 +295,15 @@ fn env_spec() -> impl Strategy<Value = EnvSpec> {
         btree_map("[A-Z_]{1,6}", "[ -~]{0,8}", 0..4),
         path_entries(),
         path_entries(),
-        prop::option::of(path_entries()),
         vec(("[A-Z_]{1,6}", "[ -~]{0,8}"), 0..4),
     )
-        .prop_map(|(set, path, pythonpath, ld, project)| {
+        .prop_map(|(set, path, xdg_data_dirs, project)| {
             let mut prepend = BTreeMap::new();
             prepend.insert("PATH".to_owned(), path);
-            prepend.insert("PYTHONPATH".to_owned(), pythonpath);
-            let mut append = BTreeMap::new();
-            if let Some(ld) = ld {
-                append.insert("LD_LIBRARY_PATH".to_owned(), ld);
-            }
+            prepend.insert("XDG_DATA_DIRS".to_owned(), xdg_data_dirs);
             EnvSpec {
                 set,
                 prepend,
-                append,
                 // The user may set PATH in [env] (verbatim, by design); leave
                 // it out so the dedup property is about nixpy's merging.
                 project: project

@@ -20,8 +20,6 @@ pub(crate) struct EnvSpec {
     pub set: BTreeMap<String, String>,
     /// Put before the caller's entries, without duplicates.
     pub prepend: BTreeMap<String, Vec<String>>,
-    /// Put after the existing entries (nix or caller), without duplicates.
-    pub append: BTreeMap<String, Vec<String>>,
     /// The project's `[env]` and NIXPY_ variables, applied last (the
     /// project's path may be any bytes).
     #[serde(with = "os_bytes::pairs")]
@@ -116,12 +114,6 @@ pub(crate) fn compose(
         let existing = env.get(OsStr::new(name)).cloned().unwrap_or_default();
         let mut merged: Vec<&[u8]> = entries.iter().map(std::string::String::as_bytes).collect();
         merged.extend(existing.as_bytes().split(|&b| b == b':'));
-        env.insert(name.into(), join_unique(merged));
-    }
-    for (name, entries) in &spec.append {
-        let existing = env.get(OsStr::new(name)).cloned().unwrap_or_default();
-        let mut merged: Vec<&[u8]> = existing.as_bytes().split(|&b| b == b':').collect();
-        merged.extend(entries.iter().map(std::string::String::as_bytes));
         env.insert(name.into(), join_unique(merged));
     }
     for (name, value) in &spec.project {
