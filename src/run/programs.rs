@@ -35,7 +35,6 @@ pub(super) enum Lookup<'a> {
 
 impl ProgramIndex {
     pub(crate) fn build(path: &[String]) -> ProgramIndex {
-        use std::os::unix::fs::PermissionsExt;
         let first = path.first().filter(|d| !nix::is_store_path(d)).cloned();
         let dirs: Vec<String> = path
             .iter()
@@ -52,9 +51,7 @@ impl ProgramIndex {
                 let Ok(name) = entry.file_name().into_string() else {
                     continue;
                 };
-                let executable = std::fs::metadata(entry.path())
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-                if executable {
+                if is_executable(&entry.path()) {
                     // The first folder on PATH wins, as in a PATH search.
                     programs.entry(name).or_insert(index);
                 }
