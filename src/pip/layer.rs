@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bytecode;
 use super::compose::{self, Part};
+use super::dist_info::{dist_infos, name_and_version};
 use super::dist_key::{built_here_key, dist_key, local_location, KeyContext};
 use super::inputs::PipInputs;
 use super::installer::Tool;
@@ -113,13 +114,9 @@ fn location_url(requirement: &str) -> String {
 /// (url, name, version) of every distribution in `site_packages` installed
 /// from a direct reference.
 fn direct_references_in(site_packages: &Path) -> Vec<(String, String, String)> {
-    let Ok(entries) = std::fs::read_dir(site_packages) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".dist-info"))
-        .filter_map(|e| direct_reference(&e.path()))
+    dist_infos(site_packages)
+        .iter()
+        .filter_map(|info| direct_reference(info))
         .collect()
 }
 
@@ -127,16 +124,8 @@ fn direct_reference(dist_info: &Path) -> Option<(String, String, String)> {
     let direct: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dist_info.join("direct_url.json")).ok()?).ok()?;
     let metadata = std::fs::read_to_string(dist_info.join("METADATA")).ok()?;
-    let field = |key: &str| {
-        metadata
-            .lines()
-            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
-    };
-    Some((
-        direct["url"].as_str()?.to_owned(),
-        field("Name:")?,
-        field("Version:")?,
-    ))
+    let (name, version) = name_and_version(&metadata)?;
+    Some((direct["url"].as_str()?.to_owned(), name, version))
 }
 
 /// The layer's key: base interpreter, exact pins, installer, platform. Two
@@ -682,13 +671,9 @@ fn match_pins(
         }
     }
     for dist in unmatched {
-        let url = std::fs::read_dir(dist.dir.join(site))
-            .ok()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().ends_with(".dist-info"))
-            .and_then(|e| direct_reference(&e.path()))
+        let url = dist_infos(&dist.dir.join(site))
+            .first()
+            .and_then(|info| direct_reference(info))
             .map(|(url, _, _)| url);
         let at = left.iter().position(|&i| {
             let requirement = localized(&wanted[i].pin.requirement, root);

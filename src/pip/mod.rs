@@ -13,6 +13,7 @@
 
 mod bytecode;
 mod compose;
+mod dist_info;
 mod dist_key;
 mod ensure;
 mod groups;
@@ -25,6 +26,7 @@ mod scratch;
 mod split;
 mod wheel_stub;
 
+pub(crate) use dist_info::{dist_infos, name_and_version};
 pub(crate) use ensure::{ensure, PipOutcome};
 pub(crate) use inputs::PipInputs;
 pub(crate) use interpreter::{interpreter_facts, nix_provided, InterpreterFacts};

@@ -10,6 +10,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::dist_info::name_and_version;
 use crate::error::{Error, Result};
 use crate::project::requirements::normalize_name;
 
@@ -136,21 +137,18 @@ fn split_one(
     whole: &std::collections::HashSet<PathBuf>,
 ) -> Result<SplitDist> {
     let info_dir = site_dir.join(info);
-    let metadata = std::fs::read_to_string(info_dir.join("METADATA"))
-        .map_err(|e| Error::io("read", &info_dir.join("METADATA"), e))?;
-    let field = |text: &str, key: &str| {
-        text.lines()
-            .take_while(|l| !l.is_empty())
-            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
-    };
-    let name = normalize_name(&field(&metadata, "Name:").unwrap_or_default());
-    let version = field(&metadata, "Version:").unwrap_or_default();
-    if name.is_empty() || version.is_empty() {
-        return Err(Error::new(format!(
-            "{} has no Name or Version",
-            info_dir.join("METADATA").display()
-        )));
-    }
+    let metadata_path = info_dir.join("METADATA");
+    let metadata = std::fs::read_to_string(&metadata_path)
+        .map_err(|e| Error::io("read", &metadata_path, e))?;
+    let (name, version) = name_and_version(&metadata)
+        .map(|(name, version)| (normalize_name(&name), version))
+        .filter(|(name, version)| !name.is_empty() && !version.is_empty())
+        .ok_or_else(|| {
+            Error::new(format!(
+                "{} has no Name or Version",
+                metadata_path.display()
+            ))
+        })?;
     let wheel = std::fs::read_to_string(info_dir.join("WHEEL")).unwrap_or_default();
     let built_here = wheel
         .lines()

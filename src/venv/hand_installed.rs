@@ -5,34 +5,21 @@
 
 use std::path::Path;
 
+use crate::pip::{dist_infos, name_and_version};
+
 /// (name, version) of each distribution in the venv's own site-packages.
 pub(crate) fn hand_installed(venv: &Path) -> Vec<(String, String)> {
     let Ok(lib) = std::fs::read_dir(venv.join("lib")) else {
         return Vec::new();
     };
-    let mut found = Vec::new();
-    for python in lib.flatten() {
-        let Ok(entries) = std::fs::read_dir(python.path().join("site-packages")) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".dist-info") {
-                continue;
-            }
-            let metadata =
-                std::fs::read_to_string(entry.path().join("METADATA")).unwrap_or_default();
-            let field = |key: &str| {
-                metadata
-                    .lines()
-                    .take_while(|l| !l.is_empty())
-                    .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
-            };
-            if let (Some(n), Some(v)) = (field("Name:"), field("Version:")) {
-                found.push((n, v));
-            }
-        }
-    }
+    let mut found: Vec<(String, String)> = lib
+        .flatten()
+        .flat_map(|python| dist_infos(&python.path().join("site-packages")))
+        .filter_map(|info| {
+            let metadata = std::fs::read_to_string(info.join("METADATA")).ok()?;
+            name_and_version(&metadata)
+        })
+        .collect();
     found.sort();
     found
 }
