@@ -42,12 +42,10 @@ fn required(name: &str) -> Option<PathBuf> {
     if let Some(path) = which(name) {
         return Some(path);
     }
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    if ci || std::env::var_os("NIXPY_REQUIRE_NIX").is_some() {
+    if skipping_is_a_failure() {
         panic!("{name} is not installed; scripts/setup-system installs it (CI or NIXPY_REQUIRE_NIX is set)");
     }
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {name} is not installed");
+    say_skipped(&format!("{name} is not installed"));
     None
 }
 
@@ -393,11 +391,10 @@ fn a_jupyter_kernel_runs_the_project_interpreter() {
         .map(|w| w.join("jupyter"))
         .filter(|w| w.join(".complete").exists());
     let Some(wheels) = wheels else {
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-        if ci || std::env::var_os("NIXPY_REQUIRE_NIX").is_some() {
+        if skipping_is_a_failure() {
             panic!("the Jupyter wheels are missing; scripts/setup-system downloads them");
         }
-        let _ = writeln!(std::io::stderr(), "SKIPPED a_jupyter_kernel_runs_the_project_interpreter: no Jupyter wheels (scripts/setup-system)");
+        say_skipped("no Jupyter wheels (scripts/setup-system)");
         return;
     };
     let project = Project::with_manifest("python-packages = [\"six\"]\n");

@@ -8,7 +8,6 @@
 //! ./wheels`, so nothing is ever fetched. Each test has its own project and
 //! cache folder unless sharing is the point.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -1099,11 +1098,7 @@ fn native_libraries_the_layer_needs_are_preloaded_from_the_library_folders() {
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
     let Some((file, so)) = compile_zext(&wheels) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {}: no gcc or no Python headers for the host Python",
-            std::thread::current().name().unwrap_or("?")
-        );
+        say_skipped("no gcc or no Python headers for the host Python");
         return;
     };
     make_binary_wheel(&wheels, "zext", "1.0", &[(&file, &so)]);
@@ -1149,11 +1144,7 @@ fn a_c_extension_in_the_layer_loads() {
     let project = Project::new().file("nixpy.toml", "");
     let wheels = project.mkdir("wheels");
     let Some((file, so)) = compile_zext(&wheels) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {}: no gcc or no Python headers for the host Python",
-            std::thread::current().name().unwrap_or("?")
-        );
+        say_skipped("no gcc or no Python headers for the host Python");
         return;
     };
     make_binary_wheel(&wheels, "zext", "1.0", &[(&file, &so)]);

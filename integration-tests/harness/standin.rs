@@ -418,7 +418,7 @@ fn nix_gate() -> &'static NixGate {
             Ok(out) => format!("`nix --version` failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
             Err(e) => format!("`nix` is not runnable from PATH: {e}"),
         };
-        if under_ci() || std::env::var_os("NIXPY_REQUIRE_NIX").is_some() {
+        if skipping_is_a_failure() {
             NixGate::Fail(format!("{why}; CI or NIXPY_REQUIRE_NIX is set, so the integration tests must not be skipped"))
         } else {
             NixGate::Skip(why)
@@ -433,6 +433,20 @@ pub(crate) fn under_ci() -> bool {
         .is_ok_and(|v| !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")))
 }
 
+/// A test that lacks what it needs fails instead of skipping: under CI, or
+/// with NIXPY_REQUIRE_NIX set (`scripts/test` sets it).
+pub(crate) fn skipping_is_a_failure() -> bool {
+    under_ci() || std::env::var_os("NIXPY_REQUIRE_NIX").is_some()
+}
+
+/// Says that the running test is skipped, and why. Straight to the
+/// process's stderr: libtest captures eprintln! and hides it for tests
+/// that pass, and a skip must be seen.
+pub(crate) fn say_skipped(why: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 /// The gate of [`needs_nix!`], for a test that needs the stand-in itself:
 /// `let Some(standin) = require_nix() else { return };`
 ///
@@ -442,13 +456,9 @@ pub(crate) fn require_nix() -> Option<&'static Standin> {
     match nix_gate() {
         NixGate::Ready => Some(warm_standin()),
         NixGate::Skip(why) => {
-            let test = std::thread::current().name().unwrap_or("?").to_owned();
-            // Straight to the process's stderr: libtest captures eprintln!
-            // and hides it for tests that pass, and a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: {why} (set NIXPY_REQUIRE_NIX=1 to make this a failure)"
-            );
+            say_skipped(&format!(
+                "{why} (set NIXPY_REQUIRE_NIX=1 to make this a failure)"
+            ));
             None
         }
         NixGate::Fail(why) => panic!("{why}"),
