@@ -542,53 +542,25 @@ fn pip_as_root_installs_into_the_project_interpreter_never_into_the_store() {
         nixpy_run(&project, ["true"]).outcome().success();
         let closure = store_closure(&project);
         let _repair = RepairOnDrop(closure.clone());
-        let install: Vec<&str> = match installer {
-            "pip" => vec![
-                "python",
-                "-m",
-                "pip",
-                "install",
-                "--no-index",
-                "--find-links",
-                "wheels",
-                "extra",
-            ],
-            _ => vec![
-                "uv",
-                "pip",
-                "install",
-                "--offline",
-                "--find-links",
-                "wheels",
-                "extra",
-            ],
+        // The installer's own command, offline from ./wheels.
+        let by_hand = |args: &[&'static str]| -> Vec<&'static str> {
+            let mut argv = match installer {
+                "pip" => vec!["python", "-m", "pip", "install", "--no-index"],
+                _ => vec!["uv", "pip", "install", "--offline"],
+            };
+            argv.extend(["--find-links", "wheels"]);
+            argv.extend(args);
+            argv
         };
-        nixpy_run(&project, &install).outcome().success();
+        nixpy_run(&project, by_hand(&["extra"])).outcome().success();
         // Also forced over a layer package: a new copy in the venv.
-        let force: Vec<&str> = match installer {
-            "pip" => vec![
-                "python",
-                "-m",
-                "pip",
-                "install",
-                "--no-index",
-                "--find-links",
-                "wheels",
-                "--force-reinstall",
-                "greet",
-            ],
-            _ => vec![
-                "uv",
-                "pip",
-                "install",
-                "--offline",
-                "--find-links",
-                "wheels",
-                "--reinstall",
-                "greet",
-            ],
+        let reinstall = match installer {
+            "pip" => "--force-reinstall",
+            _ => "--reinstall",
         };
-        nixpy_run(&project, &force).outcome().success();
+        nixpy_run(&project, by_hand(&[reinstall, "greet"]))
+            .outcome()
+            .success();
         Command::new("nix-store")
             .arg("--verify-path")
             .args(&closure)
