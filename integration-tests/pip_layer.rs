@@ -1003,64 +1003,6 @@ fn compile_zext(dir: &Path) -> Option<(String, Vec<u8>)> {
     Some((file, std::fs::read(&so).unwrap()))
 }
 
-/// A wheel whose files may be binary (make_wheel takes text).
-fn make_binary_wheel(dir: &Path, name: &str, version: &str, files: &[(&str, &[u8])]) -> PathBuf {
-    const WRITER: &str = r#"
-import base64, hashlib, json, os, sys, zipfile
-spec = json.load(sys.stdin)
-name, version = spec["name"], spec["version"]
-info = f"{name}-{version}.dist-info"
-entries = [(p, base64.b64decode(d)) for p, d in spec["files"]]
-entries.append((f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()))
-entries.append((f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: nixpy-integration-tests\nRoot-Is-Purelib: false\nTag: py3-none-any\n"))
-record = "".join(
-    f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
-    for p, d in entries) + f"{info}/RECORD,,\n"
-entries.append((f"{info}/RECORD", record.encode()))
-out = os.path.join(spec["dir"], f"{name}-{version}-py3-none-any.whl")
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for p, d in entries:
-        zi = zipfile.ZipInfo(p, date_time=(1980, 1, 1, 0, 0, 0))
-        zi.external_attr = 0o755 << 16
-        z.writestr(zi, d)
-print(out)
-"#;
-    let encoded: Vec<(String, String)> = files
-        .iter()
-        .map(|(p, d)| ((*p).to_owned(), base64_encode(d)))
-        .collect();
-    let spec = serde_json::json!({"dir": dir, "name": name, "version": version, "files": encoded});
-    let spec_file = dir.join(format!(".{name}-spec.json"));
-    std::fs::write(&spec_file, spec.to_string()).unwrap();
-    let out = Command::new(host_python())
-        .args(["-c", WRITER])
-        .stdin(std::fs::File::open(&spec_file).unwrap())
-        .outcome();
-    std::fs::remove_file(&spec_file).unwrap();
-    PathBuf::from(out.success().stdout.trim())
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The libraries the project interpreter preloads, from its spec.
 fn preloaded(project: &Project) -> Vec<String> {
     let spec = std::fs::read_to_string(project.path(".venv/nixpy-venv.json"))

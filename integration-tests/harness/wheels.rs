@@ -9,6 +9,7 @@ use super::*;
 /// The wheel writer, run by the host Python: a spec comes in as JSON on
 /// stdin, the wheel's path goes out on stdout. Entries are written in a
 /// fixed order with a fixed timestamp, so the same spec gives the same bytes.
+/// Binary files (hex in the spec) make a platlib wheel of executable entries.
 const WHEEL_WRITER: &str = r#"
 import base64, hashlib, json, os, re, sys, zipfile
 spec = json.load(sys.stdin)
@@ -16,10 +17,13 @@ name, version = spec["name"], spec["version"]
 dist = re.sub(r"[-_.]+", "_", name).lower()
 info = f"{dist}-{version}.dist-info"
 entries = [(path, text.encode()) for path, text in spec["files"]]
+binary = [(path, bytes.fromhex(data)) for path, data in spec.get("binary_files", [])]
+entries += binary
 meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
 meta += "".join(f"Requires-Dist: {r}\n" for r in spec["requires"])
 entries.append((f"{info}/METADATA", meta.encode()))
-entries.append((f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: nixpy-integration-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
+purelib = "false" if binary else "true"
+entries.append((f"{info}/WHEEL", f"Wheel-Version: 1.0\nGenerator: nixpy-integration-tests\nRoot-Is-Purelib: {purelib}\nTag: py3-none-any\n".encode()))
 if spec["console_scripts"]:
     eps = "[console_scripts]\n" + "".join(f"{n} = {t}\n" for n, t in spec["console_scripts"])
     entries.append((f"{info}/entry_points.txt", eps.encode()))
@@ -33,7 +37,7 @@ out = os.path.join(spec["dir"], f"{dist}-{version}-py3-none-any.whl")
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
     for path, data in entries:
         zi = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-        zi.external_attr = 0o644 << 16
+        zi.external_attr = (0o755 if binary else 0o644) << 16
         zi.compress_type = zipfile.ZIP_DEFLATED
         z.writestr(zi, data)
 print(out)
@@ -60,6 +64,32 @@ pub(crate) fn make_wheel(
         "files": files,
         "console_scripts": console_scripts,
     });
+    write_wheel(&spec)
+}
+
+/// [`make_wheel`] for a wheel whose files may be binary (a compiled
+/// extension module): `files` are `(path inside the wheel, bytes)`.
+pub(crate) fn make_binary_wheel(
+    dir: &Path,
+    name: &str,
+    version: &str,
+    files: &[(&str, &[u8])],
+) -> PathBuf {
+    let hex = |data: &[u8]| -> String { data.iter().map(|b| format!("{b:02x}")).collect() };
+    let binary_files: Vec<(&str, String)> = files.iter().map(|(p, d)| (*p, hex(d))).collect();
+    write_wheel(&serde_json::json!({
+        "dir": dir,
+        "name": name,
+        "version": version,
+        "requires": [],
+        "files": [],
+        "binary_files": binary_files,
+        "console_scripts": [],
+    }))
+}
+
+/// Runs [`WHEEL_WRITER`] on `spec`; returns the wheel's path.
+fn write_wheel(spec: &serde_json::Value) -> PathBuf {
     let python = host_python();
     let mut child = Command::new(&python)
         .args(["-c", WHEEL_WRITER])
