@@ -81,6 +81,7 @@ const LAYERS: &str = "layers";
 const STAGING: &str = ".building-";
 const DISTS: &str = "dists";
 const VENVS: &str = "venvs";
+const VENV_WRITING: &str = ".writing-";
 const VENV_LINK_WARNED: &str = "venv-link-warned";
 const LOCKS: &str = "locks";
 const LAYER_LOCK: &str = "layer-";
@@ -377,7 +378,7 @@ impl ProjectDir {
 
     /// Name prefix of a project interpreter being written.
     pub(crate) fn venv_writing_prefix() -> &'static str {
-        FLAKE_WRITING
+        VENV_WRITING
     }
 
     /// Present once nixpy has said that the project's own `.venv` stays.
