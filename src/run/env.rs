@@ -168,6 +168,20 @@ mod tests {
         }
     }
 
+    fn spec_with(
+        interpreter: Option<&InterpreterPaths>,
+        manifest_env: &[(String, String)],
+        manifest_hook: &str,
+    ) -> EnvSpec {
+        spec(SpecInputs {
+            shell: &shell(),
+            interpreter,
+            project_root: std::path::Path::new("/p"),
+            manifest_env,
+            manifest_hook,
+        })
+    }
+
     fn get<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a str> {
         env.iter()
             .find(|(k, _)| k == name)
@@ -180,13 +194,7 @@ mod tests {
             venv: "/c/venvs/k".into(),
             layer: Some("/nix/store/l-nixpy-layer".into()),
         };
-        let s = spec(SpecInputs {
-            shell: &shell(),
-            interpreter: Some(&interpreter),
-            project_root: std::path::Path::new("/p"),
-            manifest_env: &[],
-            manifest_hook: "",
-        });
+        let s = spec_with(Some(&interpreter), &[], "");
         let caller = vec![
             (
                 OsString::from("PATH"),
@@ -220,13 +228,7 @@ mod tests {
 
     #[test]
     fn no_interpreter_means_no_python_variables() {
-        let s = spec(SpecInputs {
-            shell: &shell(),
-            interpreter: None,
-            project_root: std::path::Path::new("/p"),
-            manifest_env: &[],
-            manifest_hook: "",
-        });
+        let s = spec_with(None, &[], "");
         let env = compose(Vec::new(), &s);
         for absent in [
             "PYTHONPATH",
@@ -242,13 +244,7 @@ mod tests {
     #[test]
     fn manifest_env_wins_and_hooks_join_in_order() {
         let menv = vec![("FOO".to_owned(), "it's ${x} ''".to_owned())];
-        let s = spec(SpecInputs {
-            shell: &shell(),
-            interpreter: None,
-            project_root: std::path::Path::new("/p"),
-            manifest_env: &menv,
-            manifest_hook: "echo mine\n",
-        });
+        let s = spec_with(None, &menv, "echo mine\n");
         assert_eq!(s.shell_hook, "echo nix\necho mine");
         let env = compose(Vec::new(), &s);
         assert_eq!(get(&env, "FOO"), Some("it's ${x} ''"));
@@ -256,13 +252,7 @@ mod tests {
 
     #[test]
     fn non_utf8_caller_values_survive() {
-        let s = spec(SpecInputs {
-            shell: &shell(),
-            interpreter: None,
-            project_root: std::path::Path::new("/p"),
-            manifest_env: &[],
-            manifest_hook: "",
-        });
+        let s = spec_with(None, &[], "");
         let weird = OsString::from_vec(vec![b'a', 0xff, b'b']);
         let env = compose([(OsString::from("WEIRD"), weird.clone())], &s);
         assert!(env.contains(&(OsString::from("WEIRD"), weird)));
