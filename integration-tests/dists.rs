@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use crate::harness::*;
@@ -338,22 +337,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 "#
         ),
     );
-}
-
-fn spawn_group(mut cmd: Command) -> Child {
-    cmd.process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd.spawn().unwrap()
-}
-
-fn kill_group(child: &mut Child) {
-    // SAFETY: kill(2) with a negative pid signals the process group the
-    // child leads; it touches no memory.
-    unsafe {
-        libc::kill(-libc::pid_t::try_from(child.id()).unwrap(), libc::SIGKILL);
-    }
-    let _ = child.wait();
 }
 
 /// Reads the child's stderr until a line contains `needle`.

@@ -8,7 +8,6 @@
 //! stale: <why>" (NIXPY_LOG), and what the command then sees.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,25 +73,6 @@ fn layer_project(manifest: &str) -> (Project, String) {
     add_wheel(&project, &name, "0.1.0");
     project.write("requirements.txt", &local_requirements(&[&name]));
     (project, name)
-}
-
-/// Starts `cmd` in a process group of its own (so the whole tree can be
-/// killed), stdout and stderr piped.
-fn spawn_group(mut cmd: Command) -> Child {
-    cmd.process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start nixpy")
-}
-
-fn kill_group(child: &mut Child) {
-    // SAFETY: kill(2) with a negative pid signals the process group the
-    // child leads; it touches no memory.
-    unsafe {
-        libc::kill(-libc::pid_t::try_from(child.id()).unwrap(), libc::SIGKILL);
-    }
-    let _ = child.wait();
 }
 
 /// Waits (at most `limit`) until no process has `needle` in its command

@@ -4,9 +4,9 @@
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -336,6 +336,30 @@ pub(crate) fn assert_warm(project: &Project, args: &[&str]) -> Outcome {
 
 pub(crate) fn nixpy_python(project: &Project, code: &str) -> Command {
     nixpy_run(project, ["python", "-c", code])
+}
+
+// ---------------------------------------------------------------------------
+// Runs killed midway
+// ---------------------------------------------------------------------------
+
+/// Starts `cmd` in a process group of its own (so the whole tree, Nix's
+/// builders included, can be killed), stderr piped to follow its phases.
+pub(crate) fn spawn_group(mut cmd: Command) -> Child {
+    cmd.process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nixpy")
+}
+
+/// Kills the process group `child` leads, and reaps the child.
+pub(crate) fn kill_group(child: &mut Child) {
+    // SAFETY: kill(2) with a negative pid signals the process group the
+    // child leads; it touches no memory.
+    unsafe {
+        libc::kill(-libc::pid_t::try_from(child.id()).unwrap(), libc::SIGKILL);
+    }
+    let _ = child.wait();
 }
 
 // --- warm path / reliability helpers ---
