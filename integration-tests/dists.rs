@@ -73,10 +73,10 @@ fn versions(project: &Project, cache: &Path, modules: &[&String]) -> Outcome {
 
 /// The phase line of a layer build, e.g. `installing 1 of 3 pip package(s)`.
 fn installed(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find(|l| l.starts_with("nixpy: installing ") && l.ends_with(" ..."))
-        .map(|l| l["nixpy: ".len()..l.len() - 4].to_owned())
+    phase_lines(stderr)
+        .into_iter()
+        .find(|l| l.starts_with("nixpy: installing "))
+        .map(|l| l["nixpy: ".len()..l.len() - " ...".len()].to_owned())
 }
 
 #[test]
