@@ -1021,6 +1021,33 @@ fn gc(cache: &Path, args: &[&str]) -> Outcome {
     out
 }
 
+/// A run makes its project's cache folder, then takes the lock inside it:
+/// a `nixpy gc` in between must not take the folder for an interrupted
+/// build's leftovers (the run then failed with "cannot open lock file").
+/// Only a folder without an entry that is over an hour old is one.
+#[test]
+fn gc_spares_a_project_folder_being_made_and_removes_an_old_incomplete_one() {
+    needs_nix!();
+    let cache = temp_dir("nixpy-it-cache-");
+    let starting = Project::new();
+    let folder = project_cache_dir(cache.path(), &starting);
+    std::fs::create_dir_all(&folder).unwrap();
+    gc(cache.path(), &[]);
+    assert!(folder.is_dir(), "gc removed a project folder being made");
+
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    std::fs::File::open(&folder)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = gc(cache.path(), &[]);
+    assert!(
+        !folder.exists(),
+        "an hour-old incomplete folder survived gc"
+    );
+    assert!(out.stdout.contains("incomplete entry"), "{}", out.stdout);
+}
+
 #[test]
 fn gc_dry_run_lists_a_deleted_project_and_removes_nothing() {
     needs_nix!();

@@ -159,7 +159,13 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
             .ok();
         let unused_for = last_used.map(|t| now.duration_since(t).unwrap_or_default());
         let why = match (&root, unused_for) {
-            (None, _) | (_, None) => Some("incomplete entry".to_owned()),
+            // A folder without its entry is a build that was interrupted,
+            // or one starting right now (between making the folder and
+            // taking its lock): only an old one goes.
+            (None, _) | (_, None) if age_of(&project.path, now) > STALE_AFTER => {
+                Some("incomplete entry".to_owned())
+            }
+            (None, _) | (_, None) => None,
             (Some(root), _) if !has_manifest(root) => {
                 Some(format!("project {} no longer exists", root.display()))
             }
