@@ -13,7 +13,6 @@ use crate::entry::{CacheEntry, ProjectCache, ENTRY_FORMAT};
 use crate::error::{Error, Result};
 use crate::flake::{self, ShellEnv};
 use crate::history;
-use crate::layout::ProjectDir;
 use crate::nix::{self, GcRoot, Nix};
 use crate::pip::{self, LayerRef, PipInputs, PipOutcome};
 use crate::project::lock_diff::LockDiff;
@@ -374,27 +373,9 @@ fn project_interpreter(
     let facts = pip::interpreter_facts(&pc.cache, &shell.python)?;
     let previous = pc.read_entry().and_then(|e| e.venv);
     // The interpreters other environments of the project use stay: those
-    // of `--group` runs, and of the kept generations (a rollback needs no
-    // build).
-    let group_entries = std::fs::read_dir(&pc.dir.path)
-        .map(|files| {
-            files
-                .flatten()
-                .filter(|f| ProjectDir::is_group_entry(&f.file_name().to_string_lossy()))
-                .filter_map(|f| CacheEntry::read(&f.path()))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let keep: Vec<PathBuf> = group_entries
+    // of `--group` runs, and of the kept generations.
+    let keep: Vec<PathBuf> = history::kept_entries(&pc.dir)
         .into_iter()
-        .chain(history::entries(&pc.dir))
-        .chain(
-            pc.dir
-                .entry()
-                .exists()
-                .then(|| CacheEntry::read(&pc.dir.entry()))
-                .flatten(),
-        )
         .filter_map(|e| e.venv)
         .collect();
     venv::make(&InterpreterInputs {

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::cli::GcArgs;
-use crate::entry::CacheEntry;
 use crate::error::{Error, Result};
 use crate::history;
 use crate::layout::{Cache, ProjectDir};
@@ -185,13 +184,7 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
                     .push(Removal::of(project.path, format!("{label}: {why}")));
             }
             _ => {
-                // The entry in use, and those of the kept generations
-                // (`nixpy rollback` goes back to them without a build).
-                let entries = CacheEntry::read(&project.entry())
-                    .into_iter()
-                    .chain(group_entries(&project))
-                    .chain(history::entries(&project));
-                for entry in entries {
+                for entry in history::kept_entries(&project) {
                     survey.kept.shells.insert(entry.shell_key.clone());
                     survey.kept.store_paths.extend(entry.needed_store_paths());
                     if let Some(layer) = entry.layer {
@@ -202,18 +195,6 @@ fn survey_projects(cache: &Cache, now: SystemTime, older_than: Duration) -> Surv
         }
     }
     survey
-}
-
-/// The entries of the project's `--group` environments.
-fn group_entries(project: &ProjectDir) -> Vec<CacheEntry> {
-    let Ok(files) = std::fs::read_dir(&project.path) else {
-        return Vec::new();
-    };
-    files
-        .flatten()
-        .filter(|f| ProjectDir::is_group_entry(&f.file_name().to_string_lossy()))
-        .filter_map(|f| CacheEntry::read(&f.path()))
-        .collect()
 }
 
 /// Generated flakes no remaining entry uses, and old interrupted ones.

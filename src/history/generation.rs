@@ -1,9 +1,11 @@
-//! One generation on disk, the list of them, and which one is in use.
+//! One generation on disk, the list of them, which one is in use, and
+//! the cache entries a project keeps.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::entry::CacheEntry;
 use crate::error::{Error, Result};
 use crate::layout::{GenerationDir, ProjectDir};
 use crate::support::atomic_write;
@@ -55,12 +57,24 @@ pub(crate) fn list(dir: &ProjectDir) -> Vec<Generation> {
     generations
 }
 
-/// The cache entries of the kept generations that this nixpy can read
-/// (what `nixpy gc` keeps for them).
-pub(crate) fn entries(dir: &ProjectDir) -> Vec<crate::entry::CacheEntry> {
-    list(dir)
-        .iter()
-        .filter_map(|g| crate::entry::CacheEntry::read(&dir.generation(g.number).entry()))
+/// The cache entries the project keeps, those this nixpy can read: the
+/// one in use, those of its `--group` environments and those of its kept
+/// generations. What they use stays (`nixpy gc`, a build pruning the
+/// project's interpreters): a rollback or a `--group` run needs no build.
+pub(crate) fn kept_entries(dir: &ProjectDir) -> Vec<CacheEntry> {
+    let groups = std::fs::read_dir(&dir.path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|f| ProjectDir::is_group_entry(&f.file_name().to_string_lossy()))
+        .filter_map(|f| CacheEntry::read(&f.path()));
+    let generations = list(dir)
+        .into_iter()
+        .filter_map(|g| CacheEntry::read(&dir.generation(g.number).entry()));
+    CacheEntry::read(&dir.entry())
+        .into_iter()
+        .chain(groups)
+        .chain(generations)
         .collect()
 }
 

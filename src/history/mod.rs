@@ -11,6 +11,6 @@ mod managed;
 mod record;
 mod restore;
 
-pub(crate) use generation::{current, entries, list, Generation};
+pub(crate) use generation::{current, kept_entries, list, Generation};
 pub(crate) use record::{record, Recording};
 pub(crate) use restore::rollback;
