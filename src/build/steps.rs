@@ -64,7 +64,17 @@ pub(super) fn build(
         root: &location.root,
         nix_sources: &inputs.nix_sources,
     };
-    let shell = nix_shell(&nix, pc, &spec, opts.refresh, recorded.as_ref(), &project)?;
+    // The entry this build replaces: its shell may serve again, and its
+    // interpreter stays (a process started before may still run it).
+    let previous = pc.read_entry();
+    let shell = nix_shell(
+        &nix,
+        pc,
+        &spec,
+        previous.as_ref().filter(|_| !opts.refresh),
+        recorded.as_ref(),
+        &project,
+    )?;
     check_requires_python(location, &shell.env, &inputs.manifest)?;
     check_hook_size(location, &shell.env, &inputs.manifest)?;
     let nix_version = shell.nix_version.clone().or_else(|| {
@@ -114,6 +124,7 @@ pub(super) fn build(
         &shell.env,
         pip.as_ref().map(|p| &p.layer),
         &inputs.manifest,
+        previous.as_ref().and_then(|e| e.venv.as_deref()),
     )?;
     let lock = next_lock(
         old_lock.as_ref(),
@@ -284,14 +295,12 @@ fn nix_shell(
     nix: &Nix,
     pc: &ProjectCache,
     spec: &ShellSpec,
-    refresh: bool,
+    previous: Option<&CacheEntry>,
     recorded: Option<&StorePaths>,
     project: &ProjectFiles,
 ) -> Result<Shell> {
-    let previous = pc.read_entry().filter(|p| {
-        !refresh
-            && p.shell_key == spec.shell_key
-            && p.store_paths.iter().all(|s| Path::new(s).exists())
+    let previous = previous.filter(|p| {
+        p.shell_key == spec.shell_key && p.store_paths.iter().all(|s| Path::new(s).exists())
     });
     let recorded_here = |file: &str| {
         recorded
@@ -303,7 +312,7 @@ fn nix_shell(
         return Ok(Shell {
             env: flake::read_shell_file(&previous.shell_file)?,
             nix_version: recorded_here(&previous.shell_file),
-            file: previous.shell_file,
+            file: previous.shell_file.clone(),
         });
     }
     let recorded_file = match recorded {
@@ -363,15 +372,16 @@ fn recorded_layer(store: &StorePaths) -> Option<LayerRef> {
 /// The project interpreter of this environment (a venv seeing the layer
 /// and the Nix packages), with the project's `.venv` pointing at it when
 /// this is the project's own environment (not one a `--group` adds).
+/// `previous` is the interpreter of the entry this build replaces.
 fn project_interpreter(
     pc: &ProjectCache,
     location: &ProjectLocation,
     shell: &ShellEnv,
     layer: Option<&LayerRef>,
     manifest: &Manifest,
+    previous: Option<&Path>,
 ) -> Result<PathBuf> {
     let facts = pip::interpreter_facts(&pc.cache, &shell.python)?;
-    let previous = pc.read_entry().and_then(|e| e.venv);
     // The interpreters other environments of the project use stay: those
     // of `--group` runs, and of the kept generations.
     let keep: Vec<PathBuf> = history::kept_entries(&pc.dir)
@@ -385,7 +395,7 @@ fn project_interpreter(
         project: &pc.dir,
         root: &location.root,
         link: &manifest.venv,
-        previous: previous.as_deref(),
+        previous,
         project_default: pc.is_default(),
         keep: &keep,
     })
