@@ -19,7 +19,7 @@ use crate::project::lock_diff::LockDiff;
 use crate::project::lockfile::{
     self, LockFile, LockMode, NixpkgsPin, PipLock, StorePaths, LOCK_VERSION,
 };
-use crate::project::manifest::Manifest;
+use crate::project::manifest::{Manifest, ManifestKind};
 use crate::project::requires_python::RequiresPython;
 use crate::project::{self, ProjectLocation};
 use crate::run::{self, EnvSpec, InterpreterPaths, SpecInputs};
@@ -204,9 +204,9 @@ fn check_requires_python(
     if !output.status.success() || version.is_empty() || requires.allows(&version) {
         return Ok(());
     }
-    let label = match location.manifest.file_name().and_then(|n| n.to_str()) {
-        Some(name) if name == project::PYPROJECT_FILE => "[tool.nixpy] of pyproject.toml",
-        _ => "nixpy.toml",
+    let label = match location.kind {
+        ManifestKind::Pyproject => "[tool.nixpy] of pyproject.toml",
+        ManifestKind::NixpyToml => "nixpy.toml",
     };
     Err(requires.mismatch(&manifest.python.to_string(), &version, label))
 }
@@ -215,11 +215,9 @@ fn check_requires_python(
 /// have them set (they are part of the fingerprint): say so when the
 /// environment is built, and which key records the choice in the project.
 fn note_allow_variables(location: &ProjectLocation) {
-    let table = match location.manifest.file_name().and_then(|n| n.to_str()) {
-        Some(name) if name == project::PYPROJECT_FILE => {
-            "[tool.nixpy.nixpkgs-config] in pyproject.toml"
-        }
-        _ => "[nixpkgs-config] in nixpy.toml",
+    let table = match location.kind {
+        ManifestKind::Pyproject => "[tool.nixpy.nixpkgs-config] in pyproject.toml",
+        ManifestKind::NixpyToml => "[nixpkgs-config] in nixpy.toml",
     };
     for (variable, what, key) in [
         (
