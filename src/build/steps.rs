@@ -153,26 +153,28 @@ pub(super) fn build(
         &inputs.manifest,
     );
     publish(pc, location, &entry)?;
-    let recording = history::Recording {
-        location,
-        requirement_files: &inputs.requirements.files,
-        entry: &entry,
-        keep: inputs.manifest.keep_generations,
-        command: if ctx.command.is_empty() {
-            "nixpy"
-        } else {
-            &ctx.command
-        },
-    };
-    // The environment is built and in use; a generation that cannot be
-    // recorded only costs the way back to it. A `--group` environment is a
-    // variant of the project's, not a change to it.
-    if !pc.is_default() {
-    } else if let Err(err) = history::record(&nix, &pc.dir, &recording) {
-        ui::warn(&format!(
-            "this environment could not be kept as a generation: {}",
-            err.message
-        ));
+    // A `--group` environment is a variant of the project's, not a change
+    // to it: only the project's own environment becomes a generation.
+    if pc.is_default() {
+        let recording = history::Recording {
+            location,
+            requirement_files: &inputs.requirements.files,
+            entry: &entry,
+            keep: inputs.manifest.keep_generations,
+            command: if ctx.command.is_empty() {
+                "nixpy"
+            } else {
+                &ctx.command
+            },
+        };
+        // The environment is built and in use; a generation that cannot
+        // be recorded only costs the way back to it.
+        if let Err(err) = history::record(&nix, &pc.dir, &recording) {
+            ui::warn(&format!(
+                "this environment could not be kept as a generation: {}",
+                err.message
+            ));
+        }
     }
     Ok(entry)
 }
