@@ -2,7 +2,7 @@
 //! flake (content-addressed), building it with `print-dev-env`, or fetching
 //! a shell recorded in nixpy.lock from a substituter.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::entry::ProjectCache;
@@ -13,6 +13,7 @@ use crate::nix::{self, GcRoot, NameProblem, NameReport, Nix, NixFailure};
 use crate::project::lockfile::{LockMode, NixpkgsPin};
 use crate::project::{self, PackageRef};
 use crate::support::atomic_write;
+use crate::support::source_pos::line_col;
 use crate::ui;
 
 /// What a shell build may read of the project when Nix fails: its folder
@@ -314,15 +315,12 @@ fn nix_file_problems(nix: &Nix, dir: &Path, project: &ProjectFiles) -> Result<Ve
             .display()
             .to_string();
         for found in project::package_refs(&text) {
-            let line = text[..found.offset].matches('\n').count() + 1;
+            let (line, _) = line_col(&text, found.offset);
             mentions.push((label.clone(), line, found));
         }
     }
-    let mut unique: BTreeMap<Vec<String>, ()> = BTreeMap::new();
-    for (_, _, found) in &mentions {
-        unique.insert(found.path.clone(), ());
-    }
-    let paths: Vec<Vec<String>> = unique.into_keys().collect();
+    let unique: BTreeSet<&Vec<String>> = mentions.iter().map(|(_, _, found)| &found.path).collect();
+    let paths: Vec<Vec<String>> = unique.into_iter().cloned().collect();
     if paths.is_empty() {
         return Ok(Vec::new());
     }
