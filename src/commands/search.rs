@@ -63,8 +63,7 @@ pub(super) fn run(ctx: &Context, args: &SearchArgs) -> Result<i32> {
                 entries
                     .iter()
                     .map(|e| (e.attr.as_str(), e.version.as_str(), e.description.as_str())),
-            )?;
-            search::read_index(&path).unwrap_or_default()
+            )?
         }
     };
     let limit = (!args.all).then_some(SHOWN);
