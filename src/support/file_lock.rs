@@ -23,31 +23,31 @@ impl FileLock {
     /// Waits for the lock; `on_wait` runs first when someone else holds it
     /// (to say why this run waits).
     pub(crate) fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
-        let file = lock_file_options()
-            .open(path)
-            .map_err(|e| Error::io("open lock file", path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                on_wait();
-                file.lock().map_err(|e| Error::io("lock", path, e))?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
-        }
-        Ok(FileLock { _file: file })
+        FileLock::wait_for(path, File::try_lock, File::lock, on_wait)
     }
 
     /// A shared lock: waits only while someone holds the lock exclusively
     /// (`on_wait` runs first then).
     pub(crate) fn acquire_shared(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
+        FileLock::wait_for(path, File::try_lock_shared, File::lock_shared, on_wait)
+    }
+
+    /// Takes the lock with `try_lock`, else runs `on_wait` and waits for
+    /// it with `lock`.
+    fn wait_for(
+        path: &Path,
+        try_lock: fn(&File) -> std::result::Result<(), std::fs::TryLockError>,
+        lock: fn(&File) -> std::io::Result<()>,
+        on_wait: impl FnOnce(),
+    ) -> Result<FileLock> {
         let file = lock_file_options()
             .open(path)
             .map_err(|e| Error::io("open lock file", path, e))?;
-        match file.try_lock_shared() {
+        match try_lock(&file) {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 on_wait();
-                file.lock_shared().map_err(|e| Error::io("lock", path, e))?;
+                lock(&file).map_err(|e| Error::io("lock", path, e))?;
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
         }
