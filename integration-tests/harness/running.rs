@@ -16,23 +16,7 @@ use super::*;
 /// stand-in, with the project's own cache and a clean NIXPY_*/CI environment.
 /// Change anything with the usual `Command` methods before running.
 pub(crate) fn nixpy(project: &Project) -> Command {
-    let standin = standin();
-    let mut cmd = Command::new(NIXPY);
-    cmd.current_dir(project.root());
-    // Leftovers from the developer's shell would change what nixpy does; CI
-    // would switch nixpy to its non-interactive behaviour.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIXPY_") {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.env_remove("CI");
-    cmd.env("NIXPY_NIXPKGS", &standin.flake_ref);
-    cmd.env("NIXPY_CACHE_DIR", project.cache_dir());
-    cmd.env("NIX_CONFIG", NIX_CONFIG);
-    // A command that reads stdin must not wait on the test runner's.
-    cmd.stdin(Stdio::null());
-    cmd
+    nixpy_in(project.root(), project.cache_dir())
 }
 
 /// `nixpy` in a folder made by hand (a name [`Project`] cannot pick: bytes
@@ -40,13 +24,28 @@ pub(crate) fn nixpy(project: &Project) -> Command {
 /// [`nixpy`] sets it up.
 pub(crate) fn nixpy_in(root: &Path, cache: &Path) -> Command {
     let mut cmd = Command::new(NIXPY);
+    offline_env(&mut cmd, root, cache);
+    cmd
+}
+
+/// What every run of nixpy here gets, directly or through a program that
+/// runs it: the folder `root`, the offline stand-in, the cache `cache`,
+/// offline Nix and stdin from /dev/null (a command that reads stdin must
+/// not wait on the test runner's). Leftover NIXPY_* variables from the
+/// developer's shell would change what nixpy does, and CI would switch it
+/// to its non-interactive behaviour: both are removed.
+fn offline_env<'a>(cmd: &'a mut Command, root: &Path, cache: &Path) -> &'a mut Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NIXPY_") {
+            cmd.env_remove(&name);
+        }
+    }
     cmd.current_dir(root)
+        .env_remove("CI")
         .env("NIXPY_NIXPKGS", &standin().flake_ref)
         .env("NIXPY_CACHE_DIR", cache)
         .env("NIX_CONFIG", NIX_CONFIG)
-        .env_remove("CI")
-        .stdin(Stdio::null());
-    cmd
+        .stdin(Stdio::null())
 }
 
 /// `nixpy run -- ARGS...` for this project.
@@ -386,10 +385,8 @@ pub(crate) fn phase_lines(stderr: &str) -> Vec<&str> {
 /// from /dev/null), for a program that runs nixpy itself. The binary's
 /// folder goes first on PATH, so `nixpy` there is the one under test.
 pub(crate) fn with_nixpy_env<'a>(cmd: &'a mut Command, project: &Project) -> &'a mut Command {
-    let standin = standin();
     for (name, _) in std::env::vars_os() {
-        let name_str = name.to_string_lossy();
-        if name_str.starts_with("NIXPY_") || name_str.starts_with("DIRENV_") {
+        if name.to_string_lossy().starts_with("DIRENV_") {
             cmd.env_remove(&name);
         }
     }
@@ -399,14 +396,8 @@ pub(crate) fn with_nixpy_env<'a>(cmd: &'a mut Command, project: &Project) -> &'a
         std::iter::once(bin_dir.to_path_buf()).chain(std::env::split_paths(&path)),
     )
     .expect("PATH entries have no colons");
-    cmd.current_dir(project.root())
-        .env_remove("CI")
-        .env("PATH", path)
-        .env("NIXPY_NIXPKGS", &standin.flake_ref)
-        .env("NIXPY_CACHE_DIR", project.cache_dir())
-        .env("NIX_CONFIG", NIX_CONFIG)
-        .stdin(Stdio::null());
-    cmd
+    cmd.env("PATH", path);
+    offline_env(cmd, project.root(), project.cache_dir())
 }
 
 /// `nix-store --gc --print-dead`: what a collection would delete, computed
