@@ -9,7 +9,7 @@ use crate::harness::*;
 /// needs nixpy-g-dep) and `lint` (nixpy-g-l, and all of `test`).
 fn grouped_project(manifest: &str) -> Project {
     let project = Project::with_manifest(manifest)
-        .file("requirements.txt", "--no-index\n--find-links ./wheels\nnixpy-g-a\n")
+        .file("requirements.txt", &local_requirements(&["nixpy-g-a"]))
         .file(
             "pyproject.toml",
             "[project]\nname = \"grouped\"\nversion = \"0.1\"\n\n[dependency-groups]\nTest = [\"nixpy-g-t\"]\nlint = [\"nixpy-g-l\", {include-group = \"test\"}]\n",

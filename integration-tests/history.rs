@@ -5,8 +5,6 @@
 
 use crate::harness::*;
 
-const LOCAL_INDEX: &str = "--no-index\n--find-links ./wheels\n";
-
 fn h_wheel(project: &Project, name: &str, version: &str) {
     let dir = project.mkdir("wheels");
     let module = name.replace('-', "_");
@@ -70,8 +68,8 @@ fn generation_dirs(project: &Project) -> Vec<String> {
 #[test]
 fn history_lists_every_change_snapshot() {
     needs_nix!();
-    let project =
-        Project::with_manifest("packages = [\"hello\"]\n").file("requirements.txt", LOCAL_INDEX);
+    let project = Project::with_manifest("packages = [\"hello\"]\n")
+        .file("requirements.txt", &local_requirements(&[]));
     h_wheel(&project, "nixpy-h-a", "1.0");
     nixpy_run(&project, ["true"]).outcome().success();
     nixpy(&project).args(["add", "jq"]).outcome().success();
@@ -80,7 +78,7 @@ fn history_lists_every_change_snapshot() {
         .outcome()
         .success();
     // The user's own edit, then a run: recorded too.
-    project.write("requirements.txt", &format!("{LOCAL_INDEX}nixpy-h-a<2\n"));
+    project.write("requirements.txt", &local_requirements(&["nixpy-h-a<2"]));
     nixpy_run(&project, ["true"]).outcome().success();
     nixpy(&project).args(["remove", "jq"]).outcome().success();
     // A run that changes nothing records nothing.

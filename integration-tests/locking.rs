@@ -108,13 +108,11 @@ fn lk_wheels(project: &Project, wheels: &[(&str, &str)]) {
     }
 }
 
-const LOCAL_INDEX: &str = "--no-index\n--find-links ./wheels\n";
-
 #[test]
 fn an_editable_project_follows_its_own_dependencies() {
     needs_nix!();
     let project =
-        Project::with_manifest("").file("requirements.txt", &format!("{LOCAL_INDEX}-e ./lib\n"));
+        Project::with_manifest("").file("requirements.txt", &local_requirements(&["-e ./lib"]));
     lk_wheels(&project, &[("a", "1.0"), ("b", "1.0")]);
     write_local_project(&project, "lib", "nixpy-lk-lib", &["nixpy-lk-a"]);
     nixpy_python(
@@ -181,7 +179,7 @@ fn an_editable_project_follows_its_own_dependencies() {
 fn a_project_installing_itself_follows_its_own_dependencies() {
     needs_nix!();
     // `-e .`: the project's own pyproject.toml is the manifest and the metadata.
-    let project = Project::new().file("requirements.txt", &format!("{LOCAL_INDEX}-e .\n"));
+    let project = Project::new().file("requirements.txt", &local_requirements(&["-e ."]));
     lk_wheels(&project, &[("a", "1.0"), ("b", "1.0")]);
     write_local_project(&project, ".", "nixpy-lk-self", &["nixpy-lk-a"]);
     let with_tool = |deps: &str| {
@@ -268,7 +266,7 @@ fn summary(out: &Outcome, replacements: &[(&str, &str)]) -> String {
 fn lock_says_up_to_date_and_writes_nothing_or_says_what_it_changed() {
     needs_nix!();
     let project =
-        Project::with_manifest("").file("requirements.txt", &format!("{LOCAL_INDEX}nixpy-lk-a\n"));
+        Project::with_manifest("").file("requirements.txt", &local_requirements(&["nixpy-lk-a"]));
     lk_wheels(&project, &[("a", "1.0"), ("b", "1.0")]);
     nixpy(&project).arg("lock").outcome().success();
     let lock = project.path("nixpy.lock");
@@ -293,7 +291,7 @@ fn lock_says_up_to_date_and_writes_nothing_or_says_what_it_changed() {
     // A change is described, not called "up to date".
     project.write(
         "requirements.txt",
-        &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\n"),
+        &local_requirements(&["nixpy-lk-a", "nixpy-lk-b"]),
     );
     let out = nixpy(&project).arg("lock").outcome();
     out.success().stderr_lacks("up to date");
@@ -312,7 +310,7 @@ fn upgrades_move_nixpkgs_the_pip_pins_or_one_package() {
     let nixpkgs = GitNixpkgs::new();
     let project = Project::with_manifest("packages = [\"hello\"]\n").file(
         "requirements.txt",
-        &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\n"),
+        &local_requirements(&["nixpy-lk-a", "nixpy-lk-b"]),
     );
     lk_wheels(&project, &[("a", "1.0"), ("b", "1.0")]);
     nixpy_with(&project, &nixpkgs, &["lock"]).success();
@@ -393,7 +391,7 @@ fn the_upgrade_summary_snapshot() {
         Project::with_manifest("packages = [\"hello\", \"jq\"]\npython-packages = [\"six\"]\n")
             .file(
                 "requirements.txt",
-                &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\nnixpy-lk-d\n"),
+                &local_requirements(&["nixpy-lk-a", "nixpy-lk-b", "nixpy-lk-d"]),
             );
     lk_wheels(
         &project,
@@ -405,7 +403,7 @@ fn the_upgrade_summary_snapshot() {
     lk_wheels(&project, &[("a", "2.0")]);
     project.write(
         "requirements.txt",
-        &format!("{LOCAL_INDEX}nixpy-lk-a\nnixpy-lk-b\nnixpy-lk-c\n"),
+        &local_requirements(&["nixpy-lk-a", "nixpy-lk-b", "nixpy-lk-c"]),
     );
     let new_rev = nixpkgs.bump_hello("2.13.0", "2026-03-01T12:00:00Z");
     let out = nixpy_with(&project, &nixpkgs, &["lock", "--upgrade"]);
@@ -438,7 +436,7 @@ nixpy: updated <project>/nixpy.lock:
 fn lock_check_and_locked_runs_are_exact() {
     needs_nix!();
     let project =
-        Project::with_manifest("").file("requirements.txt", &format!("{LOCAL_INDEX}nixpy-lk-a\n"));
+        Project::with_manifest("").file("requirements.txt", &local_requirements(&["nixpy-lk-a"]));
     lk_wheels(&project, &[("a", "1.0")]);
     nixpy(&project).arg("lock").outcome().success();
     let written = project.read("nixpy.lock");

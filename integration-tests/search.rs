@@ -9,10 +9,7 @@ use crate::harness::*;
 /// locked.
 fn searched_project() -> Project {
     let project = Project::with_manifest("packages = [\"hello\"]\npython-packages = [\"numpy\"]\n")
-        .file(
-            "requirements.txt",
-            "--no-index\n--find-links ./wheels\nmutagen\n",
-        );
+        .file("requirements.txt", &local_requirements(&["mutagen"]));
     let wheels = project.mkdir("wheels");
     make_wheel(
         &wheels,

@@ -135,6 +135,8 @@ pub(crate) fn toml_string(text: &str) -> String {
     out
 }
 
+/// A requirements.txt of `lines`, installed from the project's `wheels/`
+/// folder only (no index).
 pub(crate) fn local_requirements(lines: &[&str]) -> String {
     let mut text = String::from("--no-index\n--find-links ./wheels\n");
     for line in lines {
