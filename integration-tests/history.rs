@@ -5,22 +5,6 @@
 
 use crate::harness::*;
 
-fn h_wheel(project: &Project, name: &str, version: &str) {
-    let dir = project.mkdir("wheels");
-    let module = name.replace('-', "_");
-    make_wheel(
-        &dir,
-        name,
-        version,
-        &[],
-        &[(
-            &format!("{module}/__init__.py"),
-            &format!("V = '{version}'\n"),
-        )],
-        &[],
-    );
-}
-
 /// `nixpy history`'s stdout with its dates as `YYYY-MM-DD HH:MM`.
 fn history_of(project: &Project) -> String {
     let out = nixpy(project).arg("history").outcome();
@@ -70,7 +54,7 @@ fn history_lists_every_change_snapshot() {
     needs_nix!();
     let project = Project::with_manifest("packages = [\"hello\"]\n")
         .file("requirements.txt", &local_requirements(&[]));
-    h_wheel(&project, "nixpy-h-a", "1.0");
+    add_wheel(&project, "nixpy-h-a", "1.0");
     nixpy_run(&project, ["true"]).outcome().success();
     nixpy(&project).args(["add", "jq"]).outcome().success();
     nixpy(&project)

@@ -89,22 +89,11 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     return _wheel(wheel_directory, [("_" + dist + "_editable.pth", pth)])
 "#;
 
-/// Wheels `nixpy-lk-<x>` (module `nixpy_lk_<x>`, `V` = its version) in the
-/// project's wheels/ folder.
+/// Wheels `nixpy-lk-<x>` (module `nixpy_lk_<x>`, `VERSION` = its version)
+/// in the project's wheels/ folder.
 fn lk_wheels(project: &Project, wheels: &[(&str, &str)]) {
-    let dir = project.mkdir("wheels");
     for (x, version) in wheels {
-        make_wheel(
-            &dir,
-            &format!("nixpy-lk-{x}"),
-            version,
-            &[],
-            &[(
-                &format!("nixpy_lk_{x}/__init__.py"),
-                &format!("V = '{version}'\n"),
-            )],
-            &[],
-        );
+        add_wheel(project, &format!("nixpy-lk-{x}"), version);
     }
 }
 
@@ -117,7 +106,7 @@ fn an_editable_project_follows_its_own_dependencies() {
     write_local_project(&project, "lib", "nixpy-lk-lib", &["nixpy-lk-a"]);
     nixpy_python(
         &project,
-        "import nixpy_lk_lib, nixpy_lk_a; print(nixpy_lk_a.V)",
+        "import nixpy_lk_lib, nixpy_lk_a; print(nixpy_lk_a.VERSION)",
     )
     .outcome()
     .success()
@@ -141,7 +130,7 @@ fn an_editable_project_follows_its_own_dependencies() {
         .nixpy_error()
         .stderr_has("nixpy.lock is out of date");
     // The next run resolves again and has it.
-    nixpy_python(&project, "import nixpy_lk_b; print(nixpy_lk_b.V)")
+    nixpy_python(&project, "import nixpy_lk_b; print(nixpy_lk_b.VERSION)")
         .outcome()
         .success()
         .stdout_is("1.0\n");
@@ -213,7 +202,7 @@ fn a_project_installing_itself_follows_its_own_dependencies() {
         .args(["lock", "--check"])
         .outcome()
         .nixpy_error();
-    nixpy_python(&project, "import nixpy_lk_b; print(nixpy_lk_b.V)")
+    nixpy_python(&project, "import nixpy_lk_b; print(nixpy_lk_b.VERSION)")
         .outcome()
         .success()
         .stdout_is("1.0\n");

@@ -24,20 +24,9 @@ fn add_pip_takes_every_requirement_after_it() {
     needs_nix!();
     let project =
         Project::with_manifest("").file("requirements.txt", "--no-index\n--find-links wheels\n");
-    let wheels = project.mkdir("wheels");
-    for (name, module) in [("nixpy-pc-a", "nixpy_pc_a"), ("nixpy-pc-b", "nixpy_pc_b")] {
+    for name in ["nixpy-pc-a", "nixpy-pc-b"] {
         for version in ["1.0", "2.0"] {
-            make_wheel(
-                &wheels,
-                name,
-                version,
-                &[],
-                &[(
-                    &format!("{module}/__init__.py"),
-                    &format!("V = '{version}'\n"),
-                )],
-                &[],
-            );
+            add_wheel(&project, name, version);
         }
     }
     nixpy(&project)
@@ -50,7 +39,7 @@ fn add_pip_takes_every_requirement_after_it() {
     );
     nixpy_python(
         &project,
-        "import nixpy_pc_a, nixpy_pc_b; print(nixpy_pc_a.V, nixpy_pc_b.V)",
+        "import nixpy_pc_a, nixpy_pc_b; print(nixpy_pc_a.VERSION, nixpy_pc_b.VERSION)",
     )
     .outcome()
     .success()
