@@ -100,9 +100,7 @@ fn a_group_joins_the_environment_of_one_command() {
         "a --group run rewrote the lock"
     );
     // The project's own environment is still the cached one: warm.
-    let out = nixpy_run(&project, ["python", "-c", "import nixpy_g_a"]).outcome();
-    out.success();
-    assert!(out.stderr.is_empty(), "not warm:\n{}", out.stderr);
+    assert_warm(&project, &["python", "-c", "import nixpy_g_a"]);
     // From the lock alone, as CI runs it.
     imports(
         &project,
