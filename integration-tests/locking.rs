@@ -153,15 +153,12 @@ fn an_editable_project_follows_its_own_dependencies() {
         .outcome()
         .nixpy_error();
     nixpy(&project).arg("lock").outcome().success();
-    let lock = read_lock(&project);
-    let lib = lock["pip"]["package"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"].as_str() == Some("nixpy-lk-lib"))
-        .cloned()
-        .unwrap_or_else(|| panic!("no nixpy-lk-lib in the lock:\n{lock}"));
-    assert_eq!(lib["version"].as_str(), Some("0.2.0"), "{lock}");
+    assert_eq!(
+        locked_version(&project, "nixpy-lk-lib").as_deref(),
+        Some("0.2.0"),
+        "{}",
+        project.read("nixpy.lock")
+    );
 }
 
 #[test]
