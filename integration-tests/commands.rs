@@ -14,11 +14,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::harness::*;
 
-/// The stand-in's tools print `<name> version <version> (nixpy stand-in)`.
-fn standin_version(name: &str, version: &str) -> String {
-    format!("{name} version {version} (nixpy stand-in)\n")
-}
-
 /// `text` with the project folder written as `<project>`.
 fn placeholders(project: &Project, text: &str) -> String {
     text.replace(&project.root().display().to_string(), "<project>")

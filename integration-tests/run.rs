@@ -12,11 +12,6 @@ use serde_json::json;
 
 use crate::harness::*;
 
-/// The stand-in's tools print `<name> version <version> (nixpy stand-in)`.
-fn standin_version(name: &str, version: &str) -> String {
-    format!("{name} version {version} (nixpy stand-in)\n")
-}
-
 /// A Python one-liner printing sys.argv[1:] as JSON.
 const PRINT_ARGV: &str = "import sys, json; print(json.dumps(sys.argv[1:]))";
 

@@ -15,11 +15,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::harness::*;
 
-/// The stand-in's tools print `<name> version <version> (nixpy stand-in)`.
-fn standin_version(name: &str, version: &str) -> String {
-    format!("{name} version {version} (nixpy stand-in)\n")
-}
-
 /// Python printing its whole environment as one JSON object.
 const PRINT_ENV: &str = "import json, os; print(json.dumps(dict(os.environ)))";
 

@@ -45,6 +45,12 @@ pub(crate) struct Standin {
 
 static STANDIN: OnceLock<Standin> = OnceLock::new();
 
+/// What the stand-in's tool `name` prints when asked its version:
+/// `<name> version <version> (nixpy stand-in)`.
+pub(crate) fn standin_version(name: &str, version: &str) -> String {
+    format!("{name} version {version} (nixpy stand-in)\n")
+}
+
 /// The stand-in copy, made on first use. It needs a host Python but not Nix,
 /// so tests that run nixpy without Nix can still point it somewhere sane.
 pub(crate) fn standin() -> &'static Standin {
