@@ -10,7 +10,7 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
@@ -45,15 +45,6 @@ fn path_without_nix() -> tempfile::TempDir {
         symlink(&host.uv, bin.path().join("uv")).unwrap();
     }
     bin
-}
-
-/// A name no earlier run has used, so a derivation named after it is really built.
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
 /// The pure-Python wheel the pip tests install: `nixpy_cmds_demo.hi()`.
@@ -983,7 +974,7 @@ fn github_actions_phases_are_collapsible_groups() {
 fn slow_build_project() -> Project {
     let nix = format!(
         "{{ pkgs, ... }}: [ (builtins.derivation {{ name = \"{}\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [ \"-c\" \"/bin/sleep 2; /bin/mkdir $out\" ]; }}) ]\n",
-        unique("slow")
+        unique_name("slow")
     );
     Project::with_manifest("nix-files = [\"slow.nix\"]\n").file("slow.nix", &nix)
 }
