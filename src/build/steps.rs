@@ -75,7 +75,7 @@ pub(super) fn build(
         recorded.as_ref(),
         &project,
     )?;
-    check_requires_python(location, &shell.env, &inputs.manifest)?;
+    check_requires_python(pc, location, &shell.env, &inputs.manifest)?;
     check_hook_size(location, &shell.env, &inputs.manifest)?;
     let nix_version = shell.nix_version.clone().or_else(|| {
         let records_anew = opts.record_paths
@@ -180,8 +180,10 @@ pub(super) fn build(
 }
 
 /// `requires-python` of the project's pyproject.toml, against the
-/// interpreter just built (its full version: `>=3.11.4` needs the micro).
+/// interpreter just built (its full version: `>=3.11.4` needs the micro),
+/// as its facts give it: the project interpreter is made from them next.
 fn check_requires_python(
+    pc: &ProjectCache,
     location: &ProjectLocation,
     shell: &ShellEnv,
     manifest: &Manifest,
@@ -189,21 +191,8 @@ fn check_requires_python(
     let Some(requires) = RequiresPython::read(&location.root.join(project::PYPROJECT_FILE))? else {
         return Ok(());
     };
-    let output = crate::support::process::capture(
-        duct::cmd(
-            &shell.python,
-            [
-                "-I",
-                "-c",
-                "import platform; print(platform.python_version())",
-            ],
-        )
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME"),
-    )
-    .map_err(|e| Error::new(format!("cannot run the Nix Python {}: {e}", shell.python)))?;
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    if !output.status.success() || version.is_empty() || requires.allows(&version) {
+    let version = pip::interpreter_facts(&pc.cache, &shell.python)?.version;
+    if requires.allows(&version) {
         return Ok(());
     }
     let label = match location.kind {
