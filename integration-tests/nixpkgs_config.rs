@@ -6,11 +6,6 @@ use std::path::Path;
 
 use crate::harness::*;
 
-/// The stand-in's tools print `<name> version <version> (nixpy stand-in)`.
-fn standin_version(name: &str, version: &str) -> String {
-    format!("{name} version {version} (nixpy stand-in)\n")
-}
-
 /// A HOME whose nixpkgs settings would change the environment if read: all
 /// unfree packages allowed, and an overlay replacing `hello`.
 fn home_with_nixpkgs_settings() -> tempfile::TempDir {

@@ -5,11 +5,6 @@
 
 use crate::harness::*;
 
-/// The stand-in's tools print `<name> version <version> (nixpy stand-in)`.
-fn standin_version(name: &str, version: &str) -> String {
-    format!("{name} version {version} (nixpy stand-in)\n")
-}
-
 /// The lesson's media module, as the lesson prints it: no header, `pkgs`
 /// free, `home.packages = with pkgs; [ ... ]`.
 pub(crate) const LESSON_MEDIA_NIX: &str = r#"# modules/media.nix
