@@ -16,6 +16,7 @@ use crate::project::requirements::normalize_name;
 use crate::query::{self, SetChoice};
 use crate::search::{self, Match};
 use crate::support::hash::key_of;
+use crate::support::last_used;
 use crate::ui;
 
 /// How many matches are shown without --all.
@@ -41,10 +42,7 @@ pub(super) fn run(ctx: &Context, args: &SearchArgs) -> Result<i32> {
     let path = cache.search_index(&key);
     let index = match search::read_index(&path) {
         Some(index) => {
-            // Marked used, for `nixpy gc --older-than`.
-            if let Ok(file) = std::fs::File::options().append(true).open(&path) {
-                let _ = file.set_modified(std::time::SystemTime::now());
-            }
+            last_used::mark_used(&path);
             index
         }
         None => {

@@ -57,7 +57,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::Path;
 
 use super::fingerprint::{self, scalars};
 use super::{CacheEntry, ProjectCache};
@@ -66,6 +65,7 @@ use crate::layout::Cache;
 use crate::project;
 use crate::run;
 use crate::support::fingerprint::{FileStamp, Freshness};
+use crate::support::last_used::mark_used;
 use crate::support::FileLock;
 use crate::ui;
 
@@ -251,19 +251,12 @@ fn serve(
     Some(entry)
 }
 
-/// Sets the entry's mtime to now: `nixpy gc --older-than` reads it. One
-/// syscall, no write of the contents.
-fn mark_used(entry_path: &Path) {
-    if let Ok(file) = std::fs::File::options().append(true).open(entry_path) {
-        let _ = file.set_modified(std::time::SystemTime::now());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::run::EnvSpec;
     use crate::support::fingerprint::Fingerprint;
+    use std::path::Path;
 
     fn scalars(nix: &str) -> BTreeMap<String, String> {
         [("nix".to_owned(), nix.to_owned())].into()

@@ -1,5 +1,6 @@
 //! Helpers with no knowledge of nixpy: atomic writes, file locks, shell
-//! quoting, hashing, file fingerprints, paths as bytes in JSON, disk sizes, running a program,
+//! quoting, hashing, file fingerprints, paths as bytes in JSON, disk sizes,
+//! last-use stamps, running a program,
 //! `CI`, source positions. Everything may use them; they use nothing of
 //! nixpy's but the error type.
 
@@ -11,6 +12,7 @@ pub(crate) mod file_lock;
 pub(crate) mod fingerprint;
 pub(crate) mod hash;
 pub(crate) mod input_file;
+pub(crate) mod last_used;
 pub(crate) mod os_bytes;
 pub(crate) mod process;
 pub(crate) mod shell_quote;
