@@ -5,7 +5,6 @@ use super::context::{BuildOptions, Context};
 use super::steps::build;
 use crate::entry::{fingerprint, warm, CacheEntry, ProjectCache};
 use crate::error::Result;
-use crate::support::FileLock;
 use crate::ui;
 
 /// The project's environment, from the cache or freshly built.
@@ -19,13 +18,7 @@ pub(crate) fn prepare(ctx: &Context, opts: BuildOptions) -> Result<CacheEntry> {
             return Ok(entry);
         }
     }
-    pc.cache.ensure(&pc.dir.path)?;
-    let _lock = FileLock::acquire(&pc.dir.lock(), || {
-        ui::waiting(&format!(
-            "building the environment of {}",
-            location.root.display()
-        ));
-    })?;
+    let _lock = pc.lock(&location.root)?;
     if may_use_cache {
         // Another run may have built it while we waited.
         if let Some(entry) = warm::warm(&pc, &scalars, opts.frozen, false) {

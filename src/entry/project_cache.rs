@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::layout::{Cache, ProjectDir};
 use crate::project::ProjectLocation;
 use crate::support::hash::key_of;
-use std::path::PathBuf;
+use crate::support::FileLock;
+use crate::ui;
+use std::path::{Path, PathBuf};
 
 /// The cache, and the project's folder in it.
 pub(crate) struct ProjectCache {
@@ -52,6 +54,18 @@ impl ProjectCache {
             self.dir
                 .group_entry(&key_of(&[self.groups.join("\n").as_bytes()]))
         }
+    }
+
+    /// The project's lock, held by whatever changes its environment (a
+    /// build, a rollback); a run that finds it held says it waits.
+    pub(crate) fn lock(&self, project_root: &Path) -> Result<FileLock> {
+        self.cache.ensure(&self.dir.path)?;
+        FileLock::acquire(&self.dir.lock(), || {
+            ui::waiting(&format!(
+                "changing the environment of {}",
+                project_root.display()
+            ));
+        })
     }
 
     /// The entry as it is, fresh or not; `None` when absent or unreadable.

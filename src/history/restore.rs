@@ -10,8 +10,6 @@ use crate::error::{Error, Result};
 use crate::project::ProjectLocation;
 use crate::support::atomic_write;
 use crate::support::hash::hash_bytes;
-use crate::support::FileLock;
-use crate::ui;
 
 /// What a rollback did.
 pub(crate) struct Rollback {
@@ -32,13 +30,7 @@ pub(crate) fn rollback(
     force: bool,
 ) -> Result<Rollback> {
     let dir = &pc.dir;
-    pc.cache.ensure(&dir.path)?;
-    let _lock = FileLock::acquire(&dir.lock(), || {
-        ui::waiting(&format!(
-            "building the environment of {}",
-            location.root.display()
-        ));
-    })?;
+    let _lock = pc.lock(&location.root)?;
     let generations = generation::list(dir);
     let Some(current) = generation::current(dir) else {
         return Err(Error::new(format!(
